@@ -1,0 +1,1 @@
+"""The registry: datasets, versions, splits, models, evaluations, jobs and overlap reports."""

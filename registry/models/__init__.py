@@ -1,0 +1,37 @@
+"""Registry models, one module per aggregate (as NetBox splits ``dcim/models``)."""
+
+from .datasets import (
+    Dataset,
+    DatasetVersion,
+    Derivation,
+    Kind,
+    Record,
+    RecordSet,
+    Sequence,
+    Split,
+    SplitMembership,
+    SplitPart,
+    VersionRole,
+)
+from .jobs import Job
+from .ml import Evaluation, EvaluationScore, MLModel, ModelTraining, ModelVersion
+
+__all__ = [
+    "Dataset",
+    "DatasetVersion",
+    "Derivation",
+    "Evaluation",
+    "EvaluationScore",
+    "Job",
+    "Kind",
+    "MLModel",
+    "ModelTraining",
+    "ModelVersion",
+    "Record",
+    "RecordSet",
+    "Sequence",
+    "Split",
+    "SplitMembership",
+    "SplitPart",
+    "VersionRole",
+]
