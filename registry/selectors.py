@@ -1,0 +1,130 @@
+"""Joined reads: resolving references, record sets, lineage and training ancestry."""
+
+import uuid as uuid_module
+
+from django.db.models import QuerySet
+
+from .errors import NotFound, RegistryError
+from .models import (
+    DatasetVersion,
+    Derivation,
+    Evaluation,
+    ModelVersion,
+    Record,
+    RecordSet,
+    SplitPart,
+)
+from .refs import parse_ref
+
+
+def version_get(ref: str) -> DatasetVersion:
+    parsed = parse_ref(ref, allow_part=False)
+    try:
+        return DatasetVersion.objects.select_related("dataset").get(
+            dataset__name=parsed.name, version=parsed.version
+        )
+    except DatasetVersion.DoesNotExist:
+        raise NotFound(
+            f"No dataset version {ref!r}. List versions with `manage.py lineage {parsed.name}@<version>` "
+            "or GET /api/v1/versions/?dataset=" + parsed.name
+        ) from None
+
+
+def record_set_get(ref: str) -> RecordSet:
+    """The record set for ``name@version`` (the whole version) or ``name@version/split:part``."""
+    parsed = parse_ref(ref)
+    version = version_get(f"{parsed.name}@{parsed.version}")
+    if parsed.split is None:
+        return RecordSet.objects.select_related("version__dataset").get(version=version, part__isnull=True)
+    try:
+        part = SplitPart.objects.select_related("split").get(
+            split__version=version, split__name=parsed.split, name=parsed.part
+        )
+    except SplitPart.DoesNotExist:
+        known = sorted(
+            f"{p.split.name}:{p.name}"
+            for p in SplitPart.objects.filter(split__version=version).select_related("split")
+        )
+        raise NotFound(
+            f"{version.ref} has no split part {parsed.split}:{parsed.part}; "
+            f"known parts: {', '.join(known) or 'none (register one with register_split)'}."
+        ) from None
+    return RecordSet.objects.select_related("version__dataset", "part__split").get(part=part)
+
+
+def record_set_records(record_set: RecordSet) -> QuerySet[Record]:
+    """The records of a record set, in file order."""
+    if record_set.part_id is None:
+        return Record.objects.filter(version_id=record_set.version_id).order_by("position")
+    return Record.objects.filter(splitmembership__part_id=record_set.part_id).order_by("position")
+
+
+def model_version_get(ref: str) -> ModelVersion:
+    parsed = parse_ref(ref, allow_part=False)
+    try:
+        return ModelVersion.objects.select_related("model", "base__model").get(
+            model__name=parsed.name, version=parsed.version
+        )
+    except ModelVersion.DoesNotExist:
+        raise NotFound(f"No model version {ref!r}. Register it with `manage.py register_model {ref} ...`.") from None
+
+
+def evaluation_get(identifier: str) -> Evaluation:
+    try:
+        key = uuid_module.UUID(identifier)
+    except ValueError:
+        raise RegistryError(f"{identifier!r} is not an evaluation UUID.", code="invalid_reference") from None
+    try:
+        return Evaluation.objects.select_related("model_version__model", "record_set__version__dataset").get(
+            uuid=key
+        )
+    except Evaluation.DoesNotExist:
+        raise NotFound(f"No evaluation {identifier}.") from None
+
+
+def model_version_chain(model_version: ModelVersion) -> list[ModelVersion]:
+    """The model version followed by its bases, nearest first."""
+    chain = [model_version]
+    seen = {model_version.pk}
+    current = model_version
+    while current.base_id is not None and current.base_id not in seen:
+        current = ModelVersion.objects.select_related("model", "base").get(pk=current.base_id)
+        chain.append(current)
+        seen.add(current.pk)
+    return chain
+
+
+def training_ancestry(model_version: ModelVersion) -> list[RecordSet]:
+    """Everything the model version or any base in its chain was trained on."""
+    chain_ids = [m.pk for m in model_version_chain(model_version)]
+    return list(
+        RecordSet.objects.filter(trained_models__in=chain_ids)
+        .select_related("version__dataset", "part__split")
+        .distinct()
+        .order_by("id")
+    )
+
+
+def version_ancestors(version: DatasetVersion) -> list[Derivation]:
+    """Derivation edges leading into ``version``, transitively (nearest first)."""
+    edges, frontier, seen = [], [version.pk], {version.pk}
+    while frontier:
+        batch = list(
+            Derivation.objects.filter(target_id__in=frontier).select_related("source__dataset", "target__dataset")
+        )
+        frontier = [e.source_id for e in batch if e.source_id not in seen]
+        seen.update(frontier)
+        edges.extend(batch)
+    return edges
+
+
+def version_descendants(version: DatasetVersion) -> list[Derivation]:
+    edges, frontier, seen = [], [version.pk], {version.pk}
+    while frontier:
+        batch = list(
+            Derivation.objects.filter(source_id__in=frontier).select_related("source__dataset", "target__dataset")
+        )
+        frontier = [e.target_id for e in batch if e.target_id not in seen]
+        seen.update(frontier)
+        edges.extend(batch)
+    return edges

@@ -1,0 +1,15 @@
+"""All writes: functions named ``<noun>_<verb>(*, ...)`` with keyword-only arguments."""
+
+from .ingest import Registration, dataset_can_write, dataset_version_register
+from .ml import evaluation_record, model_version_register, parse_metrics
+from .splits import split_register
+
+__all__ = [
+    "Registration",
+    "dataset_can_write",
+    "dataset_version_register",
+    "evaluation_record",
+    "model_version_register",
+    "parse_metrics",
+    "split_register",
+]

@@ -1,0 +1,373 @@
+"""Registering a dataset version from a file: streaming validation first, then one atomic write.
+
+Phase 1 streams the file through ``dedup.parsing`` (bounded memory), validating every record
+and spooling the normalised records to a temporary file while computing the digest. Any error
+rejects the whole file before the database is touched. Phase 2 writes sequences, records, the
+version and its lineage in a single transaction, in batches: nothing is visible until all of it
+is, and a failure leaves every table as it was.
+"""
+
+import logging
+import marshal
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from dedup.errors import ParseError
+from dedup.parsing import ParseLimits, iter_records, sequence_sha256
+
+from ..errors import Conflict, Forbidden, InputRejected, RegistryError
+from ..models import Dataset, DatasetVersion, Derivation, Kind, Record, RecordSet, Sequence, VersionRole
+from ..models.names import validate_name, validate_version
+from .. import selectors
+from .digest import record_hash, version_digest
+from .hooks import record_set_created
+from .jobs import ProgressReporter, job_handler
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class Registration:
+    version: DatasetVersion
+    created: bool
+    skipped_duplicates: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        v = self.version
+        return {
+            "ref": v.ref,
+            "uuid": str(v.uuid),
+            "digest": v.digest,
+            "records": v.record_count,
+            "residues": v.residue_count,
+            "created": self.created,
+            "skipped_duplicates": self.skipped_duplicates,
+            "messages": self.messages,
+        }
+
+
+def limits_from_settings() -> ParseLimits:
+    conf = settings.LEAKLEDGER
+    return ParseLimits(
+        max_file_bytes=conf["MAX_FILE_BYTES"],
+        max_uncompressed_bytes=conf["MAX_UNCOMPRESSED_BYTES"],
+        max_sequence_length=conf["MAX_SEQUENCE_LENGTH"],
+    )
+
+
+def dataset_can_write(user, dataset: Dataset) -> bool:
+    """Owners, members of the dataset's group and superusers may add versions and splits."""
+    if user is None:  # the local operator (CLI)
+        return True
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or dataset.owner_id == user.pk or dataset.owner_id is None:
+        return True
+    return dataset.group_id is not None and user.groups.filter(pk=dataset.group_id).exists()
+
+
+def _check_field(validator, value: str, name: str) -> None:
+    try:
+        validator(value)
+    except ValidationError as exc:
+        raise RegistryError(f"{name} {value!r}: {exc.messages[0]}", fields={name: exc.messages}) from None
+
+
+@dataclass
+class _Spool:
+    path: Path
+    count: int
+    residues: int
+    digest: str
+    skipped_duplicates: int
+
+
+def _spool_records(
+    path: Path,
+    *,
+    kind: str,
+    file_format: str | None,
+    id_column: str,
+    sequence_column: str,
+    skip_identical_duplicates: bool,
+    on_progress: ProgressCallback | None,
+    spool_dir: Path,
+) -> _Spool:
+    batch_size = settings.LEAKLEDGER["BATCH_SIZE"]
+    hashes: list[str] = []
+    seen: dict[str, str] = {}
+    count = residues = skipped = 0
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(prefix="spool-", suffix=".marshal", dir=spool_dir, delete=False)
+    spool_path = Path(handle.name)
+    try:
+        with handle:
+            batch: list[tuple[str, str, str, str]] = []
+
+            def parser_progress(bytes_read: int, records: int) -> None:
+                if on_progress:
+                    on_progress("parse", records, None)
+
+            records = iter_records(
+                path,
+                kind=kind,
+                format=file_format,
+                limits=limits_from_settings(),
+                id_column=id_column,
+                sequence_column=sequence_column,
+                on_progress=parser_progress,
+                allow_duplicate_ids=skip_identical_duplicates,
+            )
+            for rec in records:
+                h = record_hash(rec.identifier, rec.description, rec.sequence)
+                if skip_identical_duplicates:
+                    previous = seen.get(rec.identifier)
+                    if previous is not None:
+                        if previous == h:
+                            skipped += 1
+                            continue
+                        raise ParseError(
+                            f"identifier {rec.identifier!r} appears again with a different description or "
+                            "sequence",
+                            path=str(path),
+                            line=rec.line,
+                            record=rec.identifier,
+                            hint="identifiers must be unique; only verbatim repeats can be skipped",
+                        )
+                    seen[rec.identifier] = h
+                hashes.append(h)
+                residues += len(rec.sequence)
+                batch.append((rec.identifier, rec.description, rec.sequence, sequence_sha256(rec.sequence)))
+                count += 1
+                if len(batch) >= batch_size:
+                    marshal.dump(batch, handle)
+                    batch = []
+            if batch:
+                marshal.dump(batch, handle)
+    except BaseException:
+        spool_path.unlink(missing_ok=True)
+        raise
+    if count == 0:
+        spool_path.unlink(missing_ok=True)
+        raise ParseError("the file holds no records", path=str(path), hint="check that it is the file you meant")
+    return _Spool(spool_path, count, residues, version_digest(hashes), skipped)
+
+
+def _read_spool(path: Path):
+    with open(path, "rb") as handle:
+        while True:
+            try:
+                yield marshal.load(handle)
+            except EOFError:
+                return
+
+
+def _next_version_name(dataset: Dataset) -> str:
+    numeric = [int(v) for v in dataset.versions.values_list("version", flat=True) if v.isdigit()]
+    return str(max(numeric, default=0) + 1)
+
+
+def dataset_version_register(
+    *,
+    path: str | Path,
+    dataset_name: str,
+    kind: str,
+    version: str | None = None,
+    file_format: str | None = None,
+    license: str = "",
+    description: str = "",
+    source: str = "",
+    derived_from: str | None = None,
+    transform: str = "",
+    role: str = "",
+    user=None,
+    id_column: str = "id",
+    sequence_column: str = "sequence",
+    skip_identical_duplicates: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> Registration:
+    """Validate ``path`` whole, then register it as a new version of ``dataset_name``.
+
+    Returns the existing version (``created=False``) when the dataset already holds identical
+    content. Raises ``InputRejected`` (naming file, line and record) when the file is invalid,
+    and writes nothing in that case.
+    """
+    path = Path(path)
+    _check_field(validate_name, dataset_name, "name")
+    if version is not None:
+        _check_field(validate_version, version, "version")
+    if kind not in Kind.values:
+        raise RegistryError(f"kind {kind!r} is not one of {', '.join(Kind.values)}.", fields={"kind": ["invalid"]})
+    if role not in VersionRole.values:
+        raise RegistryError(
+            f"role {role!r} is not one of training, benchmark (or empty).", fields={"role": ["invalid"]}
+        )
+    if bool(derived_from) != bool(transform):
+        raise RegistryError(
+            "--derived-from and --transform go together: say which version this one comes from and how.",
+            fields={"transform": ["required with derived_from"]},
+        )
+    source_version = selectors.version_get(derived_from) if derived_from else None
+
+    dataset = Dataset.objects.filter(name=dataset_name).first()
+    if dataset is not None:
+        if dataset.kind != kind:
+            raise Conflict(
+                f"dataset {dataset_name!r} holds {dataset.kind} data, not {kind}; use another name.",
+                fields={"kind": [f"dataset is {dataset.kind}"]},
+            )
+        if not dataset_can_write(user, dataset):
+            raise Forbidden(f"only the owner of {dataset_name!r} or its group may add versions.")
+
+    try:
+        spool = _spool_records(
+            path,
+            kind=kind,
+            file_format=file_format,
+            id_column=id_column,
+            sequence_column=sequence_column,
+            skip_identical_duplicates=skip_identical_duplicates,
+            on_progress=on_progress,
+            spool_dir=Path(settings.DATA_DIR) / "tmp",
+        )
+    except ParseError as exc:
+        raise InputRejected(str(exc), fields=exc.to_dict()) from exc
+    try:
+        return _write_version(
+            spool,
+            path=path,
+            dataset_name=dataset_name,
+            kind=kind,
+            version=version,
+            file_format=file_format,
+            license=license,
+            description=description,
+            source=source,
+            source_version=source_version,
+            transform=transform,
+            role=role,
+            user=user,
+            on_progress=on_progress,
+        )
+    finally:
+        spool.path.unlink(missing_ok=True)
+
+
+def _existing(dataset_name: str, digest: str) -> DatasetVersion | None:
+    return (
+        DatasetVersion.objects.select_related("dataset")
+        .filter(dataset__name=dataset_name, digest=digest)
+        .first()
+    )
+
+
+def _write_version(spool: _Spool, *, path, dataset_name, kind, version, file_format, license, description,
+                   source, source_version, transform, role, user, on_progress) -> Registration:
+    existing = _existing(dataset_name, spool.digest)
+    if existing is not None:
+        return Registration(
+            existing,
+            created=False,
+            skipped_duplicates=spool.skipped_duplicates,
+            messages=[f"identical content is already registered as {existing.ref}; nothing was written"],
+        )
+    try:
+        with transaction.atomic():
+            dataset, _ = Dataset.objects.get_or_create(
+                name=dataset_name,
+                defaults={
+                    "kind": kind,
+                    "owner": user if user is not None and user.is_authenticated else None,
+                    "license": license,
+                    "description": description,
+                    "source": source,
+                },
+            )
+            # Serialise concurrent registrations into one dataset (version numbering, digest check).
+            dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+            name = version or _next_version_name(dataset)
+            if dataset.versions.filter(version=name).exists():
+                raise Conflict(
+                    f"{dataset_name}@{name} already exists with different content; published versions are "
+                    "immutable: register this file under a new --version.",
+                    fields={"version": ["exists"]},
+                )
+            new = DatasetVersion.objects.create(
+                dataset=dataset,
+                version=name,
+                digest=spool.digest,
+                record_count=spool.count,
+                residue_count=spool.residues,
+                role=role,
+                source_filename=path.name,
+                format=file_format or "",
+                created_by=user if user is not None and user.is_authenticated else None,
+            )
+            record_set = RecordSet.objects.create(version=new)
+            _write_records(new, spool, on_progress)
+            if source_version is not None:
+                Derivation.objects.create(source=source_version, target=new, transform=transform)
+            record_set_created(record_set)
+    except IntegrityError:
+        # A concurrent registration of the same content won the race: report it, as a re-run would.
+        existing = _existing(dataset_name, spool.digest)
+        if existing is None:
+            raise
+        return Registration(existing, created=False, messages=[f"registered concurrently as {existing.ref}"])
+    return Registration(new, created=True, skipped_duplicates=spool.skipped_duplicates)
+
+
+def _write_records(version: DatasetVersion, spool: _Spool, on_progress: ProgressCallback | None) -> None:
+    position = 0
+    for batch in _read_spool(spool.path):
+        shas = {sha: residues for _, _, residues, sha in batch}
+        Sequence.objects.bulk_create(
+            [Sequence(sha256=sha, residues=residues, length=len(residues)) for sha, residues in shas.items()],
+            ignore_conflicts=True,
+            batch_size=len(shas),
+        )
+        ids = dict(Sequence.objects.filter(sha256__in=list(shas)).values_list("sha256", "id"))
+        rows = []
+        for identifier, description, _, sha in batch:
+            rows.append(
+                Record(
+                    version=version,
+                    position=position,
+                    identifier=identifier,
+                    description=description,
+                    sequence_id=ids[sha],
+                )
+            )
+            position += 1
+        Record.objects.bulk_create(rows, batch_size=len(rows))
+        if on_progress:
+            on_progress("write", position, spool.count)
+
+
+@job_handler("ingest")
+def ingest_job(job) -> dict:
+    """Job handler: register an uploaded file (payload: the keyword arguments and ``user_id``)."""
+    from django.contrib.auth import get_user_model
+
+    options = dict(job.payload)
+    user_id = options.pop("user_id", None)
+    delete_after = options.pop("delete_after", False)
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    try:
+        registration = dataset_version_register(**options, user=user, on_progress=ProgressReporter(job))
+    except RegistryError:
+        if delete_after:  # rejected for good: the uploaded copy is of no more use
+            Path(options["path"]).unlink(missing_ok=True)
+        raise
+    if delete_after:  # kept until now so that a retried job can read it again
+        Path(options["path"]).unlink(missing_ok=True)
+    return registration.to_dict()

@@ -1,0 +1,119 @@
+"""Jobs: background work with state, progress and errors, safe against killed workers.
+
+A job is claimed with a conditional ``UPDATE ... WHERE state='pending'`` (or a running job whose
+heartbeat went stale, i.e. its worker died), so two workers never run it at once; the Celery
+task is ``acks_late``, so a killed worker's task is delivered again and the job resumes. Each
+handler must be idempotent: it writes its results under unique constraints, or not at all.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..errors import RegistryError
+from ..models import Job
+
+logger = logging.getLogger(__name__)
+
+# A running job whose worker has not written a heartbeat for this long is taken to be dead.
+STALE_AFTER = timedelta(minutes=5)
+HANDLERS: dict[str, Callable[[Job], dict]] = {}
+
+
+def job_handler(kind: str):
+    """Register the function that does the work of jobs of ``kind``; it returns the result dict."""
+
+    def register(func: Callable[[Job], dict]) -> Callable[[Job], dict]:
+        HANDLERS[kind] = func
+        return func
+
+    return register
+
+
+def job_create(*, kind: str, payload: dict, user=None, enqueue: bool = True) -> Job:
+    """Create a pending job and enqueue it when the surrounding transaction commits."""
+    job = Job.objects.create(
+        kind=kind,
+        payload=payload,
+        created_by=user if user is not None and user.is_authenticated else None,
+        progress={"stage": "queued", "done": 0, "total": None},
+    )
+    if enqueue:
+        job_enqueue(job)
+    return job
+
+
+def job_enqueue(job: Job) -> None:
+    from ..tasks import run_job
+
+    transaction.on_commit(lambda: run_job.delay(str(job.uuid)))
+
+
+def job_claim(job_uuid: str) -> Job | None:
+    """Take the job for this worker, or ``None`` when it is finished or another live worker has it."""
+    now = timezone.now()
+    claimable = Q(state=Job.State.PENDING) | Q(state=Job.State.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+    updated = Job.objects.filter(claimable, uuid=job_uuid).update(
+        state=Job.State.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+    )
+    if not updated:
+        return None
+    return Job.objects.get(uuid=job_uuid)
+
+
+class ProgressReporter:
+    """Writes a job's progress at most every ``interval`` seconds (also its heartbeat)."""
+
+    def __init__(self, job: Job, interval: float = 1.0):
+        self.job = job
+        self.interval = interval
+        self._last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int | None = None, **extra) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        progress = {"stage": stage, "done": done, "total": total, **extra}
+        self.job.progress = progress
+        Job.objects.filter(pk=self.job.pk).update(progress=progress, heartbeat_at=timezone.now())
+
+
+def job_run(job_uuid: str) -> Job | None:
+    """Claim and run a job to completion, recording its result or its error."""
+    job = job_claim(job_uuid)
+    if job is None:
+        return None
+    handler = HANDLERS.get(job.kind)
+    try:
+        if handler is None:
+            raise RegistryError(f"no handler for jobs of kind {job.kind!r}")
+        result = handler(job)
+    except RegistryError as exc:
+        error = {**exc.fields, **exc.to_dict()} if exc.fields else exc.to_dict()
+        error.setdefault("message", exc.detail)
+        Job.objects.filter(pk=job.pk).update(state=Job.State.FAILED, error=error, finished_at=timezone.now())
+        job.refresh_from_db()
+        return job
+    except Exception as exc:  # a bug, not bad input: record it so the job is not left running forever
+        logger.exception("job %s (%s) failed", job.uuid, job.kind)
+        error = {"detail": f"internal error: {exc.__class__.__name__}: {exc}", "code": "internal_error"}
+        Job.objects.filter(pk=job.pk).update(state=Job.State.FAILED, error=error, finished_at=timezone.now())
+        raise
+    Job.objects.filter(pk=job.pk).update(
+        state=Job.State.SUCCEEDED,
+        result=result,
+        progress={**job.progress, "stage": "done"},
+        finished_at=timezone.now(),
+        error=None,
+    )
+    job.refresh_from_db()
+    return job
