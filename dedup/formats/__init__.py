@@ -1,0 +1,1 @@
+"""Readers for each file format supported by :func:`dedup.parsing.iter_records` (internal)."""
