@@ -68,15 +68,21 @@ class SketchParams:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if not isinstance(self.k, int) or not 1 <= self.k <= MAX_K[self.kind]:
-            raise ValueError(f"k for kind {self.kind!r} must be an int from 1 to {MAX_K[self.kind]}, got {self.k!r}")
+            raise ValueError(
+                f"k for kind {self.kind!r} must be an int from 1 to {MAX_K[self.kind]}, got {self.k!r}"
+            )
         if not isinstance(self.num_perm, int) or not 1 <= self.num_perm <= 4096:
             raise ValueError(f"num_perm must be an int from 1 to 4096, got {self.num_perm!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
-            raise ValueError(f"seed must be an int from 0 to 2**32 - 1 (numpy RandomState seed), got {self.seed!r}")
+            raise ValueError(
+                f"seed must be an int from 0 to 2**32 - 1 (numpy RandomState seed), got {self.seed!r}"
+            )
         if self.scheme not in _SCHEMES:
             raise ValueError(f"scheme must be one of {', '.join(_SCHEMES)}, got {self.scheme!r}")
         if self.hash_name != HASH_NAME:
-            raise ValueError(f"hash_name must be {HASH_NAME!r} (the only shingle hash implemented), got {self.hash_name!r}")
+            raise ValueError(
+                f"hash_name must be {HASH_NAME!r} (the only shingle hash implemented), got {self.hash_name!r}"
+            )
 
     @classmethod
     def default(cls, kind: str) -> SketchParams:

@@ -1,0 +1,123 @@
+"""Compiled fast path for batch sketching (numba, optional).
+
+:func:`minhash_kernel` computes, for many protein or DNA/RNA sequences at once,
+exactly what :mod:`dedup.sketch`'s numpy path computes: shingle hashes as in
+:mod:`dedup.shingle`, then datasketch's ``affine32`` MinHash. When numba is not
+installed (or ``DEDUP_NO_NUMBA=1`` is set) ``AVAILABLE`` is False and callers
+use the numpy path. Compiled code is cached on disk (``cache=True``), so only
+the first process ever to call the kernel pays the compile time (a few seconds).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["AVAILABLE", "minhash_kernel"]
+
+try:
+    if os.environ.get("DEDUP_NO_NUMBA", "") not in ("", "0"):
+        raise ImportError("disabled by DEDUP_NO_NUMBA")
+    import numba
+except ImportError:  # pragma: no cover - exercised where numba is absent
+    numba = None
+
+AVAILABLE = numba is not None
+
+
+def _minhash_kernel_py(
+    buf: np.ndarray,
+    starts: np.ndarray,
+    table: np.ndarray,
+    nucleotide: bool,
+    k: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled by numba; the Python body is the specification
+    n = starts.shape[0] - 1
+    num_perm = a.shape[0]
+    max_len = 1
+    for i in range(n):
+        max_len = max(max_len, starts[i + 1] - starts[i])
+    hs = np.empty(max_len, dtype=np.uint32)
+    bits = np.uint64(2 if nucleotide else 5)
+    mask = np.uint64((1 << (2 * k if nucleotide else 5 * k)) - 1)
+    top_shift = np.uint64(2 * (k - 1))
+    short_bit = np.uint64(1) << np.uint64(63)
+    c33 = np.uint64(33)
+    m1 = np.uint64(0xFF51AFD7ED558CCD)
+    m2 = np.uint64(0xC4CEB9FE1A85EC53)
+    f1 = np.uint32(0x85EBCA6B)
+    f2 = np.uint32(0xC2B2AE35)
+    for i in range(n):
+        lo = starts[i]
+        length = starts[i + 1] - lo
+        nh = 0
+        fwd = np.uint64(0)
+        rev = np.uint64(0)
+        run = 0
+        for j in range(length):
+            c = table[buf[lo + j]]
+            if nucleotide:
+                if c == 255:
+                    run = 0
+                    fwd = np.uint64(0)
+                    rev = np.uint64(0)
+                    continue
+                c64 = np.uint64(c)
+                fwd = ((fwd << bits) | c64) & mask
+                rev = (rev >> bits) | ((np.uint64(3) - c64) << top_shift)
+            else:
+                fwd = ((fwd << bits) | np.uint64(c)) & mask
+            run += 1
+            if run >= k:
+                v = min(fwd, rev) if nucleotide else fwd
+                v ^= v >> c33
+                v *= m1
+                v ^= v >> c33
+                v *= m2
+                v ^= v >> c33
+                hs[nh] = np.uint32(v >> np.uint64(32))
+                nh += 1
+        if 0 < length < k and run == length:
+            # Short input: the whole sequence is one shingle. rev holds the
+            # reverse complement shifted to a k-mer's top bits; realign it.
+            v = fwd
+            if nucleotide:
+                v = min(fwd, rev >> np.uint64(2 * (k - length)))
+            v |= short_bit
+            v ^= v >> c33
+            v *= m1
+            v ^= v >> c33
+            v *= m2
+            v ^= v >> c33
+            hs[0] = np.uint32(v >> np.uint64(32))
+            nh = 1
+        # datasketch affine32: fmix32 pre-mix, then min over a * h + b mod 2**32.
+        for j in range(nh):
+            h = hs[j]
+            h ^= h >> np.uint32(16)
+            h = np.uint32(h * f1)
+            h ^= h >> np.uint32(13)
+            h = np.uint32(h * f2)
+            h ^= h >> np.uint32(16)
+            hs[j] = h
+        for p in range(num_perm):
+            ap = a[p]
+            bp = b[p]
+            m = np.uint32(0xFFFFFFFF)
+            for j in range(nh):
+                x = np.uint32(ap * hs[j] + bp)
+                if x < m:
+                    m = x
+            out[i, p] = m
+
+
+minhash_kernel: Any
+if numba is not None:
+    minhash_kernel = numba.njit(cache=True, nogil=True, boundscheck=False)(_minhash_kernel_py)
+else:  # pragma: no cover
+    minhash_kernel = None
