@@ -1,0 +1,268 @@
+"""The homology tier: a wrapper around the ``mmseqs`` program (MMseqs2).
+
+k-mer MinHash cannot see remote homology (the share of conserved k-mers falls
+like ``identity ** k``), so for low identity thresholds the query is searched
+against the reference with ``mmseqs easy-search``, the same command as the
+project's ground truth::
+
+    mmseqs easy-search QUERY REFERENCE out.m8 TMP --alignment-mode 3 -s 7.5 -e 10 --max-seqs 1000
+
+Hits come back as :class:`dedup.verify.Hit` with ``tier="mmseqs"``, measured as
+MMseqs2 measures them: identity = identical columns / alignment length
+(``nident / alnlen``, computed from the exact counts rather than the rounded
+``fident`` column), query coverage ``qcov`` and reference coverage ``tcov``.
+
+The program is optional: :func:`available` says whether it can run, and
+:func:`unavailable_reason` says why not. Point
+:attr:`MmseqsSettings.executable` at another path to use another build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import DedupError
+from .verify import Hit
+
+__all__ = [
+    "MmseqsError",
+    "MmseqsSettings",
+    "available",
+    "mmseqs_search",
+    "unavailable_reason",
+    "version",
+]
+
+_FORMAT = "query,target,nident,alnlen,qstart,qend,qlen,tstart,tend,tlen,qcov,tcov,evalue,bits,cigar"
+_SEARCH_TYPE = {"protein": None, "dna": "3", "rna": "3"}
+
+
+class MmseqsError(DedupError):
+    """``mmseqs`` ran but failed; the message carries the end of its error output."""
+
+
+@dataclass(frozen=True)
+class MmseqsSettings:
+    """How ``mmseqs easy-search`` is run. Defaults are those of the ground truth.
+
+    Attributes:
+        executable: program name (looked up on ``PATH``) or path.
+        sensitivity: ``-s`` (1 fast ... 7.5 most sensitive).
+        evalue: ``-e``, the E-value cut-off.
+        max_seqs: ``--max-seqs``, results per query that pass the prefilter.
+        alignment_mode: ``--alignment-mode`` (3: full alignment with identity and coverage).
+        threads: ``--threads`` (default: the CPUs of this machine).
+        tmp_dir: parent directory of the temporary working directory (default: the
+            system's); the working directory is always removed afterwards.
+        extra_args: more arguments appended as given.
+
+    Examples:
+        >>> MmseqsSettings(threads=2).args()[:4]
+        ['--alignment-mode', '3', '-s', '7.5']
+    """
+
+    executable: str = "mmseqs"
+    sensitivity: float = 7.5
+    evalue: float = 10.0
+    max_seqs: int = 1000
+    alignment_mode: int = 3
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    tmp_dir: str | None = None
+    extra_args: tuple[str, ...] = ()
+
+    def args(self) -> list[str]:
+        """The search arguments (without input, output and temporary paths)."""
+        return [
+            "--alignment-mode",
+            str(self.alignment_mode),
+            "-s",
+            str(self.sensitivity),
+            "-e",
+            str(self.evalue),
+            "--max-seqs",
+            str(self.max_seqs),
+            "--threads",
+            str(self.threads),
+            *self.extra_args,
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict."""
+        d = asdict(self)
+        d["extra_args"] = list(self.extra_args)
+        return d
+
+
+def _resolve(executable: str) -> str | None:
+    if os.sep in executable:
+        return executable if os.path.isfile(executable) and os.access(executable, os.X_OK) else None
+    return shutil.which(executable)
+
+
+def unavailable_reason(executable: str = "mmseqs") -> str | None:
+    """Why the tier cannot run, or ``None`` when it can.
+
+    Examples:
+        >>> unavailable_reason("/nonexistent/mmseqs")
+        "mmseqs executable not found: '/nonexistent/mmseqs' (install the Debian package mmseqs2 or set the executable path)"
+    """
+    if _resolve(executable) is None:
+        return (
+            f"mmseqs executable not found: {executable!r} "
+            "(install the Debian package mmseqs2 or set the executable path)"
+        )
+    if version(executable) is None:
+        return f"mmseqs executable {executable!r} does not run ('mmseqs version' failed)"
+    return None
+
+
+def available(executable: str = "mmseqs") -> bool:
+    """Whether ``mmseqs`` can be run.
+
+    Examples:
+        >>> available("/nonexistent/mmseqs")
+        False
+    """
+    return unavailable_reason(executable) is None
+
+
+@lru_cache(maxsize=8)
+def version(executable: str = "mmseqs") -> str | None:
+    """The version string printed by ``mmseqs version`` (``None`` if it cannot run).
+
+    Examples:
+        >>> version("/nonexistent/mmseqs") is None
+        True
+    """
+    path = _resolve(executable)
+    if path is None:
+        return None
+    try:
+        out = subprocess.run([path, "version"], capture_output=True, text=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _write_fasta(path: Path, records: Iterable[tuple[str, str]], prefix: str, kind: str) -> list[str]:
+    """Write records under short safe names (``q0``, ``q1``...); return the original identifiers."""
+    ids: list[str] = []
+    with open(path, "w", encoding="ascii", errors="strict") as fh:
+        for identifier, seq in records:
+            if not seq:
+                ids.append(identifier)  # keep numbering aligned; empty records cannot hit
+                continue
+            if kind == "rna":
+                seq = seq.replace("U", "T")
+            fh.write(f">{prefix}{len(ids)}\n{seq}\n")
+            ids.append(identifier)
+    return ids
+
+
+def mmseqs_search(
+    query: Iterable[tuple[str, str]],
+    reference: Iterable[tuple[str, str]],
+    *,
+    kind: str = "protein",
+    identity: float = 0.0,
+    coverage: float = 0.0,
+    reference_coverage: float = 0.0,
+    settings: MmseqsSettings | None = None,
+) -> list[Hit]:
+    """Search query sequences against reference sequences with ``mmseqs easy-search``.
+
+    Args:
+        query: ``(identifier, normalised sequence)`` pairs.
+        reference: ``(identifier, normalised sequence)`` pairs.
+        kind: ``"protein"``, ``"dna"`` or ``"rna"`` (MMseqs2 does not search text).
+        identity: keep hits with identity >= this fraction.
+        coverage: keep hits covering >= this fraction of the query.
+        reference_coverage: keep hits covering >= this fraction of the reference.
+        settings: how to run the program.
+
+    Returns:
+        Every kept alignment (MMseqs2 may report several per query and reference
+        pair), as :class:`Hit` with ``tier="mmseqs"`` and ``jaccard=None``.
+
+    Raises:
+        MmseqsError: when the program is missing or fails, or ``kind`` is text.
+
+    Examples:
+        >>> seq = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQ"
+        >>> hits = mmseqs_search([("q1", seq)], [("r1", seq[5:])], settings=MmseqsSettings(threads=1))
+        >>> [(h.query, h.reference, h.identity, h.tier) for h in hits]
+        [('q1', 'r1', 1.0, 'mmseqs')]
+    """
+    settings = settings or MmseqsSettings()
+    if kind not in _SEARCH_TYPE:
+        raise MmseqsError(f"mmseqs searches protein, dna or rna sequences, not kind {kind!r}")
+    reason = unavailable_reason(settings.executable)
+    if reason is not None:
+        raise MmseqsError(reason)
+    exe = _resolve(settings.executable)
+    assert exe is not None
+    with tempfile.TemporaryDirectory(prefix="dedup-mmseqs-", dir=settings.tmp_dir) as tmp:
+        work = Path(tmp)
+        qids = _write_fasta(work / "query.fasta", query, "q", kind)
+        rids = _write_fasta(work / "reference.fasta", reference, "r", kind)
+        if not qids or not rids:
+            return []
+        out = work / "hits.m8"
+        cmd = [
+            exe,
+            "easy-search",
+            str(work / "query.fasta"),
+            str(work / "reference.fasta"),
+            str(out),
+            str(work / "tmp"),
+            *settings.args(),
+            "-v",
+            "1",
+            "--format-output",
+            _FORMAT,
+        ]
+        if _SEARCH_TYPE[kind]:
+            cmd += ["--search-type", _SEARCH_TYPE[kind]]
+        if coverage > 0:  # let mmseqs drop low-coverage alignments early (cov-mode 2: query coverage)
+            cmd += ["-c", str(coverage), "--cov-mode", "2"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+            raise MmseqsError(f"mmseqs easy-search failed (exit {proc.returncode}): {' | '.join(tail)}")
+        return list(_parse_hits(out, qids, rids, identity, coverage, reference_coverage))
+
+
+def _parse_hits(
+    path: Path, qids: list[str], rids: list[str], identity: float, coverage: float, reference_coverage: float
+) -> Iterable[Hit]:
+    eps = 1e-9
+    with open(path, encoding="ascii") as fh:
+        for line in fh:
+            f = line.rstrip("\n").split("\t")
+            nident, alnlen = int(f[2]), int(f[3])
+            qstart, qend, qlen = int(f[4]), int(f[5]), int(f[6])
+            tstart, tend, tlen = int(f[7]), int(f[8]), int(f[9])
+            ident = nident / alnlen if alnlen else 0.0
+            # Coverages from coordinates (qcov/tcov are printed rounded to 3 decimals).
+            qcov = (abs(qend - qstart) + 1) / qlen
+            tcov = (abs(tend - tstart) + 1) / tlen
+            if ident + eps < identity or qcov + eps < coverage or tcov + eps < reference_coverage:
+                continue
+            yield Hit(
+                query=qids[int(f[0][1:])],
+                reference=rids[int(f[1][1:])],
+                identity=ident,
+                query_coverage=qcov,
+                reference_coverage=tcov,
+                jaccard=None,
+                tier="mmseqs",
+                alignment_length=alnlen,
+            )
