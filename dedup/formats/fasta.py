@@ -83,6 +83,12 @@ class _Reader:
 
     def finish(self) -> ParsedRecord:
         line = self.header_line
+        if b"\r" in self.header:
+            raise ParseError(
+                "carriage return inside a header: the file uses old Mac (CR-only) line ends",
+                hint="Convert the line ends to LF (e.g. `tr '\\r' '\\n'`) and retry",
+                line=line,
+            )
         title = self.header.decode("utf-8").strip()
         if not title:
             raise ParseError(

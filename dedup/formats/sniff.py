@@ -53,6 +53,13 @@ def _head(path, limit: int = 65536) -> str:
 def sniff_format(path) -> str:
     """Format of a file with an unknown suffix, from its first non-blank, non-comment line."""
     text = _head(path)
+    if "\x00" in text:
+        raise ParseError(
+            "NUL byte found: this is binary data, not a text sequence file",
+            hint="Check that you uploaded the right file (a text file with one record per entry)",
+            path=str(path),
+            line=text[: text.index("\x00")].count("\n") + 1,
+        )
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         raise ParseError(
