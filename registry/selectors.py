@@ -66,7 +66,9 @@ def model_version_get(ref: str) -> ModelVersion:
             model__name=parsed.name, version=parsed.version
         )
     except ModelVersion.DoesNotExist:
-        raise NotFound(f"No model version {ref!r}. Register it with `manage.py register_model {ref} ...`.") from None
+        raise NotFound(
+            f"No model version {ref!r}. Register it with `manage.py register_model {ref} ...`."
+        ) from None
 
 
 def evaluation_get(identifier: str) -> Evaluation:
@@ -110,7 +112,9 @@ def version_ancestors(version: DatasetVersion) -> list[Derivation]:
     edges, frontier, seen = [], [version.pk], {version.pk}
     while frontier:
         batch = list(
-            Derivation.objects.filter(target_id__in=frontier).select_related("source__dataset", "target__dataset")
+            Derivation.objects.filter(target_id__in=frontier).select_related(
+                "source__dataset", "target__dataset"
+            )
         )
         frontier = [e.source_id for e in batch if e.source_id not in seen]
         seen.update(frontier)
@@ -122,9 +126,118 @@ def version_descendants(version: DatasetVersion) -> list[Derivation]:
     edges, frontier, seen = [], [version.pk], {version.pk}
     while frontier:
         batch = list(
-            Derivation.objects.filter(source_id__in=frontier).select_related("source__dataset", "target__dataset")
+            Derivation.objects.filter(source_id__in=frontier).select_related(
+                "source__dataset", "target__dataset"
+            )
         )
         frontier = [e.target_id for e in batch if e.target_id not in seen]
         seen.update(frontier)
         edges.extend(batch)
     return edges
+
+
+def _version_summary(version: DatasetVersion) -> dict:
+    return {
+        "ref": version.ref,
+        "uuid": str(version.uuid),
+        "digest": version.digest,
+        "records": version.record_count,
+    }
+
+
+def _edge(edge: Derivation) -> dict:
+    return {"source": edge.source.ref, "target": edge.target.ref, "transform": edge.transform}
+
+
+def lineage_of_version(version: DatasetVersion) -> dict:
+    record_sets = RecordSet.objects.filter(version=version).select_related("version__dataset", "part__split")
+    trained = (
+        ModelVersion.objects.filter(trained_on__in=record_sets)
+        .select_related("model")
+        .distinct()
+        .order_by("id")
+    )
+    evaluations = Evaluation.objects.filter(record_set__in=record_sets).select_related(
+        "model_version__model", "record_set__version__dataset", "record_set__part__split"
+    )
+    return {
+        "type": "dataset_version",
+        **_version_summary(version),
+        "role": version.role or None,
+        "ancestors": [_edge(e) for e in version_ancestors(version)],
+        "descendants": [_edge(e) for e in version_descendants(version)],
+        "splits": [
+            {"ref": rs.ref, "role": rs.part.role, "records": rs.part.record_count}
+            for rs in record_sets
+            if rs.part_id is not None
+        ],
+        "models_trained_on_it": [m.ref for m in trained],
+        "evaluations_on_it": [
+            {"uuid": str(e.uuid), "model": e.model_version.ref, "on": e.record_set.ref} for e in evaluations
+        ],
+    }
+
+
+def lineage_of_model_version(model_version: ModelVersion) -> dict:
+    chain = model_version_chain(model_version)
+    descendants, frontier = [], [model_version.pk]
+    while frontier:
+        batch = list(ModelVersion.objects.filter(base_id__in=frontier).select_related("model"))
+        descendants.extend(batch)
+        frontier = [m.pk for m in batch]
+    return {
+        "type": "model_version",
+        "ref": model_version.ref,
+        "uuid": str(model_version.uuid),
+        "bases": [m.ref for m in chain[1:]],
+        "fine_tuned": [m.ref for m in descendants],
+        "trained_on": [
+            rs.ref
+            for rs in model_version.trained_on.select_related("version__dataset", "part__split").order_by(
+                "id"
+            )
+        ],
+        "training_ancestry": [rs.ref for rs in training_ancestry(model_version)],
+        "evaluations": [
+            {"uuid": str(e.uuid), "on": e.record_set.ref, "metrics": e.metrics}
+            for e in model_version.evaluations.select_related(
+                "record_set__version__dataset", "record_set__part__split"
+            )
+        ],
+        "code_url": model_version.code_url,
+        "parameters": model_version.parameters,
+    }
+
+
+def lineage_of_evaluation(evaluation: Evaluation) -> dict:
+    from .overlap.selectors import contamination_report_for_evaluation
+
+    return {
+        "type": "evaluation",
+        "uuid": str(evaluation.uuid),
+        "model": evaluation.model_version.ref,
+        "on": evaluation.record_set.ref,
+        "on_digest": evaluation.record_set.version.digest,
+        "metrics": evaluation.metrics,
+        "code_ref": evaluation.code_ref,
+        "created_at": evaluation.created_at.isoformat(),
+        "model_lineage": lineage_of_model_version(evaluation.model_version),
+        "contamination": contamination_report_for_evaluation(evaluation),
+    }
+
+
+def lineage(ref: str) -> dict:
+    """Ancestors and descendants of a dataset version, a model version (``name@version``) or an evaluation (UUID)."""
+    if "@" not in ref:
+        return lineage_of_evaluation(evaluation_get(ref))
+    parsed = parse_ref(ref, allow_part=False)
+    version = (
+        DatasetVersion.objects.select_related("dataset")
+        .filter(dataset__name=parsed.name, version=parsed.version)
+        .first()
+    )
+    if version is not None:
+        return lineage_of_version(version)
+    if ModelVersion.objects.filter(model__name=parsed.name, version=parsed.version).exists():
+        return lineage_of_model_version(model_version_get(ref))
+    raise NotFound(f"{ref!r} is neither a dataset version nor a model version.")

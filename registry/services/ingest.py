@@ -21,10 +21,10 @@ from django.db import IntegrityError, transaction
 from dedup.errors import ParseError
 from dedup.parsing import ParseLimits, iter_records, sequence_sha256
 
+from .. import selectors
 from ..errors import Conflict, Forbidden, InputRejected, RegistryError
 from ..models import Dataset, DatasetVersion, Derivation, Kind, Record, RecordSet, Sequence, VersionRole
 from ..models.names import validate_name, validate_version
-from .. import selectors
 from .digest import record_hash, version_digest
 from .hooks import record_set_created
 from .jobs import ProgressReporter, job_handler
@@ -158,7 +158,9 @@ def _spool_records(
         raise
     if count == 0:
         spool_path.unlink(missing_ok=True)
-        raise ParseError("the file holds no records", path=str(path), hint="check that it is the file you meant")
+        raise ParseError(
+            "the file holds no records", path=str(path), hint="check that it is the file you meant"
+        )
     return _Spool(spool_path, count, residues, version_digest(hashes), skipped)
 
 
@@ -206,7 +208,9 @@ def dataset_version_register(
     if version is not None:
         _check_field(validate_version, version, "version")
     if kind not in Kind.values:
-        raise RegistryError(f"kind {kind!r} is not one of {', '.join(Kind.values)}.", fields={"kind": ["invalid"]})
+        raise RegistryError(
+            f"kind {kind!r} is not one of {', '.join(Kind.values)}.", fields={"kind": ["invalid"]}
+        )
     if role not in VersionRole.values:
         raise RegistryError(
             f"role {role!r} is not one of training, benchmark (or empty).", fields={"role": ["invalid"]}
@@ -270,8 +274,23 @@ def _existing(dataset_name: str, digest: str) -> DatasetVersion | None:
     )
 
 
-def _write_version(spool: _Spool, *, path, dataset_name, kind, version, file_format, license, description,
-                   source, source_version, transform, role, user, on_progress) -> Registration:
+def _write_version(
+    spool: _Spool,
+    *,
+    path,
+    dataset_name,
+    kind,
+    version,
+    file_format,
+    license,
+    description,
+    source,
+    source_version,
+    transform,
+    role,
+    user,
+    on_progress,
+) -> Registration:
     existing = _existing(dataset_name, spool.digest)
     if existing is not None:
         return Registration(

@@ -44,8 +44,15 @@ def model_version_register(
         model, _ = MLModel.objects.get_or_create(
             name=parsed.name, defaults={"owner": _user_or_none(user), "description": description}
         )
-        if model.owner_id is not None and user is not None and model.owner_id != user.pk and not user.is_superuser:
-            raise RegistryError(f"only the owner of model {model.name!r} may add versions.", code="permission_denied")
+        if (
+            model.owner_id is not None
+            and user is not None
+            and model.owner_id != user.pk
+            and not user.is_superuser
+        ):
+            raise RegistryError(
+                f"only the owner of model {model.name!r} may add versions.", code="permission_denied"
+            )
         if model.versions.filter(version=parsed.version).exists():
             raise Conflict(f"{ref} is already registered; model versions are immutable: use a new version.")
         version = ModelVersion.objects.create(
@@ -75,9 +82,13 @@ def parse_metrics(pairs: list[str]) -> dict[str, float]:
         try:
             number = float(value)
         except ValueError:
-            raise RegistryError(f"metric {name!r}: {value!r} is not a number.", fields={"metric": [pair]}) from None
+            raise RegistryError(
+                f"metric {name!r}: {value!r} is not a number.", fields={"metric": [pair]}
+            ) from None
         if not math.isfinite(number):
-            raise RegistryError(f"metric {name!r}: {value!r} is not a finite number.", fields={"metric": [pair]})
+            raise RegistryError(
+                f"metric {name!r}: {value!r} is not a finite number.", fields={"metric": [pair]}
+            )
         if name in metrics:
             raise RegistryError(f"metric {name!r} is given twice.", fields={"metric": [pair]})
         metrics[name] = number
@@ -127,7 +138,9 @@ def read_scores(path: Path, record_ids: dict[str, int]) -> tuple[list[str], list
                         f"{path}, line {lineno}, record {identifier!r}: {metric}={raw!r} is not a number."
                     ) from None
                 if not math.isfinite(value):
-                    raise InputRejected(f"{path}, line {lineno}, record {identifier!r}: {metric} is not finite.")
+                    raise InputRejected(
+                        f"{path}, line {lineno}, record {identifier!r}: {metric} is not finite."
+                    )
                 rows.append((record_ids[identifier], metric, value))
     return metric_names, rows
 
@@ -165,6 +178,3 @@ def evaluation_record(
         record_set_created(record_set)  # now a test set: standing checks against training sets
         evaluation_created(evaluation)
     return evaluation
-
-
-

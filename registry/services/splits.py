@@ -86,7 +86,9 @@ def _mapping_from_header(version, key: str) -> dict[str, list[str]]:
     pattern = re.compile(rf"(?:^|\s){re.escape(key)}=(\S+)")
     parts: dict[str, list[str]] = defaultdict(list)
     missing = []
-    for identifier, description in Record.objects.filter(version=version).values_list("identifier", "description"):
+    for identifier, description in Record.objects.filter(version=version).values_list(
+        "identifier", "description"
+    ):
         match = pattern.search(description)
         if match is None:
             missing.append(identifier)
@@ -116,7 +118,9 @@ def split_register(
     """
     _check_field(validate_name, name, "name")
     if (mapping_path is None) == (from_header is None):
-        raise RegistryError("give exactly one of a mapping file or a header key (--mapping or --from-header).")
+        raise RegistryError(
+            "give exactly one of a mapping file or a header key (--mapping or --from-header)."
+        )
     version = selectors.version_get(version_ref)
     if not dataset_can_write(user, version.dataset):
         raise Forbidden(f"only the owner of {version.dataset.name!r} or its group may add splits.")
@@ -124,10 +128,14 @@ def split_register(
         if role not in SplitPart.Role.values:
             raise RegistryError(f"role {role!r} is not one of {', '.join(SplitPart.Role.values)}.")
     if Split.objects.filter(version=version, name=name).exists():
-        raise Conflict(f"{version.ref} already has a split named {name!r}; splits are immutable: use a new name.")
+        raise Conflict(
+            f"{version.ref} already has a split named {name!r}; splits are immutable: use a new name."
+        )
 
     mapping = (
-        read_mapping(Path(mapping_path)) if mapping_path is not None else _mapping_from_header(version, from_header)
+        read_mapping(Path(mapping_path))
+        if mapping_path is not None
+        else _mapping_from_header(version, from_header)
     )
     if not mapping:
         raise InputRejected("the mapping defines no parts.")
@@ -154,8 +162,12 @@ def split_register(
         )
 
     with transaction.atomic():
-        split = Split.objects.create(version=version, name=name, shared_ids_allowed=allow_shared_ids, created_by=(
-            user if user is not None and user.is_authenticated else None))
+        split = Split.objects.create(
+            version=version,
+            name=name,
+            shared_ids_allowed=allow_shared_ids,
+            created_by=(user if user is not None and user.is_authenticated else None),
+        )
         for part_name, ids in mapping.items():
             unique_ids = list(dict.fromkeys(ids))
             part = SplitPart.objects.create(

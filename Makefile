@@ -1,0 +1,24 @@
+# The two commands of the README: `make demo` and `make test`. Each creates .venv from the
+# pinned requirements on first use (needs only Python 3.11 and the package index).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+.PHONY: venv demo test lint
+venv: $(VENV)/.installed
+
+# The main job: a fresh SQLite registry in var/demo, eager Celery, real fixture data.
+demo: $(VENV)/.installed
+	LEAKLEDGER_DATA_DIR=var/demo $(PY) manage.py demo --fresh
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -1,0 +1,65 @@
+"""Shared behaviour of the CLI commands: ``--json``, clear errors, exit codes, progress on stderr."""
+
+import json
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ..errors import RegistryError
+
+
+class RegistryCommand(BaseCommand):
+    """A command whose ``act`` returns a dict; printed as JSON with ``--json``, else by ``summarise``."""
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # ``--version`` names a dataset version here, not Django's version.
+        kwargs.setdefault("conflict_handler", "resolve")
+        return super().create_parser(prog_name, subcommand, **kwargs)
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+        self.add_command_arguments(parser)
+
+    def add_command_arguments(self, parser):
+        raise NotImplementedError
+
+    def act(self, options) -> dict:
+        raise NotImplementedError
+
+    def summarise(self, result: dict) -> str:
+        raise NotImplementedError
+
+    def handle(self, *args, **options):
+        self.json_output = options["json"]
+        try:
+            result = self.act(options)
+        except RegistryError as exc:
+            if self.json_output:
+                self.stdout.write(json.dumps({"error": exc.to_dict()}, indent=2))
+            raise CommandError(exc.detail, returncode=2 if exc.status == 400 else 1) from exc
+        if self.json_output:
+            self.stdout.write(json.dumps(result, indent=2, default=str))
+        else:
+            self.stdout.write(self.summarise(result))
+
+
+class Progress:
+    """Periodic progress lines on stderr (every ``interval`` seconds), silent for short work."""
+
+    def __init__(self, label: str, stream=None, interval: float = 2.0):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self.started = time.monotonic()
+        self._last = self.started
+
+    def __call__(self, stage: str, done: int, total: int | None = None, **_extra) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        rate = done / max(now - self.started, 1e-9)
+        of = f"/{total:,}" if total else ""
+        self.stream.write(f"{self.label}: {stage} {done:,}{of} records ({rate:,.0f}/s)\n")
+        self.stream.flush()

@@ -1,0 +1,56 @@
+from ...selectors import lineage
+from ..base import RegistryCommand
+
+
+def _contamination_lines(report: dict | None) -> list[str]:
+    if report is None:
+        return ["  contamination: not computed yet (it runs in the background; try again shortly)"]
+    lines = [
+        f"  contamination against the training ancestry ({', '.join(report.get('references', [])) or '-'}):"
+    ]
+    for row in report.get("summary", []):
+        clean = ""
+        if row.get("clean_metrics"):
+            clean = "  clean: " + ", ".join(f"{k}={v:.4g}" for k, v in row["clean_metrics"].items())
+        lines.append(f"    {row['threshold']:<10} {row['count']:>7,} records ({row['fraction']:.1%}){clean}")
+    return lines
+
+
+class Command(RegistryCommand):
+    help = "Ancestors and descendants of a dataset version or model version (name@version) or an evaluation (UUID)."
+
+    def add_command_arguments(self, parser):
+        parser.add_argument("ref", help="name@version of a dataset or model version, or an evaluation UUID")
+
+    def act(self, options) -> dict:
+        return lineage(options["ref"])
+
+    def summarise(self, result: dict) -> str:
+        kind = result["type"]
+        if kind == "dataset_version":
+            lines = [
+                f"dataset version {result['ref']}  ({result['records']:,} records, digest {result['digest']})"
+            ]
+            lines += [f"  derived from  {e['source']}  ({e['transform']})" for e in result["ancestors"]]
+            lines += [f"  derived into  {e['target']}  ({e['transform']})" for e in result["descendants"]]
+            lines += [f"  split part    {s['ref']} ({s['role']}, {s['records']:,})" for s in result["splits"]]
+            lines += [f"  trained       {m}" for m in result["models_trained_on_it"]]
+            lines += [
+                f"  evaluation    {e['uuid']}  {e['model']} on {e['on']}" for e in result["evaluations_on_it"]
+            ]
+            return "\n".join(lines)
+        if kind == "model_version":
+            lines = [f"model version {result['ref']}"]
+            lines += [f"  base          {b}" for b in result["bases"]]
+            lines += [f"  fine-tuned    {m}" for m in result["fine_tuned"]]
+            lines += [f"  trained on    {r}" for r in result["trained_on"]]
+            inherited = [r for r in result["training_ancestry"] if r not in result["trained_on"]]
+            lines += [f"  inherited     {r}" for r in inherited]
+            lines += [f"  evaluation    {e['uuid']} on {e['on']}" for e in result["evaluations"]]
+            return "\n".join(lines)
+        metrics = ", ".join(f"{k}={v:g}" for k, v in result["metrics"].items())
+        lines = [f"evaluation {result['uuid']}", f"  {result['model']} on {result['on']}: {metrics}"]
+        ancestry = result["model_lineage"]["training_ancestry"]
+        lines.append(f"  training ancestry: {', '.join(ancestry) or 'none'}")
+        lines += _contamination_lines(result["contamination"])
+        return "\n".join(lines)

@@ -1,0 +1,58 @@
+from pathlib import Path
+
+from ... import services
+from ..base import RegistryCommand
+
+
+class Command(RegistryCommand):
+    help = (
+        "Record an immutable evaluation of a model version on a record set. Its contamination report "
+        "against the model's training ancestry is computed in the background."
+    )
+
+    def add_command_arguments(self, parser):
+        parser.add_argument("model", help="model name@version")
+        parser.add_argument(
+            "--on", required=True, metavar="REF", help="the record set: name@version[/split:part]"
+        )
+        parser.add_argument(
+            "--metric",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            required=True,
+            help="a metric over the whole record set (repeatable)",
+        )
+        parser.add_argument(
+            "--scores",
+            type=Path,
+            metavar="FILE",
+            help="per-record scores: CSV/TSV with an 'id' column and one column per metric, so "
+            "that metrics can be recomputed on the uncontaminated records",
+        )
+        parser.add_argument("--code-ref", default="", help="code reference (commit URL, tag)")
+
+    def act(self, options) -> dict:
+        evaluation = services.evaluation_record(
+            model_ref=options["model"],
+            on_ref=options["on"],
+            metrics=services.parse_metrics(options["metric"]),
+            scores_path=options["scores"],
+            code_ref=options["code_ref"],
+        )
+        return {
+            "uuid": str(evaluation.uuid),
+            "model": evaluation.model_version.ref,
+            "on": evaluation.record_set.ref,
+            "metrics": evaluation.metrics,
+            "scored_metrics": evaluation.scores_metric_names,
+            "scores": evaluation.scores.count(),
+        }
+
+    def summarise(self, result: dict) -> str:
+        metrics = ", ".join(f"{k}={v:g}" for k, v in result["metrics"].items())
+        lines = [f"recorded evaluation {result['uuid']}", f"  {result['model']} on {result['on']}: {metrics}"]
+        if result["scores"]:
+            lines.append(f"  {result['scores']:,} per-record scores ({', '.join(result['scored_metrics'])})")
+        lines.append(f"  contamination report: manage.py lineage {result['uuid']}")
+        return "\n".join(lines)

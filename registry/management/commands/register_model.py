@@ -1,0 +1,69 @@
+import json
+
+from ... import services
+from ...errors import RegistryError
+from ...selectors import training_ancestry
+from ..base import RegistryCommand
+
+
+class Command(RegistryCommand):
+    help = "Register a model version, what it was trained on and the model it was fine-tuned from."
+
+    def add_command_arguments(self, parser):
+        parser.add_argument("ref", help="model name@version, e.g. bindnet@1.0")
+        parser.add_argument(
+            "--trained-on",
+            action="append",
+            default=[],
+            metavar="REF",
+            help="a record set it was trained on: name@version or name@version/split:part "
+            "(repeat for several)",
+        )
+        parser.add_argument("--base", metavar="NAME@V", help="the model version it was fine-tuned from")
+        parser.add_argument("--code-url", default="", help="URL of the training code")
+        parser.add_argument(
+            "--param",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="a free parameter (repeatable); VALUE is parsed as JSON when it can be",
+        )
+        parser.add_argument("--description", default="", help="description of the model (first version only)")
+
+    def act(self, options) -> dict:
+        parameters = {}
+        for item in options["param"]:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise RegistryError(f"--param {item!r} is not KEY=VALUE.")
+            try:
+                parameters[key] = json.loads(value)
+            except json.JSONDecodeError:
+                parameters[key] = value
+        version = services.model_version_register(
+            ref=options["ref"],
+            trained_on=options["trained_on"],
+            base=options["base"],
+            code_url=options["code_url"],
+            parameters=parameters,
+            description=options["description"],
+        )
+        return {
+            "ref": version.ref,
+            "uuid": str(version.uuid),
+            "base": version.base.ref if version.base else None,
+            "trained_on": [rs.ref for rs in version.trained_on.order_by("id")],
+            "training_ancestry": [rs.ref for rs in training_ancestry(version)],
+            "parameters": version.parameters,
+        }
+
+    def summarise(self, result: dict) -> str:
+        lines = [f"registered model version {result['ref']}"]
+        if result["base"]:
+            lines.append(f"  fine-tuned from  {result['base']}")
+        for ref in result["trained_on"]:
+            lines.append(f"  trained on       {ref}")
+        inherited = [r for r in result["training_ancestry"] if r not in result["trained_on"]]
+        for ref in inherited:
+            lines.append(f"  inherited        {ref} (through its base)")
+        return "\n".join(lines)

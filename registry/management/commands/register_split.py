@@ -1,0 +1,57 @@
+from ... import services
+from ...errors import RegistryError
+from ..base import RegistryCommand
+
+
+class Command(RegistryCommand):
+    help = (
+        'Partition a dataset version into named parts, from a mapping file (JSON {"part": [ids]} or TSV '
+        "id<TAB>part) or from a KEY=value tag in the FASTA headers (FLIP's SET=train)."
+    )
+
+    def add_command_arguments(self, parser):
+        parser.add_argument("ref", help="name@version")
+        parser.add_argument("--name", required=True, help="split name, e.g. one_vs_many")
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--mapping", metavar="FILE", help="JSON {part: [ids]} or TSV id<TAB>part")
+        source.add_argument(
+            "--from-header", metavar="KEY", help="take each record's part from KEY=value in its header"
+        )
+        parser.add_argument(
+            "--role",
+            action="append",
+            default=[],
+            metavar="PART=ROLE",
+            help="role of a part (train, validation, test, other); default from the part's name",
+        )
+        parser.add_argument(
+            "--allow-shared-ids",
+            action="store_true",
+            help="accept ids that are in more than one part (they are reported, not refused)",
+        )
+
+    def act(self, options) -> dict:
+        roles = {}
+        for item in options["role"]:
+            part, sep, role = item.partition("=")
+            if not sep:
+                raise RegistryError(f"--role {item!r} is not PART=ROLE.")
+            roles[part] = role
+        split = services.split_register(
+            version_ref=options["ref"],
+            name=options["name"],
+            mapping_path=options["mapping"],
+            from_header=options["from_header"],
+            roles=roles,
+            allow_shared_ids=options["allow_shared_ids"],
+        )
+        parts = [
+            {"ref": f"{split.version.ref}/{split.name}:{p.name}", "role": p.role, "records": p.record_count}
+            for p in split.parts.order_by("name")
+        ]
+        return {"split": f"{split.version.ref}/{split.name}", "uuid": str(split.uuid), "parts": parts}
+
+    def summarise(self, result: dict) -> str:
+        lines = [f"registered split {result['split']}"]
+        lines.extend(f"  {p['ref']:<50} {p['role']:<10} {p['records']:>8,} records" for p in result["parts"])
+        return "\n".join(lines)
