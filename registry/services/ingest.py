@@ -107,7 +107,7 @@ def _spool_records(
     seen: dict[str, str] = {}
     count = residues = skipped = 0
     spool_dir.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(prefix="spool-", suffix=".marshal", dir=spool_dir, delete=False)
+    handle = tempfile.NamedTemporaryFile(prefix="spool-", suffix=".marshal", dir=spool_dir, delete=False)  # noqa: SIM115 (closed by the with below; kept past it)
     spool_path = Path(handle.name)
     try:
         with handle:

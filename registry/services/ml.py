@@ -100,7 +100,7 @@ def parse_metrics(pairs: list[str]) -> dict[str, float]:
 def read_scores(path: Path, record_ids: dict[str, int]) -> tuple[list[str], list[tuple[int, str, float]]]:
     """Per-record scores: a CSV or TSV with an ``id`` column and one numeric column per metric."""
     try:
-        handle = open(path, newline="", encoding="utf-8")
+        handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 (closed by the with below)
     except FileNotFoundError:
         raise InputRejected(f"{path}: no such file.") from None
     with handle:
