@@ -53,9 +53,15 @@ class Progress:
         self.interval = interval
         self.started = time.monotonic()
         self._last = self.started
+        self._stage = None
 
     def __call__(self, stage: str, done: int, total: int | None = None, **_extra) -> None:
         now = time.monotonic()
+        if stage != self._stage:  # rates are per stage
+            if self._stage is not None:
+                self.stream.write(f"{self.label}: {self._stage} done in {now - self.started:.1f}s\n")
+            self._stage, self.started, self._last = stage, now, now
+            return
         if now - self._last < self.interval:
             return
         self._last = now

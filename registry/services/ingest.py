@@ -23,8 +23,9 @@ from dedup.parsing import ParseLimits, iter_records, sequence_sha256
 
 from .. import selectors
 from ..errors import Conflict, Forbidden, InputRejected, RegistryError
-from ..models import Dataset, DatasetVersion, Derivation, Kind, Record, RecordSet, Sequence, VersionRole
+from ..models import Dataset, DatasetVersion, Derivation, Kind, RecordSet, VersionRole
 from ..models.names import validate_name, validate_version
+from .bulk import write_records
 from .digest import record_hash, version_digest
 from .hooks import record_set_created
 from .jobs import ProgressReporter, job_handler
@@ -346,30 +347,7 @@ def _write_version(
 
 
 def _write_records(version: DatasetVersion, spool: _Spool, on_progress: ProgressCallback | None) -> None:
-    position = 0
-    for batch in _read_spool(spool.path):
-        shas = {sha: residues for _, _, residues, sha in batch}
-        Sequence.objects.bulk_create(
-            [Sequence(sha256=sha, residues=residues, length=len(residues)) for sha, residues in shas.items()],
-            ignore_conflicts=True,
-            batch_size=len(shas),
-        )
-        ids = dict(Sequence.objects.filter(sha256__in=list(shas)).values_list("sha256", "id"))
-        rows = []
-        for identifier, description, _, sha in batch:
-            rows.append(
-                Record(
-                    version=version,
-                    position=position,
-                    identifier=identifier,
-                    description=description,
-                    sequence_id=ids[sha],
-                )
-            )
-            position += 1
-        Record.objects.bulk_create(rows, batch_size=len(rows))
-        if on_progress:
-            on_progress("write", position, spool.count)
+    write_records(version.pk, _read_spool(spool.path), total=spool.count, on_progress=on_progress)
 
 
 @job_handler("ingest")

@@ -211,21 +211,19 @@ def test_verbatim_duplicates_can_be_skipped_but_conflicting_ones_cannot(
 
 
 def test_nothing_half_registered_when_the_write_fails(data_dir, bind_test, snapshot, monkeypatch):
-    """A failure during the database write (after validation) rolls every table back."""
+    """A failure at the end of the database write (all records inserted) rolls every table back."""
     from registry.services import ingest
 
-    calls = {"n": 0}
-    real = ingest.Record.objects.bulk_create
+    seen = {}
 
-    def failing_bulk_create(rows, **kwargs):
-        calls["n"] += 1
-        real(rows, **kwargs)
+    def failing_hook(record_set):
+        seen["records"] = Record.objects.filter(version=record_set.version).count()
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest.Record.objects, "bulk_create", failing_bulk_create)
+    monkeypatch.setattr(ingest, "record_set_created", failing_hook)
     before = snapshot()
     with pytest.raises(RuntimeError, match="disk full"):
         register(bind_test, name="half")
-    assert calls["n"] == 1
+    assert seen["records"] == 250  # the failure came after every record was written
     assert snapshot() == before
     assert not DatasetVersion.objects.filter(dataset__name="half").exists()
