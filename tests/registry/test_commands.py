@@ -1,0 +1,84 @@
+"""The CLI contract: --json keys, human summaries, non-zero exits with the message, nothing written."""
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command(*[str(a) for a in args], stdout=out)
+    return out.getvalue()
+
+
+def test_register_dataset_json_contract(data_dir, bind_test):
+    result = json.loads(run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein", "--json"))
+    assert {"ref", "digest", "records", "created"} <= result.keys()
+    assert (result["ref"], result["records"], result["created"]) == ("bind-test@1", 250, True)
+    again = json.loads(run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein", "--json"))
+    assert again["created"] is False and again["digest"] == result["digest"]
+    human = run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein")
+    assert "already registered bind-test@1" in human and result["digest"] in human
+
+
+def test_register_dataset_version_flag_and_derivation(data_dir, bind_test, bind_all):
+    run("register_dataset", bind_all, "--name", "bind", "--kind", "protein", "--version", "2021.1")
+    out = run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein", "--version", "v1",
+              "--derived-from", "bind@2021.1", "--transform", "test part only")
+    assert "registered bind-test@v1" in out
+    lineage = json.loads(run("lineage", "bind-test@v1", "--json"))
+    assert lineage["ancestors"] == [{"source": "bind@2021.1", "target": "bind-test@v1", "transform": "test part only"}]
+
+
+def test_full_flow_through_the_cli(data_dir, bind_all, bind_mapping):
+    run("register_dataset", bind_all, "--name", "flip-bind", "--kind", "protein")
+    with pytest.raises(CommandError, match="13 id"):
+        run("register_split", "flip-bind@1", "--name", "ovm", "--mapping", bind_mapping)
+    split = json.loads(run("register_split", "flip-bind@1", "--name", "ovm", "--mapping", bind_mapping,
+                           "--allow-shared-ids", "--json"))
+    assert {p["ref"]: p["records"] for p in split["parts"]} == {"flip-bind@1/ovm:test": 250, "flip-bind@1/ovm:train": 1077}
+    model = json.loads(run("register_model", "net@1", "--trained-on", "flip-bind@1/ovm:train", "--param", "lr=0.01",
+                           "--param", "arch=cnn", "--json"))
+    assert model["parameters"] == {"lr": 0.01, "arch": "cnn"}
+    tuned = json.loads(run("register_model", "net-ft@1", "--base", "net@1", "--json"))
+    assert tuned["training_ancestry"] == ["flip-bind@1/ovm:train"]
+    evaluation = json.loads(run("record_evaluation", "net-ft@1", "--on", "flip-bind@1/ovm:test",
+                                "--metric", "mcc=0.4", "--json"))
+    assert evaluation["metrics"] == {"mcc": 0.4} and evaluation["on"] == "flip-bind@1/ovm:test"
+
+
+def test_errors_exit_non_zero_with_the_message_in_a_real_process(tmp_path):
+    """The installed entry point, as a user runs it: message on stderr, exit code 2 for refused input."""
+    bad = tmp_path / "bad.fa"
+    bad.write_bytes(b">P1\nMKV\n>P2\nMK1V\n")
+    env = {"LEAKLEDGER_DATA_DIR": str(tmp_path / "var"), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "register_dataset", bad, "--name", "bad", "--kind", "protein"],
+        cwd=REPO, env=env, capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert "bad.fa, line 4, record 'P2'" in proc.stderr and "'1'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    listing = subprocess.run(
+        [sys.executable, "manage.py", "lineage", "bad@1"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert listing.returncode == 1 and "neither a dataset version nor a model version" in listing.stderr
+
+
+def test_bad_references_are_explained(data_dir):
+    with pytest.raises(CommandError, match="is not a reference: expected name@version"):
+        run("lineage", "no-at-sign-but-not-a-uuid@")
+    with pytest.raises(CommandError, match="not an evaluation UUID"):
+        run("lineage", "plainword")
+    with pytest.raises(CommandError, match="metric 'acc': 'x' is not a number"):
+        run("record_evaluation", "m@1", "--on", "d@1", "--metric", "acc=x")
