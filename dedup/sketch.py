@@ -235,12 +235,15 @@ def sketch_batch(sequences: Sequence[str], params: SketchParams, *, backend: str
         sequences = list(sequences) if not isinstance(sequences, str) else [sequences]
     out = np.full((len(sequences), params.num_perm), EMPTY_VALUE, dtype=np.uint32)
     a, b = permutations(params.num_perm, params.seed)
-    use_kernel = params.kind != "text" and _kernels.AVAILABLE and backend != "numpy"
+    kernel = _kernels.minhash_kernel() if params.kind != "text" and backend != "numpy" else None
+    if backend == "numba" and kernel is None and params.kind != "text":
+        raise ValueError("backend='numba' needs a working numba installation; use backend='numpy'")
+    use_kernel = kernel is not None
     step = _KERNEL_BATCH if use_kernel else 4096
     for lo in range(0, len(sequences), step):
         chunk = sequences[lo : lo + step]
         if use_kernel:
-            _sketch_kernel(chunk, params, a, b, out[lo : lo + len(chunk)])
+            _sketch_kernel(kernel, chunk, params, a, b, out[lo : lo + len(chunk)])
         else:
             hashes, offsets = batch_shingle_hashes(chunk, params)
             _minhash_numpy(hashes, offsets, a, b, out[lo : lo + len(chunk)])
@@ -291,7 +294,7 @@ def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
 
 
 def _sketch_kernel(
-    sequences: Sequence[str], params: SketchParams, a: np.ndarray, b: np.ndarray, out: np.ndarray
+    kernel: Any, sequences: Sequence[str], params: SketchParams, a: np.ndarray, b: np.ndarray, out: np.ndarray
 ) -> None:
     encoded = [s.encode("ascii", "replace") for s in sequences]
     starts = np.zeros(len(encoded) + 1, dtype=np.int64)
@@ -299,7 +302,7 @@ def _sketch_kernel(
     buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
     nucleotide = params.kind != "protein"
     table = NUCLEOTIDE_CODES if nucleotide else PROTEIN_CODES
-    _kernels.minhash_kernel(buf, starts, table, nucleotide, params.k, a, b, out)
+    kernel(buf, starts, table, nucleotide, params.k, a, b, out)
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
