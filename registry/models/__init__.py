@@ -15,8 +15,24 @@ from .datasets import (
 )
 from .jobs import Job
 from .ml import Evaluation, EvaluationScore, MLModel, ModelTraining, ModelVersion
+from .overlap import (
+    BandKey,
+    ContaminationReport,
+    OverlapHit,
+    OverlapReport,
+    RecordSetIndex,
+    SequenceSketch,
+    SketchSettings,
+)
 
 __all__ = [
+    "BandKey",
+    "ContaminationReport",
+    "OverlapHit",
+    "OverlapReport",
+    "RecordSetIndex",
+    "SequenceSketch",
+    "SketchSettings",
     "Dataset",
     "DatasetVersion",
     "Derivation",

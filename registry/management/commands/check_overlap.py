@@ -1,0 +1,100 @@
+import csv
+from pathlib import Path
+
+from ...overlap import services
+from ..base import Progress, RegistryCommand
+
+PAIR_COLUMNS = ["query", "reference_set", "reference", "identity", "coverage", "jaccard", "tier"]
+
+
+class Command(RegistryCommand):
+    help = (
+        "Check FILE (registered or not) or a registered record set REF for overlap with registered record sets: "
+        "every training set (default), named sets, or a model version's training ancestry."
+    )
+
+    def add_command_arguments(self, parser):
+        parser.add_argument(
+            "source", metavar="FILE_OR_REF", help="a sequence file, or name@version[/split:part]"
+        )
+        parser.add_argument(
+            "--kind",
+            choices=["protein", "dna", "rna", "text"],
+            help="kind of FILE's sequences (default protein; a REF knows its kind)",
+        )
+        parser.add_argument(
+            "--format",
+            choices=["fasta", "csv", "tsv", "jsonl", "pdb", "mmcif"],
+            help="file format (default: from the file name, then its content)",
+        )
+        parser.add_argument(
+            "--against",
+            nargs="+",
+            metavar="REF",
+            help="'all' (every training set, the default) or record set references",
+        )
+        parser.add_argument(
+            "--against-model",
+            metavar="NAME@V",
+            help="the training ancestry of a model version (its sets and its bases')",
+        )
+        parser.add_argument(
+            "--identity", type=float, default=0.9, help="lowest identity reported (default 0.9)"
+        )
+        parser.add_argument(
+            "--coverage", type=float, default=0.8, help="minimal coverage of the query record (default 0.8)"
+        )
+        parser.add_argument("--tiers", default="exact,minhash", help="comma-separated: exact,minhash,mmseqs")
+        parser.add_argument(
+            "--pairs-out",
+            type=Path,
+            metavar="FILE.tsv",
+            help="write every best pair as TSV: " + ", ".join(PAIR_COLUMNS),
+        )
+        parser.add_argument("--top", type=int, default=10, help="worst offenders listed (default 10)")
+
+    def act(self, options) -> dict:
+        result = services.overlap_query(
+            source=options["source"],
+            kind=options["kind"],
+            file_format=options["format"],
+            against=options["against"],
+            against_model=options["against_model"],
+            identity=options["identity"],
+            coverage=options["coverage"],
+            tiers=tuple(t.strip() for t in options["tiers"].split(",") if t.strip()),
+            on_progress=Progress(Path(options["source"]).name),
+        )
+        if options["pairs_out"]:
+            with open(options["pairs_out"], "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+                writer.writerow(PAIR_COLUMNS)
+                for pair in result["pairs"]:
+                    writer.writerow(["" if pair[c] is None else pair[c] for c in PAIR_COLUMNS])
+        self.top = options["top"]
+        return result
+
+    def summarise(self, result: dict) -> str:
+        summary = result["summary"]
+        refs = ", ".join(r["ref"] for r in result["references"]) or "nothing (no training sets registered)"
+        lines = [
+            f"{result['query']}: {summary['query_records']:,} records against {refs}",
+            f"  query digest {result['query_digest']}",
+            f"  tiers run    {', '.join(n for n, t in result['method']['tiers_run'].items() if t.get('ran'))}",
+        ]
+        for name, info in result["method"]["tiers_run"].items():
+            if not info.get("ran"):
+                lines.append(f"  tier {name} did not run: {info.get('reason')}")
+        lines.append(f"  {'identity':>9}  {'records':>8}  {'fraction':>8}  recall (calibration)")
+        for row in summary["thresholds"]:
+            recall = "-" if row["recall"] is None else f"{row['recall']:.3f}"
+            lines.append(f"  {row['label']:>9}  {row['records']:>8,}  {row['fraction']:>8.2%}  {recall}")
+        worst = result["pairs"][: getattr(self, "top", 10)]
+        if worst:
+            lines.append("  worst offenders (query -> reference, identity, coverage, tier):")
+            for p in worst:
+                lines.append(
+                    f"    {p['query']} -> {p['reference_set']} {p['reference']}  "
+                    f"{p['identity']:.3f}  {p['coverage']:.3f}  {p['tier']}"
+                )
+        return "\n".join(lines)

@@ -1,0 +1,222 @@
+"""Bulk reads and writes of the LSH index, for SQLite and PostgreSQL.
+
+On PostgreSQL, signatures and band keys are loaded with ``COPY ... FROM STDIN (FORMAT BINARY)``
+from buffers built by numpy (no Python object per row), and the query side of a candidate
+search is a temporary table loaded the same way. On SQLite (the embedded default) the same
+operations use ``executemany``. Either way a candidate search is one join on
+``(settings_id, band_key)`` through the primary-key index, never a scan of all signatures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+from django.db import connection, transaction
+
+from ..models import BandKey, SequenceSketch
+
+# SQLite's default limit on bound variables (32766 since 3.32) with headroom.
+IN_CHUNK = 10_000
+
+_PG_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_PG_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def chunks(values: list, size: int = IN_CHUNK) -> Iterator[list]:
+    for lo in range(0, len(values), size):
+        yield values[lo : lo + size]
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _pg_binary_rows(columns: list[tuple[str, np.ndarray]]) -> bytes:
+    """A ``COPY ... (FORMAT BINARY)`` stream of fixed-width columns, built without a Python loop.
+
+    ``columns`` are ``(numpy big-endian dtype string or 'V<n>', array)`` pairs of equal length.
+    """
+    n = len(columns[0][1])
+    fields = [("nfields", ">i2")]
+    for i, (dtype, _) in enumerate(columns):
+        fields += [(f"len{i}", ">i4"), (f"val{i}", dtype)]
+    rows = np.empty(n, dtype=np.dtype(fields))
+    rows["nfields"] = len(columns)
+    for i, (dtype, values) in enumerate(columns):
+        rows[f"len{i}"] = np.dtype(dtype).itemsize
+        rows[f"val{i}"] = values
+    return _PG_HEADER + rows.tobytes() + _PG_TRAILER
+
+
+def signatures_to_bytes(signatures: np.ndarray) -> list[bytes]:
+    """Rows of a ``(n, num_perm)`` uint32 array as little-endian bytes, the stored form."""
+    little = np.ascontiguousarray(signatures, dtype="<u4")
+    return [row.tobytes() for row in little]
+
+
+def signatures_from_bytes(blobs: Iterable[bytes], num_perm: int) -> np.ndarray:
+    """The inverse of :func:`signatures_to_bytes`: a ``(n, num_perm)`` uint32 array."""
+    joined = b"".join(bytes(b) for b in blobs)
+    return np.frombuffer(joined, dtype="<u4").reshape(-1, num_perm).astype(np.uint32)
+
+
+def missing_sequence_ids(settings_id: int, sequence_ids: np.ndarray) -> np.ndarray:
+    """The ids in ``sequence_ids`` that have no signature under ``settings_id`` yet."""
+    have: set[int] = set()
+    for chunk in chunks(sequence_ids.tolist()):
+        have.update(
+            SequenceSketch.objects.filter(settings_id=settings_id, sequence_id__in=chunk).values_list(
+                "sequence_id", flat=True
+            )
+        )
+    if not have:
+        return sequence_ids
+    return sequence_ids[~np.isin(sequence_ids, np.fromiter(have, dtype=np.int64, count=len(have)))]
+
+
+def index_write(settings_id: int, sequence_ids: np.ndarray, signatures: np.ndarray, keys: np.ndarray) -> int:
+    """Store signatures and band keys of sequences in one transaction; returns sequences written.
+
+    Idempotent and safe against concurrent writers: sequences that meanwhile got a signature
+    (another job indexing an overlapping record set) are left alone. ``keys`` is the
+    ``(n, bands)`` int64 array; a row of ``keys`` may be all-``None``-masked by passing
+    ``sequence_ids`` whose signature is empty (no shingles): those get a signature but no band
+    keys, since every empty sequence would collide with every other.
+    """
+    with transaction.atomic():
+        if is_postgres():
+            with connection.cursor() as cursor:
+                # Serialise index writers of one settings: the re-check below is then exact.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x11AB, settings_id])
+                # Only the index: a lost commit after a server crash is recomputed by the idempotent job.
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        todo = missing_sequence_ids(settings_id, sequence_ids)
+        if len(todo) < len(sequence_ids):
+            keep = np.isin(sequence_ids, todo)
+            sequence_ids, signatures, keys = sequence_ids[keep], signatures[keep], keys[keep]
+        if len(sequence_ids) == 0:
+            return 0
+        empty = (signatures == np.uint32(0xFFFFFFFF)).all(axis=1)
+        band_rows = keys[~empty]
+        band_seqs = np.repeat(sequence_ids[~empty], keys.shape[1])
+        band_keys = band_rows.reshape(-1)
+        # Sorted rows land in neighbouring b-tree pages: fewer page splits, less WAL.
+        order = np.argsort(band_keys, kind="stable")
+        band_keys, band_seqs = band_keys[order], band_seqs[order]
+        if is_postgres():
+            _pg_write(settings_id, sequence_ids, signatures, band_keys, band_seqs)
+        else:
+            _sqlite_write(settings_id, sequence_ids, signatures, band_keys, band_seqs)
+        return len(sequence_ids)
+
+
+def _pg_write(settings_id, sequence_ids, signatures, band_keys, band_seqs) -> None:
+    num_perm = signatures.shape[1]
+    sig_bytes = np.ascontiguousarray(signatures, dtype="<u4").view(f"V{4 * num_perm}").reshape(-1)
+    sketch_stream = _pg_binary_rows(
+        [
+            (">i2", np.full(len(sequence_ids), settings_id)),
+            (">i8", sequence_ids),
+            (f"V{4 * num_perm}", sig_bytes),
+        ]
+    )
+    band_stream = _pg_binary_rows(
+        [(">i2", np.full(len(band_keys), settings_id)), (">i8", band_keys), (">i8", band_seqs)]
+    )
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg 3 cursor under Django's wrapper
+        with raw.copy(
+            f"COPY {_table(SequenceSketch)} (settings_id, sequence_id, signature) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.write(sketch_stream)
+        with raw.copy(
+            f"COPY {_table(BandKey)} (settings_id, band_key, sequence_id) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.write(band_stream)
+
+
+def _sqlite_write(settings_id, sequence_ids, signatures, band_keys, band_seqs) -> None:
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO {_table(SequenceSketch)} (settings_id, sequence_id, signature) VALUES (%s, %s, %s)",
+            list(
+                zip(
+                    [settings_id] * len(sequence_ids),
+                    sequence_ids.tolist(),
+                    signatures_to_bytes(signatures),
+                    strict=False,
+                )
+            ),
+        )
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO {_table(BandKey)} (settings_id, band_key, sequence_id) VALUES (%s, %s, %s)",
+            list(zip([settings_id] * len(band_keys), band_keys.tolist(), band_seqs.tolist(), strict=False)),
+        )
+
+
+def signatures_read(settings_id: int, sequence_ids: list[int], num_perm: int) -> dict[int, np.ndarray]:
+    """Stored signatures of sequences, as ``sequence id -> (num_perm,) uint32``."""
+    out: dict[int, np.ndarray] = {}
+    for chunk in chunks(sequence_ids):
+        rows = list(
+            SequenceSketch.objects.filter(settings_id=settings_id, sequence_id__in=chunk).values_list(
+                "sequence_id", "signature"
+            )
+        )
+        if rows:
+            sigs = signatures_from_bytes([r[1] for r in rows], num_perm)
+            out.update(zip([r[0] for r in rows], sigs, strict=False))
+    return out
+
+
+def candidate_pairs(settings_id: int, keys: np.ndarray) -> np.ndarray:
+    """Sequences sharing at least one band key with each query: ``(m, 2)`` int64 ``(query index, sequence id)``.
+
+    ``keys`` is the ``(n_queries, bands)`` int64 array of the queries' band keys. The query keys
+    go into a temporary table and one join on the band-key index returns the distinct pairs.
+    """
+    n, bands = keys.shape
+    if n == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    qidx = np.repeat(np.arange(n, dtype=np.int64), bands)
+    flat = keys.reshape(-1)
+    band_table = _table(BandKey)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if is_postgres():
+            raw = cursor.cursor
+            cursor.execute("CREATE TEMP TABLE ll_query_keys (q integer, band_key bigint) ON COMMIT DROP")
+            with raw.copy("COPY ll_query_keys (q, band_key) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(_pg_binary_rows([(">i4", qidx), (">i8", flat)]))
+            cursor.execute("ANALYZE ll_query_keys")
+            # A few hundred thousand probes into a b-tree of tens of millions of rows: index lookups,
+            # never a hash join that reads the whole band-key table.
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
+            cursor.execute(
+                f"SELECT DISTINCT k.q, b.sequence_id FROM ll_query_keys k JOIN {band_table} b "
+                "ON b.settings_id = %s AND b.band_key = k.band_key",
+                [settings_id],
+            )
+            rows = cursor.fetchall()
+        else:
+            cursor.execute("DROP TABLE IF EXISTS temp.ll_query_keys")
+            cursor.execute("CREATE TEMP TABLE ll_query_keys (q integer, band_key bigint)")
+            cursor.executemany(
+                "INSERT INTO ll_query_keys (q, band_key) VALUES (%s, %s)",
+                list(zip(qidx.tolist(), flat.tolist(), strict=False)),
+            )
+            cursor.execute(
+                f"SELECT DISTINCT k.q, b.sequence_id FROM ll_query_keys k CROSS JOIN {band_table} b "
+                "WHERE b.settings_id = %s AND b.band_key = k.band_key",
+                [settings_id],
+            )
+            rows = cursor.fetchall()
+            cursor.execute("DROP TABLE temp.ll_query_keys")
+    if not rows:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.array(rows, dtype=np.int64)

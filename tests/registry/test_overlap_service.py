@@ -1,0 +1,204 @@
+"""The overlap service on real data (FLIP bind: 13 test proteins are also training proteins)."""
+
+import json
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from dedup.parsing import iter_records
+from registry import services
+from registry.models import (
+    BandKey,
+    ContaminationReport,
+    Job,
+    OverlapHit,
+    OverlapReport,
+    Record,
+    RecordSetIndex,
+    SequenceSketch,
+)
+from registry.overlap import engine, index, selectors
+from registry.overlap import services as overlap_services
+from registry.selectors import record_set_get
+from registry.services.jobs import job_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run_jobs(django_capture_on_commit_callbacks):
+    """``run_jobs(fn, ...)``: call fn, then run the jobs it enqueued on commit (eager Celery), nested ones too."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run
+
+
+def _register(run_jobs, path, name, role="", **kw):
+    return run_jobs(
+        services.dataset_version_register,
+        path=path,
+        dataset_name=name,
+        kind="protein",
+        version="1",
+        role=role,
+        **kw,
+    ).version
+
+
+def _exact_overlap(test_path, train_path) -> set[str]:
+    train = {r.sequence for r in iter_records(train_path, kind="protein", allow_duplicate_ids=True)}
+    return {r.identifier for r in iter_records(test_path, kind="protein") if r.sequence in train}
+
+
+def test_index_is_built_once_per_sequence_and_idempotent(bind_train, data_dir, run_jobs):
+    version = _register(run_jobs, bind_train, "flip-bind-train", skip_identical_duplicates=True)
+    record_set = record_set_get(version.ref)
+    distinct = Record.objects.filter(version=version).values("sequence_id").distinct().count()
+    settings = index.sketch_settings_get("protein")
+    assert SequenceSketch.objects.filter(settings=settings).count() == distinct
+    assert BandKey.objects.filter(settings=settings).count() == distinct * settings.bands
+    assert RecordSetIndex.objects.filter(record_set=record_set).exists()
+    job = Job.objects.get(kind=Job.Kind.SKETCH)
+    assert job.state == Job.State.SUCCEEDED and job.result["sketched"] == distinct
+
+    # Re-running writes nothing new, even when the record set's mark is gone (a killed job).
+    RecordSetIndex.objects.all().delete()
+    again = index.index_record_set(record_set)
+    assert again["sketched"] == 0 and again["already"] == distinct
+    assert BandKey.objects.filter(settings=settings).count() == distinct * settings.bands
+
+    # Stored signatures are the ones dedup computes.
+    seq = Record.objects.filter(version=version).select_related("sequence").first().sequence
+    stored = SequenceSketch.objects.get(settings=settings, sequence=seq).signature
+    expected, keys = index.sketch_and_key([seq.residues], settings)
+    assert np.array_equal(np.frombuffer(bytes(stored), dtype="<u4"), expected[0])
+    assert set(BandKey.objects.filter(sequence=seq).values_list("band_key", flat=True)) == set(
+        keys[0].tolist()
+    )
+
+
+def test_standing_report_appears_for_a_benchmark(bind_train, bind_test, data_dir, run_jobs):
+    expected = _exact_overlap(bind_test, bind_train)
+    assert len(expected) == 13  # GROUND_TRUTH.md: exact 13 of 250
+    train = _register(
+        run_jobs, bind_train, "flip-bind-train", role="training", skip_identical_duplicates=True
+    )
+    test = _register(run_jobs, bind_test, "flip-bind-test", role="benchmark")
+    report = OverlapReport.objects.get()
+    assert report.query_set.version == test and report.reference_set.version == train
+    rows = {r["label"]: r for r in report.summary["thresholds"]}
+    assert rows["exact"]["records"] == 13
+    # MMseqs2 finds 13 at >= 95% and >= 90% with 80% query coverage (GROUND_TRUTH.md).
+    assert rows[">=90%"]["records"] == 13 and rows[">=95%"]["records"] == 13
+    hits = OverlapHit.objects.filter(report=report, tier="exact")
+    assert set(hits.values_list("query_record__identifier", flat=True)) == expected
+    assert report.query_digest == test.digest and report.reference_digest == train.digest
+    assert report.method["calibration"]["kind"] == "protein"
+    assert set(report.method["tool_versions"]) >= {"dedup", "biopython", "datasketch", "numpy", "mmseqs"}
+
+    # A second trigger (the test set used by an evaluation, say) computes nothing again.
+    before = OverlapReport.objects.count()
+    run_jobs(overlap_services.standing_checks_enqueue, record_set_get(test.ref))
+    assert OverlapReport.objects.count() == before
+
+    listed = selectors.reports_for_record_set(record_set_get(test.ref), hits=True)
+    assert listed["roles"] == ["test"]
+    assert len(listed["as_test_set"]) == 1 and len(listed["as_test_set"][0]["hits"]) == 13
+
+
+def test_fine_tuned_model_evaluation_sees_its_base_training_data(
+    bind_train, bind_test, data_dir, run_jobs, tmp_path
+):
+    _register(run_jobs, bind_train, "flip-bind-train", skip_identical_duplicates=True)
+    _register(run_jobs, bind_test, "flip-bind-test")
+    run_jobs(services.model_version_register, ref="binder@1", trained_on=["flip-bind-train@1"])
+    run_jobs(services.model_version_register, ref="binder-ft@1", trained_on=[], base="binder@1")
+    contaminated = _exact_overlap(bind_test, bind_train)
+    scores = tmp_path / "scores.tsv"
+    ids = [r.identifier for r in iter_records(bind_test, kind="protein")]
+    # Leaked records score 1, the others 0: the clean mean must drop to 0.
+    scores.write_text("id\tacc\n" + "".join(f"{i}\t{1.0 if i in contaminated else 0.0}\n" for i in ids))
+    evaluation = run_jobs(
+        services.evaluation_record,
+        model_ref="binder-ft@1",
+        on_ref="flip-bind-test@1",
+        metrics={"acc": 0.052},
+        scores_path=scores,
+    )
+    report = ContaminationReport.objects.get(evaluation=evaluation)
+    data = selectors.contamination_report_for_evaluation(evaluation)
+    assert data["training_ancestry"] == ["flip-bind-train@1"]
+    rows = {r["label"]: r for r in data["summary"]["thresholds"]}
+    assert rows["exact"]["records"] == 13 and rows["exact"]["fraction"] == pytest.approx(13 / 250)
+    assert {c["query"] for c in data["contaminated"] if c["tier"] == "exact"} == contaminated
+    assert data["summary"]["full_metrics"]["acc"] == {"mean": pytest.approx(13 / 250), "records": 250}
+    assert rows["exact"]["clean_metrics"]["acc"] == {"mean": 0.0, "records": 237}
+    assert report.overlap_reports.count() == 1
+
+
+def test_check_overlap_command_on_an_unregistered_file(
+    bind_train, bind_test, data_dir, run_jobs, tmp_path, capsys
+):
+    _register(run_jobs, bind_train, "flip-bind-train", role="training", skip_identical_duplicates=True)
+    pairs_out = tmp_path / "pairs.tsv"
+    call_command("check_overlap", str(bind_test), "--json", "--pairs-out", str(pairs_out))
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"summary", "pairs", "method", "query_digest"}
+    rows = {r["label"]: r for r in out["summary"]["thresholds"]}
+    assert rows["exact"]["records"] == 13 and rows[">=90%"]["records"] == 13
+    assert out["summary"]["query_records"] == 250
+    assert {p["query"] for p in out["pairs"] if p["tier"] == "exact"} == _exact_overlap(bind_test, bind_train)
+    assert all(0 <= p["identity"] <= 1 and 0 <= p["coverage"] <= 1 for p in out["pairs"])
+    assert out["pairs"][0]["reference_set"] == "flip-bind-train@1"
+    lines = pairs_out.read_text().splitlines()
+    assert lines[0].split("\t") == [
+        "query",
+        "reference_set",
+        "reference",
+        "identity",
+        "coverage",
+        "jaccard",
+        "tier",
+    ]
+    assert len(lines) == len(out["pairs"]) + 1
+    assert out["method"]["tiers"] == ["exact", "minhash"]
+    # Nothing about the query was written: it is not registered.
+    assert not OverlapReport.objects.exists()
+
+    call_command("check_overlap", str(bind_test))
+    human = capsys.readouterr().out
+    assert "exact" in human and "13" in human
+
+
+def test_query_job_returns_the_command_dict(bind_train, bind_test, data_dir, run_jobs):
+    _register(run_jobs, bind_train, "flip-bind-train", skip_identical_duplicates=True)
+    job = run_jobs(
+        job_create,
+        kind=Job.Kind.QUERY,
+        payload={
+            "source": str(bind_test),
+            "kind": "protein",
+            "against": ["flip-bind-train@1"],
+            "identity": 0.95,
+        },
+    )
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.error
+    rows = {r["label"]: r for r in job.result["summary"]["thresholds"]}
+    assert rows[">=95%"]["records"] == 13
+
+
+def test_method_key_changes_with_settings():
+    a = engine.Method(
+        kind="protein", tiers=("exact", "minhash"), thresholds=(0.9,), coverage=0.8, settings_key="s"
+    )
+    b = engine.Method(
+        kind="protein", tiers=("exact", "minhash"), thresholds=(0.9,), coverage=0.5, settings_key="s"
+    )
+    assert a.key() != b.key()
+    with pytest.raises(ValueError, match="tiers"):
+        engine.Method(kind="protein", tiers=("blast",), thresholds=(0.9,), coverage=0.8, settings_key="s")
