@@ -8,6 +8,7 @@ key).
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -65,15 +66,19 @@ class SketchParams:
     hash_name: str = HASH_NAME
 
     def __post_init__(self) -> None:
+        for name in ("k", "num_perm", "seed"):  # accept numpy integers, store plain ints
+            value = getattr(self, name)
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                object.__setattr__(self, name, int(value))
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        if not isinstance(self.k, int) or not 1 <= self.k <= MAX_K[self.kind]:
+        if type(self.k) is not int or not 1 <= self.k <= MAX_K[self.kind]:
             raise ValueError(
                 f"k for kind {self.kind!r} must be an int from 1 to {MAX_K[self.kind]}, got {self.k!r}"
             )
-        if not isinstance(self.num_perm, int) or not 1 <= self.num_perm <= 4096:
+        if type(self.num_perm) is not int or not 1 <= self.num_perm <= 4096:
             raise ValueError(f"num_perm must be an int from 1 to 4096, got {self.num_perm!r}")
-        if not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+        if type(self.seed) is not int or not 0 <= self.seed < 2**32:
             raise ValueError(
                 f"seed must be an int from 0 to 2**32 - 1 (numpy RandomState seed), got {self.seed!r}"
             )

@@ -215,3 +215,46 @@ def test_sketch_chunks_stream_the_same_signatures():
     chunks = list(sketch_chunks(iter(seqs), params, chunk_size=16))
     assert [c.shape[0] for c in chunks[:-1]] == [16] * (len(chunks) - 1)
     assert np.array_equal(np.vstack(chunks), sketch_batch(seqs, params))
+
+
+def test_params_key_round_trip_and_defaults():
+    for kind in ("protein", "dna", "rna", "text"):
+        params = SketchParams.default(kind)
+        assert SketchParams.from_key(params.key()) == params
+        assert SketchParams(**params.to_dict()) == params
+    assert SketchParams.default("protein").key() == "protein:k5:p128:s1:affine32:ll-shingle-v1"
+    assert SketchParams("protein", np.int64(5)) == SketchParams("protein", 5)
+    assert type(SketchParams("protein", np.int64(5)).k) is int
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"kind": "peptide", "k": 5},
+        {"kind": "protein", "k": 13},
+        {"kind": "dna", "k": 32},
+        {"kind": "protein", "k": 0},
+        {"kind": "protein", "k": True},
+        {"kind": "protein", "k": 5, "num_perm": 0},
+        {"kind": "protein", "k": 5, "scheme": "legacy"},
+        {"kind": "protein", "k": 5, "hash_name": "sha1"},
+        {"kind": "protein", "k": 5, "seed": -1},
+    ],
+)
+def test_params_refuse_invalid_values(kwargs):
+    with pytest.raises(ValueError):
+        SketchParams(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "key", ["protein:k5", "protein:k05:p128:s1:affine32:ll-shingle-v1", "x:k5:p1:s1:a:b"]
+)
+def test_params_refuse_bad_keys(key):
+    with pytest.raises(ValueError, match="key"):
+        SketchParams.from_key(key)
+
+
+def test_empty_batches():
+    params = SketchParams.default("protein")
+    assert sketch_batch([], params).shape == (0, 128)
+    assert list(sketch_chunks(iter([]), params)) == []
