@@ -1,3 +1,29 @@
-"""API v1 routes."""
+"""API v1 routes: objects by name, ``name@version`` or UUID; never by integer key."""
 
-urlpatterns: list = []
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("datasets", views.DatasetViewSet, basename="dataset")
+router.register("versions", views.VersionViewSet, basename="version")
+router.register("splits", views.SplitViewSet, basename="split")
+router.register("parts", views.SplitPartViewSet, basename="part")
+router.register("derivations", views.DerivationViewSet, basename="derivation")
+router.register("models", views.MLModelViewSet, basename="model")
+router.register("model-versions", views.ModelVersionViewSet, basename="model-version")
+router.register("evaluations", views.EvaluationViewSet, basename="evaluation")
+router.register("jobs", views.JobViewSet, basename="job")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", views.SwaggerView.as_view(), name="docs"),
+    path("docs/assets/<str:name>", views.swagger_asset, name="docs-asset"),
+    path("versions/<str:ref>/records.fasta", views.FastaDownloadView.as_view(), name="version-fasta"),
+    path("versions/<str:ref>/records.csv", views.CsvDownloadView.as_view(), name="version-csv"),
+    *router.urls,
+]

@@ -1,0 +1,638 @@
+"""Serializers: explicit fields, names and UUIDs only (never integer keys), links as absolute URLs.
+
+Output serializers are read-only views of registry rows. Input serializers validate the shape
+of a request and nothing more: the registry's services own every rule.
+"""
+
+import math
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from registry.models import (
+    Dataset,
+    DatasetVersion,
+    Derivation,
+    Evaluation,
+    Job,
+    Kind,
+    MLModel,
+    ModelVersion,
+    Record,
+    RecordSet,
+    Split,
+    SplitPart,
+    VersionRole,
+)
+from registry.models.names import NAME_PATTERN, VERSION_PATTERN
+
+REF_PATTERN = NAME_PATTERN[:-1] + "@" + VERSION_PATTERN[1:]
+RECORD_SET_REF_PATTERN = REF_PATTERN[:-1] + r"(/" + NAME_PATTERN[1:-1] + ":" + NAME_PATTERN[1:-1] + ")?$"
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every 4xx answer: a message for people, a code for programs, and per-field details."""
+
+    detail = serializers.CharField(help_text="What went wrong and what to do about it.")
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. not_found, immutable.")
+    fields = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="Per-field messages, or where in an uploaded file the problem is (file, line, record).",
+    )
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A float that is a real number: NaN and infinities cannot be stored as JSON."""
+
+    default_error_messages = {"not_finite": "Must be a finite number."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("not_finite")
+        return value
+
+
+def choice_field(choices, *, as_pattern: bool = False, **options) -> serializers.ChoiceField:
+    """A ChoiceField with one schema wherever it is used (so enum components do not collide).
+
+    ``as_pattern`` documents the choices as a regular expression instead of an enum: for a second
+    choice set under a field name that another set already uses (``role`` of versions and of parts).
+    """
+    values = [value for value, _ in choices]
+    if as_pattern:
+        schema = {"type": "string", "pattern": "^(" + "|".join(re.escape(v) for v in values) + ")$"}
+    else:
+        schema = {"type": "string", "enum": values}
+
+    @extend_schema_field(schema)
+    class InlineChoiceField(serializers.ChoiceField):
+        pass
+
+    return InlineChoiceField(choices=choices, **options)
+
+
+@extend_schema_field({"type": "string", "format": "binary"})
+class BinaryFileField(serializers.FileField):
+    """A file part of a multipart request."""
+
+
+def _absolute(context, url: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class LinkField(serializers.Field):
+    """An absolute link to another API resource, built from the object's public keys."""
+
+    def __init__(self, view_name: str, kwargs, **options):
+        self.view_name = view_name
+        self.kwargs_of = kwargs
+        options.update(read_only=True, source="*")
+        super().__init__(**options)
+
+    def to_representation(self, obj):
+        return _absolute(self.context, reverse(self.view_name, kwargs=self.kwargs_of(obj)))
+
+
+def _user_name(user) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+# --- datasets and versions ------------------------------------------------------------------------
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    url = LinkField("api:dataset-detail", lambda d: {"name": d.name})
+    versions_url = LinkField("api:dataset-versions", lambda d: {"name": d.name})
+    kind = choice_field(Kind.choices, read_only=True)
+    owner = serializers.SerializerMethodField()
+    group = serializers.SerializerMethodField()
+    version_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "name",
+            "uuid",
+            "url",
+            "kind",
+            "owner",
+            "group",
+            "license",
+            "source",
+            "description",
+            "created_at",
+            "version_count",
+            "versions_url",
+        ]
+        read_only_fields = fields
+
+    def get_owner(self, obj) -> str | None:
+        return _user_name(obj.owner)
+
+    def get_group(self, obj) -> str | None:
+        return obj.group.name if obj.group is not None else None
+
+
+class SplitPartSummarySerializer(serializers.ModelSerializer):
+    ref = serializers.SerializerMethodField(
+        help_text="name@version/split:part, usable wherever a record set is."
+    )
+    url = LinkField("api:part-detail", lambda p: {"uuid": p.uuid})
+    role = choice_field(SplitPart.Role.choices, read_only=True)
+    records_url = LinkField("api:part-records", lambda p: {"uuid": p.uuid})
+
+    class Meta:
+        model = SplitPart
+        fields = ["name", "uuid", "ref", "role", "record_count", "url", "records_url"]
+        read_only_fields = fields
+
+    def get_ref(self, obj) -> str:
+        return f"{obj.split.version.ref}/{obj.split.name}:{obj.name}"
+
+
+class SplitSummarySerializer(serializers.ModelSerializer):
+    url = LinkField("api:split-detail", lambda s: {"uuid": s.uuid})
+    parts = SplitPartSummarySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Split
+        fields = ["name", "uuid", "url", "shared_ids_allowed", "parts"]
+        read_only_fields = fields
+
+
+class DerivationSerializer(serializers.ModelSerializer):
+    source = serializers.CharField(source="source.ref", read_only=True, help_text="The version derived from.")
+    target = serializers.CharField(source="target.ref", read_only=True, help_text="The derived version.")
+    source_url = LinkField("api:version-detail", lambda e: {"ref": e.source.ref})
+    target_url = LinkField("api:version-detail", lambda e: {"ref": e.target.ref})
+
+    class Meta:
+        model = Derivation
+        fields = ["source", "target", "transform", "created_at", "source_url", "target_url"]
+        read_only_fields = fields
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    ref = serializers.CharField(read_only=True, help_text="name@version")
+    url = LinkField("api:version-detail", lambda v: {"ref": v.ref})
+    dataset = serializers.CharField(source="dataset.name", read_only=True)
+    dataset_url = LinkField("api:dataset-detail", lambda v: {"name": v.dataset.name})
+    kind = choice_field(Kind.choices, source="dataset.kind", read_only=True)
+    role = choice_field(
+        VersionRole.choices, as_pattern=True, read_only=True, help_text="training, benchmark or empty."
+    )
+    created_by = serializers.SerializerMethodField()
+    derived_from = DerivationSerializer(
+        many=True, read_only=True, help_text="Lineage edges into this version."
+    )
+    splits = SplitSummarySerializer(many=True, read_only=True)
+    records_url = LinkField("api:version-records", lambda v: {"ref": v.ref})
+    fasta_url = LinkField("api:version-fasta", lambda v: {"ref": v.ref})
+    csv_url = LinkField("api:version-csv", lambda v: {"ref": v.ref})
+    lineage_url = LinkField("api:version-lineage", lambda v: {"ref": v.ref})
+    cite_url = LinkField("api:version-cite", lambda v: {"ref": v.ref})
+    croissant_url = LinkField("api:version-croissant", lambda v: {"ref": v.ref})
+
+    class Meta:
+        model = DatasetVersion
+        fields = [
+            "ref",
+            "uuid",
+            "url",
+            "dataset",
+            "dataset_url",
+            "version",
+            "kind",
+            "digest",
+            "record_count",
+            "residue_count",
+            "role",
+            "source_filename",
+            "format",
+            "created_by",
+            "created_at",
+            "derived_from",
+            "splits",
+            "records_url",
+            "fasta_url",
+            "csv_url",
+            "lineage_url",
+            "cite_url",
+            "croissant_url",
+        ]
+        read_only_fields = fields
+
+    def get_created_by(self, obj) -> str | None:
+        return _user_name(obj.created_by)
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    sha256 = serializers.CharField(
+        source="sequence.sha256", read_only=True, help_text="sha256 of the sequence."
+    )
+    length = serializers.IntegerField(source="sequence.length", read_only=True)
+    sequence = serializers.CharField(
+        source="sequence.residues", read_only=True, help_text="Normalised residues."
+    )
+
+    class Meta:
+        model = Record
+        fields = ["position", "identifier", "description", "sha256", "length", "sequence"]
+        read_only_fields = fields
+
+
+class SplitSerializer(SplitSummarySerializer):
+    version = serializers.CharField(source="version.ref", read_only=True)
+    version_url = LinkField("api:version-detail", lambda s: {"ref": s.version.ref})
+    created_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Split
+        fields = [
+            "name",
+            "uuid",
+            "url",
+            "version",
+            "version_url",
+            "shared_ids_allowed",
+            "created_by",
+            "created_at",
+            "parts",
+        ]
+        read_only_fields = fields
+
+    def get_created_by(self, obj) -> str | None:
+        return _user_name(obj.created_by)
+
+
+class SplitPartSerializer(SplitPartSummarySerializer):
+    split = serializers.CharField(source="split.name", read_only=True)
+    split_url = LinkField("api:split-detail", lambda p: {"uuid": p.split.uuid})
+    version = serializers.CharField(source="split.version.ref", read_only=True)
+    version_url = LinkField("api:version-detail", lambda p: {"ref": p.split.version.ref})
+
+    class Meta:
+        model = SplitPart
+        fields = [
+            "name",
+            "uuid",
+            "ref",
+            "role",
+            "record_count",
+            "split",
+            "split_url",
+            "version",
+            "version_url",
+            "url",
+            "records_url",
+        ]
+        read_only_fields = fields
+
+
+# --- models and evaluations -----------------------------------------------------------------------
+
+
+def record_set_ref(record_set: RecordSet) -> str:
+    if record_set.part_id is None:
+        return record_set.version.ref
+    return f"{record_set.version.ref}/{record_set.part.split.name}:{record_set.part.name}"
+
+
+class RecordSetSerializer(serializers.Serializer):
+    ref = serializers.SerializerMethodField(help_text="name@version or name@version/split:part")
+    uuid = serializers.UUIDField(read_only=True)
+    version = serializers.CharField(source="version.ref", read_only=True)
+    version_url = LinkField("api:version-detail", lambda rs: {"ref": rs.version.ref})
+    part_url = serializers.SerializerMethodField()
+
+    def get_ref(self, obj) -> str:
+        return record_set_ref(obj)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_part_url(self, obj) -> str | None:
+        if obj.part_id is None:
+            return None
+        return _absolute(self.context, reverse("api:part-detail", kwargs={"uuid": obj.part.uuid}))
+
+
+class MLModelSerializer(serializers.ModelSerializer):
+    url = LinkField("api:model-detail", lambda m: {"name": m.name})
+    versions_url = serializers.SerializerMethodField()
+    owner = serializers.SerializerMethodField()
+    version_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = MLModel
+        fields = [
+            "name",
+            "uuid",
+            "url",
+            "owner",
+            "description",
+            "created_at",
+            "version_count",
+            "versions_url",
+        ]
+        read_only_fields = fields
+
+    def get_owner(self, obj) -> str | None:
+        return _user_name(obj.owner)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_versions_url(self, obj) -> str:
+        return _absolute(self.context, reverse("api:model-version-list") + f"?model={obj.name}")
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    ref = serializers.CharField(read_only=True, help_text="name@version")
+    url = LinkField("api:model-version-detail", lambda m: {"ref": m.ref})
+    model = serializers.CharField(source="model.name", read_only=True)
+    base = serializers.SerializerMethodField(help_text="The model version this one was fine-tuned from.")
+    trained_on = serializers.SerializerMethodField(
+        help_text="Record sets this version itself was trained on."
+    )
+    created_by = serializers.SerializerMethodField()
+    lineage_url = LinkField("api:model-version-lineage", lambda m: {"ref": m.ref})
+    evaluations_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "ref",
+            "uuid",
+            "url",
+            "model",
+            "version",
+            "base",
+            "trained_on",
+            "code_url",
+            "parameters",
+            "created_by",
+            "created_at",
+            "lineage_url",
+            "evaluations_url",
+        ]
+        read_only_fields = fields
+
+    def get_base(self, obj) -> str | None:
+        return obj.base.ref if obj.base_id is not None else None
+
+    def get_trained_on(self, obj) -> list[str]:
+        return sorted(record_set_ref(rs) for rs in obj.trained_on.all())
+
+    def get_created_by(self, obj) -> str | None:
+        return _user_name(obj.created_by)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_evaluations_url(self, obj) -> str:
+        return _absolute(self.context, reverse("api:evaluation-list") + f"?model_version={obj.ref}")
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    url = LinkField("api:evaluation-detail", lambda e: {"uuid": e.uuid})
+    model_version = serializers.CharField(source="model_version.ref", read_only=True)
+    model_version_url = LinkField("api:model-version-detail", lambda e: {"ref": e.model_version.ref})
+    record_set = serializers.SerializerMethodField(
+        help_text="What was evaluated on (a version or a split part)."
+    )
+    metrics = serializers.DictField(child=serializers.FloatField(), read_only=True)
+    scores_metric_names = serializers.ListField(child=serializers.CharField(), read_only=True)
+    created_by = serializers.SerializerMethodField()
+    contamination = serializers.SerializerMethodField(
+        help_text="Summary of the contamination report against the model's training ancestry; null until "
+        "the overlap service has produced it."
+    )
+    cite_url = LinkField("api:evaluation-cite", lambda e: {"uuid": e.uuid})
+    lineage_url = LinkField("api:evaluation-lineage", lambda e: {"uuid": e.uuid})
+
+    class Meta:
+        model = Evaluation
+        fields = [
+            "uuid",
+            "url",
+            "model_version",
+            "model_version_url",
+            "record_set",
+            "metrics",
+            "code_ref",
+            "scores_metric_names",
+            "created_by",
+            "created_at",
+            "contamination",
+            "cite_url",
+            "lineage_url",
+        ]
+        read_only_fields = fields
+
+    def get_record_set(self, obj) -> str:
+        return record_set_ref(obj.record_set)
+
+    def get_created_by(self, obj) -> str | None:
+        return _user_name(obj.created_by)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_contamination(self, obj) -> dict | None:
+        from . import overlap_bridge
+
+        return overlap_bridge.contamination_summary(obj, self.context)
+
+
+# --- jobs -----------------------------------------------------------------------------------------
+
+
+def _public_path_text(value, uploads_root: str):
+    """Replace server paths under the uploads directory by the file name the client sent."""
+    if isinstance(value, str):
+        return re.sub(re.escape(uploads_root) + r"/[0-9a-f]{32}/", "", value)
+    if isinstance(value, dict):
+        return {k: _public_path_text(v, uploads_root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_public_path_text(v, uploads_root) for v in value]
+    return value
+
+
+class JobSerializer(serializers.ModelSerializer):
+    url = LinkField("api:job-detail", lambda j: {"uuid": j.uuid})
+    kind = choice_field(
+        Job.Kind.choices, as_pattern=True, read_only=True, help_text="ingest, sketch, overlap or query."
+    )
+    state = choice_field(Job.State.choices, read_only=True)
+    progress = serializers.SerializerMethodField(
+        help_text='{"stage": parse|write|sketch|index|done|queued, "done": int, "total": int|null}'
+    )
+    result = serializers.SerializerMethodField(help_text="What the job produced (for ingest: the version).")
+    error = serializers.SerializerMethodField(
+        help_text="Why it failed: detail, code, and for rejected files: file, line, record, reason, hint."
+    )
+    version_url = serializers.SerializerMethodField(help_text="For ingest jobs that succeeded: the version.")
+    created_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "uuid",
+            "url",
+            "kind",
+            "state",
+            "progress",
+            "result",
+            "error",
+            "version_url",
+            "attempts",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def _clean(self, value):
+        return _public_path_text(value, str(Path(settings.DATA_DIR) / "uploads"))
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_progress(self, obj) -> dict:
+        return self._clean(obj.progress or {})
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_result(self, obj) -> dict:
+        return self._clean(obj.result or {})
+
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": True})
+    def get_error(self, obj):
+        return self._clean(obj.error) if obj.error else None
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_version_url(self, obj):
+        ref = (obj.result or {}).get("ref") if obj.kind == Job.Kind.INGEST else None
+        if not ref:
+            return None
+        return _absolute(self.context, reverse("api:version-detail", kwargs={"ref": ref}))
+
+    def get_created_by(self, obj) -> str | None:
+        return _user_name(obj.created_by)
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+class VersionUploadSerializer(serializers.Serializer):
+    """A file to register as a new version (multipart/form-data)."""
+
+    file = BinaryFileField(
+        allow_empty_file=True, help_text="FASTA, FASTQ, CSV/TSV or text; gzip is read directly."
+    )
+    kind = choice_field(
+        Kind.choices,
+        required=False,
+        help_text="Required for a new dataset; must match an existing one.",
+    )
+    version = serializers.RegexField(
+        VERSION_PATTERN, required=False, max_length=64, help_text="Version name; default: the next integer."
+    )
+    format = choice_field(
+        [(f, f) for f in ["fasta", "fastq", "csv", "tsv", "text"]],
+        required=False,
+        help_text="File format; default: guessed from the file name and content.",
+    )
+    license = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    derived_from = serializers.RegexField(
+        REF_PATTERN, required=False, help_text="name@version it derives from."
+    )
+    transform = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=10000,
+        help_text="How it was derived (required with derived_from).",
+    )
+    role = choice_field(
+        VersionRole.choices,
+        as_pattern=True,
+        required=False,
+        allow_blank=True,
+        help_text="training, benchmark or empty.",
+    )
+    id_column = serializers.CharField(required=False, max_length=200, default="id")
+    sequence_column = serializers.CharField(required=False, max_length=200, default="sequence")
+    skip_identical_duplicates = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Skip records repeated verbatim (same id, description, sequence).",
+    )
+
+
+class VersionUploadWithDatasetSerializer(VersionUploadSerializer):
+    dataset = serializers.RegexField(NAME_PATTERN, max_length=200, help_text="Dataset name (created if new).")
+
+
+class SplitCreateSerializer(serializers.Serializer):
+    name = serializers.RegexField(NAME_PATTERN, max_length=200)
+    mapping = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(max_length=1000, allow_blank=True)),
+        required=False,
+        help_text='{"part": ["record id", ...], ...}; give this or from_header.',
+    )
+    from_header = serializers.RegexField(
+        r"^\S{1,100}$", required=False, help_text="Take each record's part from KEY=part in its header."
+    )
+    roles = serializers.DictField(
+        child=choice_field(SplitPart.Role.choices),
+        required=False,
+        help_text='Roles by part name, e.g. {"holdout": "test"}; default: guessed from the name.',
+    )
+    allow_shared_ids = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs):
+        if ("mapping" in attrs) == ("from_header" in attrs):
+            raise serializers.ValidationError("Give exactly one of mapping or from_header.")
+        return attrs
+
+
+class ModelVersionCreateSerializer(serializers.Serializer):
+    ref = serializers.RegexField(REF_PATTERN, help_text="name@version of the new model version.")
+    trained_on = serializers.ListField(
+        child=serializers.RegexField(RECORD_SET_REF_PATTERN),
+        required=False,
+        default=list,
+        max_length=1000,
+        help_text="Record sets it was trained on: name@version or name@version/split:part.",
+    )
+    base = serializers.RegexField(
+        REF_PATTERN, required=False, help_text="Model version it was fine-tuned from."
+    )
+    code_url = serializers.URLField(required=False, allow_blank=True, max_length=1000)
+    parameters = serializers.DictField(required=False, default=dict)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+
+
+class EvaluationCreateSerializer(serializers.Serializer):
+    model_version = serializers.RegexField(REF_PATTERN, help_text="name@version of the model version.")
+    on = serializers.RegexField(RECORD_SET_REF_PATTERN, help_text="Record set evaluated on.")
+    metrics = serializers.DictField(child=FiniteFloatField(), help_text='{"auc": 0.91, ...}')
+    scores = serializers.DictField(
+        child=serializers.DictField(child=FiniteFloatField()),
+        required=False,
+        help_text='Per-record scores: {"record id": {"metric": value, ...}, ...}; every record names the '
+        "same metrics. Lets the contamination report recompute metrics on the clean subset.",
+    )
+    code_ref = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+    def validate_metrics(self, value):
+        if not value:
+            raise serializers.ValidationError("Give at least one metric.")
+        return value
+
+
+class OkSerializer(serializers.Serializer):
+    """Placeholder for documentation of non-JSON bodies."""
+
+    detail = serializers.CharField()

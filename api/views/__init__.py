@@ -1,0 +1,29 @@
+"""API v1 views: thin viewsets over the registry's services and selectors."""
+
+from .datasets import (
+    CsvDownloadView,
+    DatasetViewSet,
+    DerivationViewSet,
+    FastaDownloadView,
+    SplitPartViewSet,
+    SplitViewSet,
+    VersionViewSet,
+)
+from .docs import SwaggerView, swagger_asset
+from .ml import EvaluationViewSet, JobViewSet, MLModelViewSet, ModelVersionViewSet
+
+__all__ = [
+    "CsvDownloadView",
+    "FastaDownloadView",
+    "DatasetViewSet",
+    "DerivationViewSet",
+    "EvaluationViewSet",
+    "JobViewSet",
+    "MLModelViewSet",
+    "ModelVersionViewSet",
+    "SplitPartViewSet",
+    "SplitViewSet",
+    "SwaggerView",
+    "VersionViewSet",
+    "swagger_asset",
+]

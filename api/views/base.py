@@ -1,0 +1,142 @@
+"""What every API view shares: the schema class, pagination, errors as JSON, lookups by public keys."""
+
+import uuid as uuid_module
+
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions
+from rest_framework.filters import SearchFilter
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from registry.errors import RegistryError
+from registry.models import DatasetVersion, Job, ModelVersion
+from registry.refs import parse_ref
+
+from ..pagination import StableCursorPagination
+from ..schema import LeakLedgerSchema
+from ..serializers import JobSerializer
+
+
+class StrictFormatNegotiation(DefaultContentNegotiation):
+    """An unknown ``?format=`` is a 400 that lists the formats, not DRF's bare 404."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        requested = request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        if requested is not None and not format_suffix:
+            formats = [r.format for r in renderers]
+            if requested not in formats:
+                raise exceptions.ValidationError(
+                    {"format": [f"{requested!r} is not one of: {', '.join(formats)}."]}, code="invalid_format"
+                )
+        return super().select_renderer(request, renderers, format_suffix)
+
+
+class ApiViewMixin:
+    """Mixed into every view: documented errors, cursor pagination, filters, JSON errors."""
+
+    schema = LeakLedgerSchema()
+    pagination_class = StableCursorPagination
+    filter_backends = [DjangoFilterBackend, SearchFilter]
+    content_negotiation_class = StrictFormatNegotiation
+    # Shown when PUT, PATCH or DELETE is attempted on a published (immutable) object.
+    immutable_message: str | None = None
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        if self.immutable_message and request.method in ("PUT", "PATCH", "DELETE"):
+            raise exceptions.MethodNotAllowed(request.method, detail=self.immutable_message)
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Errors are always JSON ({"detail","code","fields"}), whatever format the success would have.
+        if response.status_code >= 400 and isinstance(response, Response):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def lookup_version(ref: str) -> DatasetVersion:
+    """A dataset version by ``name@version`` or UUID; 404 for anything else."""
+    qs = DatasetVersion.objects.select_related("dataset", "created_by")
+    try:
+        key = uuid_module.UUID(ref)
+    except ValueError:
+        try:
+            parsed = parse_ref(ref, allow_part=False)
+        except RegistryError:
+            raise exceptions.NotFound(
+                f"{ref!r} is not a version reference: use name@version or a UUID."
+            ) from None
+        found = qs.filter(dataset__name=parsed.name, version=parsed.version).first()
+    else:
+        found = qs.filter(uuid=key).first()
+    if found is None:
+        raise exceptions.NotFound(f"No dataset version {ref!r}.")
+    return found
+
+
+def lookup_model_version(ref: str) -> ModelVersion:
+    qs = ModelVersion.objects.select_related("model", "base__model", "created_by")
+    try:
+        key = uuid_module.UUID(ref)
+    except ValueError:
+        try:
+            parsed = parse_ref(ref, allow_part=False)
+        except RegistryError:
+            raise exceptions.NotFound(
+                f"{ref!r} is not a model version reference: use name@version."
+            ) from None
+        found = qs.filter(model__name=parsed.name, version=parsed.version).first()
+    else:
+        found = qs.filter(uuid=key).first()
+    if found is None:
+        raise exceptions.NotFound(f"No model version {ref!r}.")
+    return found
+
+
+def parse_uuid(value: str, what: str) -> uuid_module.UUID:
+    try:
+        return uuid_module.UUID(str(value))
+    except ValueError:
+        raise exceptions.NotFound(f"{value!r} is not a {what} UUID.") from None
+
+
+# Which HTTP status a failed job's error code answers with, when the job ran inside the request.
+_STATUS_BY_CODE = {
+    "not_found": 404,
+    "conflict": 409,
+    "immutable": 409,
+    "permission_denied": 403,
+    "internal_error": 500,
+}
+
+
+def job_answer(job: Job, request) -> Response:
+    """The answer to a request that started a job.
+
+    With a worker the job is still pending: 202 and its URL. In eager mode (no broker) it has
+    already run: 201 for a new version, 200 when identical content was already registered (the
+    body's ``result.created`` is false and ``version_url`` names the existing version), or the
+    job's error in the one error shape, with the job's URL in ``fields.job``.
+    """
+    body = JobSerializer(job, context={"request": request}).data
+    job_url = body["url"]
+    if job.state == Job.State.SUCCEEDED:
+        created = bool((job.result or {}).get("created", True))
+        location = body.get("version_url") or job_url
+        return Response(body, status=201 if created else 200, headers={"Location": location})
+    if job.state == Job.State.FAILED:
+        error = dict(job.error or {})
+        code = error.get("code", "invalid")
+        detail = body["error"].get("detail") or body["error"].get("message") or "The job failed."
+        fields = {k: v for k, v in body["error"].items() if k not in ("detail", "code")}
+        fields["job"] = job_url
+        return Response(
+            {"detail": detail, "code": code, "fields": fields}, status=_STATUS_BY_CODE.get(code, 400)
+        )
+    return Response(body, status=202, headers={"Location": job_url})
+
+
+def absolute(request, name: str, **kwargs) -> str:
+    return reverse(name, kwargs=kwargs, request=request)

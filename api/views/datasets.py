@@ -1,0 +1,679 @@
+"""Datasets, versions (uploads, records, downloads), splits and parts, derivations, version lineage."""
+
+import json
+import shutil
+import tempfile
+import uuid as uuid_module
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Count, Prefetch
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from registry import selectors
+from registry.models import (
+    Dataset,
+    DatasetVersion,
+    Derivation,
+    Evaluation,
+    ModelVersion,
+    Record,
+    RecordSet,
+    Split,
+    SplitPart,
+)
+from registry.services import dataset_can_write, split_register
+from registry.services.jobs import job_create
+
+from .. import citations
+from ..filters import (
+    DatasetFilter,
+    DerivationFilter,
+    RecordFilter,
+    SplitFilter,
+    SplitPartFilter,
+    VersionFilter,
+)
+from ..renderers import CITATION_FORMATS, CITATION_RENDERERS, CSVRenderer, FastaRenderer, JSONLDRenderer
+from ..serializers import (
+    DatasetSerializer,
+    DerivationSerializer,
+    EvaluationSerializer,
+    JobSerializer,
+    RecordSerializer,
+    SplitCreateSerializer,
+    SplitPartSerializer,
+    SplitSerializer,
+    VersionSerializer,
+    VersionUploadSerializer,
+    VersionUploadWithDatasetSerializer,
+)
+from ..uploads import (
+    StoredUpload,
+    StreamingDiskUploadHandler,
+    safe_filename,
+    too_large,
+    upload_handler_of,
+    uploads_dir,
+)
+from .base import ApiViewMixin, job_answer, lookup_version, parse_uuid
+
+VERSION_IMMUTABLE = (
+    "Published dataset versions and their records are immutable. To change one, register a new version "
+    "(POST /api/v1/datasets/{name}/versions/ with derived_from and transform to record the lineage)."
+)
+UPLOAD_RESPONSES = {
+    201: OpenApiResponse(JobSerializer, description="Eager mode: registered; Location is the new version."),
+    200: OpenApiResponse(
+        JobSerializer,
+        description="Identical content is already registered: result.created is "
+        "false and version_url is the existing version.",
+    ),
+    202: OpenApiResponse(
+        JobSerializer, description="Accepted: poll the job (Location) for state and progress."
+    ),
+}
+UPLOAD_ERRORS = {"POST": ("413",)}
+
+
+def versions_queryset():
+    parts = SplitPart.objects.order_by("name")
+    return DatasetVersion.objects.select_related("dataset", "created_by").prefetch_related(
+        Prefetch(
+            "splits", queryset=Split.objects.order_by("name").prefetch_related(Prefetch("parts", parts))
+        ),
+        Prefetch(
+            "derived_from", queryset=Derivation.objects.select_related("source__dataset", "target__dataset")
+        ),
+    )
+
+
+class UploadMixin:
+    """Installs the streaming upload handler for the actions that take a file."""
+
+    upload_actions: tuple[str, ...] = ()
+
+    def initialize_request(self, request, *args, **kwargs):
+        drf_request = super().initialize_request(request, *args, **kwargs)
+        if request.method == "POST" and getattr(self, "action", None) in self.upload_actions:
+            request.upload_handlers = [StreamingDiskUploadHandler(request)]
+        return drf_request
+
+    def register_upload(self, request, dataset_name: str | None):
+        """Validate the form, check what can be checked at once, and start an ingest job."""
+        handler = upload_handler_of(request._request)
+        keep = None
+        try:
+            serializer_class = VersionUploadSerializer if dataset_name else VersionUploadWithDatasetSerializer
+            form = serializer_class(data=request.data)
+            form.is_valid(raise_exception=True)
+            data = form.validated_data
+            name = dataset_name or data["dataset"]
+            dataset = Dataset.objects.filter(name=name).first()
+            kind = data.get("kind") or (dataset.kind if dataset else None)
+            if kind is None:
+                raise exceptions.ValidationError({"kind": ["Required when the dataset is new."]})
+            if dataset is not None:
+                if not dataset_can_write(request.user, dataset):
+                    raise exceptions.PermissionDenied(
+                        f"Only the owner of {name!r} or members of its group may add versions."
+                    )
+                if dataset.kind != kind:
+                    from registry.errors import Conflict
+
+                    raise Conflict(
+                        f"dataset {name!r} holds {dataset.kind} data, not {kind}; use another name.",
+                        fields={"kind": [f"dataset is {dataset.kind}"]},
+                    )
+            if bool(data.get("derived_from")) != bool(data.get("transform")):
+                raise exceptions.ValidationError(
+                    {"transform": ["derived_from and transform go together: say which version and how."]}
+                )
+            if data.get("derived_from"):
+                selectors.version_get(data["derived_from"])  # 404 now rather than a failed job later
+            keep = self._stored_path(data["file"])
+            payload = {
+                "path": str(keep),
+                "dataset_name": name,
+                "kind": kind,
+                "version": data.get("version"),
+                "file_format": data.get("format"),
+                "license": data.get("license", ""),
+                "description": data.get("description", ""),
+                "source": data.get("source", ""),
+                "derived_from": data.get("derived_from"),
+                "transform": data.get("transform", ""),
+                "role": data.get("role", ""),
+                "id_column": data["id_column"],
+                "sequence_column": data["sequence_column"],
+                "skip_identical_duplicates": data["skip_identical_duplicates"],
+                "user_id": request.user.pk,
+                "delete_after": True,
+            }
+            job = job_create(kind="ingest", payload=payload, user=request.user)
+        except BaseException:
+            if handler is not None:
+                handler.cleanup()
+            if keep is not None:
+                shutil.rmtree(keep.parent, ignore_errors=True)
+            raise
+        if handler is not None:
+            handler.cleanup(keep=keep)
+        job.refresh_from_db()
+        if job.is_finished and keep.parent.exists() and not any(keep.parent.iterdir()):
+            keep.parent.rmdir()  # the job ran in this request and removed its file
+        return job_answer(job, request)
+
+    @staticmethod
+    def _stored_path(upload) -> Path:
+        if isinstance(upload, StoredUpload):
+            return upload.path
+        # Parsed by another handler (e.g. the session's CSRF check read the form first): copy to disk.
+        if upload.size is not None and upload.size > int(settings.LEAKLEDGER["MAX_FILE_BYTES"]):
+            raise too_large(upload.size)
+        directory = uploads_dir() / uuid_module.uuid4().hex
+        directory.mkdir(parents=True)
+        path = directory / safe_filename(upload.name)
+        with open(path, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        return path
+
+
+# --- datasets -------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List datasets", tags=["datasets"]),
+    retrieve=extend_schema(summary="A dataset", tags=["datasets"]),
+)
+class DatasetViewSet(UploadMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    """Named collections of versions. A dataset is created by uploading its first version."""
+
+    serializer_class = DatasetSerializer
+    filterset_class = DatasetFilter
+    search_fields = ["name", "description"]
+    lookup_field = "name"
+    lookup_value_regex = r"[^/]+"
+    cursor_ordering = ("name",)
+    upload_actions = ("versions",)
+    immutable_message = "Datasets are changed by registering new versions; their records cannot be edited."
+    extra_error_statuses = UPLOAD_ERRORS
+
+    def get_queryset(self):
+        return Dataset.objects.select_related("owner", "group").annotate(version_count=Count("versions"))
+
+    def get_object(self):
+        name = self.kwargs["name"]
+        found = self.get_queryset().filter(name=name).first()
+        if found is None:
+            raise exceptions.NotFound(f"No dataset {name!r}.")
+        return found
+
+    def get_parsers(self):
+        if (
+            getattr(self, "action", None) == "versions"
+            and self.request is not None
+            and self.request.method == "POST"
+        ):
+            return [MultiPartParser()]
+        return super().get_parsers()
+
+    @extend_schema(
+        methods=["GET"],
+        summary="List a dataset's versions",
+        tags=["versions"],
+        responses=VersionSerializer(many=True),
+        filters=False,
+        parameters=[],
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Upload a file as a new version",
+        description=(
+            "multipart/form-data, streamed to disk. Starts an ingest job: 202 and the job (Location). "
+            "Without a Celery broker the job runs inside the request: 201 (new version), 200 (identical "
+            "content was already registered: the existing version, result.created=false), or the job's "
+            "validation error (file, line, record). Over the size limit: 413."
+        ),
+        tags=["versions"],
+        request={"multipart/form-data": VersionUploadSerializer},
+        responses=UPLOAD_RESPONSES,
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="versions",
+        url_name="versions",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def versions(self, request, name=None):
+        if request.method == "POST":
+            found = Dataset.objects.filter(name=name).first()
+            if found is not None and not dataset_can_write(request.user, found):
+                raise exceptions.PermissionDenied(
+                    f"Only the owner of {name!r} or members of its group may add versions."
+                )
+            return self.register_upload(request, name)
+        dataset = self.get_object()
+        queryset = versions_queryset().filter(dataset=dataset)
+        self.cursor_ordering = ("created_at",)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(
+            VersionSerializer(page, many=True, context=self.get_serializer_context()).data
+        )
+
+
+# --- versions -------------------------------------------------------------------------------------
+
+
+CITE_PARAMETERS = [
+    OpenApiParameter(
+        "format",
+        OpenApiTypes.STR,
+        enum=CITATION_FORMATS,
+        required=False,
+        description="bibtex (default), cff (CITATION.cff), csl (CSL-JSON) or datacite (DataCite JSON).",
+    )
+]
+CITE_RESPONSES = {
+    (200, "application/x-bibtex"): OpenApiTypes.STR,
+    (200, "application/x-yaml"): OpenApiTypes.STR,
+    (200, "application/vnd.citationstyles.csl+json"): {"type": "array", "items": {"type": "object"}},
+    (200, "application/vnd.datacite.datacite+json"): OpenApiTypes.OBJECT,
+}
+
+
+VersionLineageSerializer = inline_serializer(
+    name="VersionLineage",
+    fields={
+        "version": serializers.CharField(),
+        "ancestors": DerivationSerializer(many=True),
+        "descendants": DerivationSerializer(many=True),
+        "splits": SplitSerializer(many=True),
+        "trained_models": serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Model versions trained on this version or one of its parts.",
+        ),
+        "evaluations": EvaluationSerializer(many=True),
+    },
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List dataset versions", tags=["versions"]),
+    retrieve=extend_schema(
+        summary="A dataset version",
+        tags=["versions"],
+        parameters=[
+            OpenApiParameter(
+                "ref",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="name@version or the version's UUID",
+            )
+        ],
+    ),
+)
+class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Immutable snapshots ``name@version`` with a content digest over all their records."""
+
+    serializer_class = VersionSerializer
+    filterset_class = VersionFilter
+    search_fields = ["dataset__name", "version", "dataset__description"]
+    lookup_field = "ref"
+    lookup_value_regex = r"[^/]+"
+    upload_actions = ("create",)
+    immutable_message = VERSION_IMMUTABLE
+    extra_error_statuses = UPLOAD_ERRORS
+
+    def get_queryset(self):
+        if getattr(self, "action", None) == "records":  # the records action filters records
+            return Record.objects.select_related("sequence")
+        return versions_queryset()
+
+    def get_object(self):
+        version = lookup_version(self.kwargs["ref"])
+        return versions_queryset().get(pk=version.pk)
+
+    def get_parsers(self):
+        if getattr(self, "action", None) == "create":
+            return [MultiPartParser()]
+        if getattr(self, "action", None) == "splits":
+            return [JSONParser()]
+        return super().get_parsers()
+
+    @extend_schema(
+        summary="Upload a file as a new version (dataset named in the form)",
+        description="As POST /datasets/{name}/versions/, with the dataset's name in the `dataset` field.",
+        tags=["versions"],
+        request={"multipart/form-data": VersionUploadWithDatasetSerializer},
+        responses=UPLOAD_RESPONSES,
+    )
+    def create(self, request, *args, **kwargs):
+        return self.register_upload(request, None)
+
+    @extend_schema(
+        summary="Records of a version, in file order",
+        tags=["versions"],
+        responses=RecordSerializer(many=True),
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        filterset_class=RecordFilter,
+        search_fields=["identifier", "description"],
+    )
+    def records(self, request, ref=None):
+        version = lookup_version(ref)
+        queryset = self.filter_queryset(Record.objects.filter(version=version).select_related("sequence"))
+        self.cursor_ordering = ("position",)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(RecordSerializer(page, many=True).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Splits of a version",
+        tags=["splits"],
+        filters=False,
+        responses=SplitSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Register a split of a version into parts",
+        tags=["splits"],
+        description="Only the dataset's owner or its group. Every id must be a record of the version; an id in "
+        "two parts is rejected unless allow_shared_ids.",
+        request=SplitCreateSerializer,
+        responses={201: SplitSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
+    def splits(self, request, ref=None):
+        version = lookup_version(ref)
+        if request.method == "GET":
+            splits = Split.objects.filter(version=version).select_related("version__dataset", "created_by")
+            splits = splits.prefetch_related(Prefetch("parts", SplitPart.objects.order_by("name"))).order_by(
+                "name"
+            )
+            return Response(SplitSerializer(splits, many=True, context=self.get_serializer_context()).data)
+        if not dataset_can_write(request.user, version.dataset):
+            raise exceptions.PermissionDenied(
+                f"Only the owner of {version.dataset.name!r} or members of its group may add splits."
+            )
+        form = SplitCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        mapping_path = None
+        try:
+            if "mapping" in data:
+                tmp = Path(settings.DATA_DIR) / "tmp"
+                tmp.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(
+                    "w", suffix=".json", dir=tmp, delete=False, encoding="utf-8"
+                ) as f:
+                    json.dump(data["mapping"], f)
+                    mapping_path = Path(f.name)
+            split = split_register(
+                version_ref=version.ref,
+                name=data["name"],
+                mapping_path=mapping_path,
+                from_header=data.get("from_header"),
+                roles=data.get("roles"),
+                allow_shared_ids=data["allow_shared_ids"],
+                user=request.user,
+            )
+        finally:
+            if mapping_path is not None:
+                mapping_path.unlink(missing_ok=True)
+        split = (
+            Split.objects.select_related("version__dataset", "created_by")
+            .prefetch_related(Prefetch("parts", SplitPart.objects.order_by("name")))
+            .get(pk=split.pk)
+        )
+        body = SplitSerializer(split, context=self.get_serializer_context()).data
+        return Response(body, status=201, headers={"Location": body["url"]})
+
+    @extend_schema(
+        summary="Lineage of a version: derivations both ways, splits, models, evaluations",
+        tags=["lineage"],
+        filters=False,
+        responses=VersionLineageSerializer,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def lineage(self, request, ref=None):
+        version = lookup_version(ref)
+        context = self.get_serializer_context()
+        splits = Split.objects.filter(version=version).select_related("version__dataset", "created_by")
+        splits = splits.prefetch_related(Prefetch("parts", SplitPart.objects.order_by("name"))).order_by(
+            "name"
+        )
+        record_sets = RecordSet.objects.filter(version=version)
+        trained = (
+            ModelVersion.objects.filter(trained_on__in=record_sets)
+            .select_related("model")
+            .distinct()
+            .order_by("model__name", "version")
+        )
+        evaluations = (
+            Evaluation.objects.filter(record_set__in=record_sets)
+            .select_related(
+                "model_version__model",
+                "record_set__version__dataset",
+                "record_set__part__split",
+                "created_by",
+            )
+            .order_by("created_at", "uuid")
+        )
+        return Response(
+            {
+                "version": version.ref,
+                "ancestors": DerivationSerializer(
+                    selectors.version_ancestors(version), many=True, context=context
+                ).data,
+                "descendants": DerivationSerializer(
+                    selectors.version_descendants(version), many=True, context=context
+                ).data,
+                "splits": SplitSerializer(splits, many=True, context=context).data,
+                "trained_models": [m.ref for m in trained],
+                "evaluations": EvaluationSerializer(evaluations, many=True, context=context).data,
+            }
+        )
+
+    @extend_schema(
+        summary="Cite a version (BibTeX, CITATION.cff, CSL-JSON, DataCite JSON)",
+        tags=["citations"],
+        filters=False,
+        parameters=CITE_PARAMETERS,
+        responses=CITE_RESPONSES,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=CITATION_RENDERERS,
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def cite(self, request, ref=None):
+        version = lookup_version(ref)
+        return Response(citations.version_citation(version, request.accepted_renderer.format, request))
+
+    @extend_schema(
+        summary="Croissant 1.1 JSON-LD metadata of a version",
+        tags=["citations"],
+        filters=False,
+        responses={(200, "application/ld+json"): OpenApiTypes.OBJECT},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[JSONLDRenderer],
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def croissant(self, request, ref=None):
+        version = versions_queryset().get(pk=lookup_version(ref).pk)
+        return Response(citations.croissant(version, request))
+
+
+# --- record downloads -----------------------------------------------------------------------------
+
+
+class RecordsDownloadView(ApiViewMixin, GenericAPIView):
+    """The records of a version as a file, streamed; its sha256 is in ``X-Content-SHA256``."""
+
+    fmt = "fasta"
+    pagination_class = None
+    filter_backends = []
+    immutable_message = VERSION_IMMUTABLE
+
+    def get(self, request, ref: str):
+        version = lookup_version(ref)
+        response = StreamingHttpResponse(
+            citations.records_stream(version, self.fmt), content_type=citations.MEDIA[self.fmt]
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{citations.download_name(version, self.fmt)}"'
+        )
+        response["X-Content-SHA256"] = citations.records_sha256(version, self.fmt)
+        return response
+
+
+REF_PATH = OpenApiParameter(
+    "ref", OpenApiTypes.STR, OpenApiParameter.PATH, description="name@version or the version's UUID"
+)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Download the records as FASTA",
+        description="`>identifier description` and the sequence on one line, in file order. Its sha256 is in the "
+        "X-Content-SHA256 header and in the Croissant metadata.",
+        tags=["versions"],
+        parameters=[REF_PATH],
+        responses={(200, "text/x-fasta"): OpenApiTypes.STR},
+    )
+)
+class FastaDownloadView(RecordsDownloadView):
+    fmt = "fasta"
+    renderer_classes = [FastaRenderer]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Download the records as CSV",
+        description="Columns identifier, description, sequence, and split:NAME (the record's part) per split.",
+        tags=["versions"],
+        parameters=[REF_PATH],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+)
+class CsvDownloadView(RecordsDownloadView):
+    fmt = "csv"
+    renderer_classes = [CSVRenderer]
+
+
+# --- splits, parts, derivations -------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List splits", tags=["splits"]),
+    retrieve=extend_schema(summary="A split with its parts", tags=["splits"]),
+)
+class SplitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = SplitSerializer
+    filterset_class = SplitFilter
+    search_fields = ["name", "version__dataset__name"]
+    lookup_field = "uuid"
+    immutable_message = "Splits are immutable: register a new split under another name."
+
+    def get_queryset(self):
+        return Split.objects.select_related("version__dataset", "created_by").prefetch_related(
+            Prefetch("parts", SplitPart.objects.order_by("name"))
+        )
+
+    def get_object(self):
+        found = self.get_queryset().filter(uuid=parse_uuid(self.kwargs["uuid"], "split")).first()
+        if found is None:
+            raise exceptions.NotFound(f"No split {self.kwargs['uuid']}.")
+        return found
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List split parts", tags=["splits"]),
+    retrieve=extend_schema(summary="A split part", tags=["splits"]),
+)
+class SplitPartViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = SplitPartSerializer
+    filterset_class = SplitPartFilter
+    search_fields = ["name", "split__name"]
+    lookup_field = "uuid"
+    immutable_message = "Split parts are immutable: register a new split under another name."
+
+    def get_queryset(self):
+        if getattr(self, "action", None) == "records":  # the records action filters records
+            return Record.objects.select_related("sequence")
+        return SplitPart.objects.select_related("split__version__dataset")
+
+    def get_object(self):
+        found = (
+            SplitPart.objects.select_related("split__version__dataset")
+            .filter(uuid=parse_uuid(self.kwargs["uuid"], "part"))
+            .first()
+        )
+        if found is None:
+            raise exceptions.NotFound(f"No split part {self.kwargs['uuid']}.")
+        return found
+
+    @extend_schema(
+        parameters=[OpenApiParameter("uuid", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        summary="Records of a split part, in file order",
+        tags=["splits"],
+        responses=RecordSerializer(many=True),
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        filterset_class=RecordFilter,
+        search_fields=["identifier", "description"],
+    )
+    def records(self, request, uuid=None):
+        part = self.get_object()
+        queryset = Record.objects.filter(splitmembership__part=part).select_related("sequence")
+        queryset = self.filter_queryset(queryset)
+        self.cursor_ordering = ("position",)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(RecordSerializer(page, many=True).data)
+
+
+@extend_schema_view(list=extend_schema(summary="List derivations (lineage edges)", tags=["lineage"]))
+class DerivationViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = DerivationSerializer
+    filterset_class = DerivationFilter
+    search_fields = ["transform"]
+
+    def get_queryset(self):
+        return Derivation.objects.select_related("source__dataset", "target__dataset")
+
+
+__all__ = [
+    "CsvDownloadView",
+    "DatasetViewSet",
+    "FastaDownloadView",
+    "DerivationViewSet",
+    "SplitPartViewSet",
+    "SplitViewSet",
+    "VersionViewSet",
+]
