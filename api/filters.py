@@ -15,6 +15,7 @@ from registry.models import (
     Kind,
     MLModel,
     ModelVersion,
+    OverlapReport,
     Record,
     Split,
     SplitPart,
@@ -195,3 +196,27 @@ class JobFilter(filters.FilterSet):
     class Meta:
         model = Job
         fields = ["kind", "state"]
+
+
+class OverlapReportFilter(filters.FilterSet):
+    query_set = filters.CharFilter(method="filter_query_set", help_text="Query (test) record set reference.")
+    reference_set = filters.CharFilter(
+        method="filter_reference_set", help_text="Reference (training) record set reference."
+    )
+    dataset = filters.CharFilter(method="filter_dataset", help_text="Either side belongs to this dataset.")
+    method_key = filters.CharFilter()
+
+    class Meta:
+        model = OverlapReport
+        fields = ["query_set", "reference_set", "dataset", "method_key"]
+
+    def filter_query_set(self, queryset, name, value):
+        return queryset.filter(_record_set_q(value, "query_set__"))
+
+    def filter_reference_set(self, queryset, name, value):
+        return queryset.filter(_record_set_q(value, "reference_set__"))
+
+    def filter_dataset(self, queryset, name, value):
+        return queryset.filter(
+            Q(query_set__version__dataset__name=value) | Q(reference_set__version__dataset__name=value)
+        )

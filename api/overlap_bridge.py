@@ -1,17 +1,32 @@
-"""Where the API meets the overlap service (``registry.overlap``), which lands separately.
+"""Where the API meets the overlap service (``registry.overlap``): contamination summaries."""
 
-Until it exists these functions answer "not available", so the rest of the API works without it.
-"""
-
-
-def overlap_available() -> bool:
-    try:
-        import registry.overlap  # noqa: F401
-    except ImportError:
-        return False
-    return True
+from registry.overlap import selectors as overlap_selectors
 
 
 def contamination_summary(evaluation, context) -> dict | None:
-    """The evaluation's contamination summary, or ``None`` while none has been computed."""
-    return None
+    """The evaluation's contamination summary without per-record hits, or ``None`` while pending.
+
+    Uses the prefetched ``contamination_reports`` (with their ``overlap_reports``) when the view
+    prefetched them, so a list of evaluations costs no query per row.
+    """
+    cache = getattr(evaluation, "_prefetched_objects_cache", {})
+    if "contamination_reports" in cache:
+        reports = sorted(cache["contamination_reports"], key=lambda r: (r.created_at, r.pk), reverse=True)
+        if not reports:
+            return None
+        report = reports[0]
+        return {
+            "uuid": str(report.uuid),
+            "training_ancestry": report.summary.get("training_ancestry", []),
+            "summary": report.summary,
+            "method": report.method,
+            "overlap_reports": sorted(str(r.uuid) for r in report.overlap_reports.all()),
+            "created_at": report.created_at.isoformat(),
+        }
+    full = overlap_selectors.contamination_report_for_evaluation(evaluation, hits=False)
+    if full is None:
+        return None
+    return {
+        k: full[k]
+        for k in ("uuid", "training_ancestry", "summary", "method", "overlap_reports", "created_at")
+    }

@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dedup.parsing import FORMATS as FILE_FORMATS
 from registry.models import (
     Dataset,
     DatasetVersion,
@@ -527,7 +528,8 @@ class VersionUploadSerializer(serializers.Serializer):
     """A file to register as a new version (multipart/form-data)."""
 
     file = BinaryFileField(
-        allow_empty_file=True, help_text="FASTA, FASTQ, CSV/TSV or text; gzip is read directly."
+        allow_empty_file=True,
+        help_text="FASTA, CSV/TSV (id and sequence columns), JSON lines, PDB or mmCIF; gzip is read directly.",
     )
     kind = choice_field(
         Kind.choices,
@@ -538,7 +540,7 @@ class VersionUploadSerializer(serializers.Serializer):
         VERSION_PATTERN, required=False, max_length=64, help_text="Version name; default: the next integer."
     )
     format = choice_field(
-        [(f, f) for f in ["fasta", "fastq", "csv", "tsv", "text"]],
+        [(f, f) for f in FILE_FORMATS],
         required=False,
         help_text="File format; default: guessed from the file name and content.",
     )
@@ -636,3 +638,91 @@ class OkSerializer(serializers.Serializer):
     """Placeholder for documentation of non-JSON bodies."""
 
     detail = serializers.CharField()
+
+
+# --- overlap --------------------------------------------------------------------------------------
+
+
+class OverlapReportSerializer(serializers.Serializer):
+    """A standing overlap report: a query record set against a reference record set, one method."""
+
+    uuid = serializers.UUIDField(read_only=True)
+    url = LinkField("api:overlap-report-detail", lambda r: {"uuid": r.uuid})
+    hits_url = LinkField("api:overlap-report-hits", lambda r: {"uuid": r.uuid})
+    query_set = serializers.SerializerMethodField(help_text="The test side (name@version[/split:part]).")
+    reference_set = serializers.SerializerMethodField(help_text="The training side.")
+    query_digest = serializers.CharField(read_only=True)
+    reference_digest = serializers.CharField(read_only=True)
+    query_records = serializers.IntegerField(read_only=True)
+    reference_records = serializers.IntegerField(read_only=True)
+    tiers = serializers.JSONField(read_only=True, help_text="Detection tiers that ran.")
+    thresholds = serializers.JSONField(read_only=True, help_text="Identity thresholds, highest first.")
+    coverage = serializers.FloatField(read_only=True)
+    summary = serializers.JSONField(
+        read_only=True, help_text="Per threshold: query records with a hit, fraction."
+    )
+    method = serializers.JSONField(read_only=True, help_text="Tiers, settings, tool versions, calibration.")
+    method_key = serializers.CharField(read_only=True)
+    duration_seconds = serializers.FloatField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def get_query_set(self, obj) -> str:
+        return record_set_ref(obj.query_set)
+
+    def get_reference_set(self, obj) -> str:
+        return record_set_ref(obj.reference_set)
+
+
+class OverlapHitSerializer(serializers.Serializer):
+    """The best hit of one query record."""
+
+    query = serializers.CharField(source="query_record.identifier", read_only=True)
+    reference = serializers.CharField(source="reference_record.identifier", read_only=True)
+    identity = serializers.FloatField(read_only=True)
+    coverage = serializers.FloatField(source="query_coverage", read_only=True)
+    reference_coverage = serializers.FloatField(read_only=True)
+    jaccard = serializers.FloatField(read_only=True, allow_null=True)
+    tier = serializers.CharField(read_only=True, help_text="exact, minhash or mmseqs: which tier found it.")
+
+
+class OverlapQuerySerializer(serializers.Serializer):
+    """An ad-hoc question: does this file (or registered record set) overlap registered data?"""
+
+    file = BinaryFileField(required=False, help_text="A sequence file that need not be registered.")
+    record_set = serializers.RegexField(
+        RECORD_SET_REF_PATTERN,
+        required=False,
+        help_text="Or a registered record set: name@version[/split:part].",
+    )
+    kind = choice_field(
+        Kind.choices, required=False, help_text="Kind of the file's sequences (default protein)."
+    )
+    format = choice_field(
+        [(f, f) for f in FILE_FORMATS],
+        required=False,
+        help_text="File format; default: guessed.",
+    )
+    against = serializers.ListField(
+        child=serializers.RegexField(RECORD_SET_REF_PATTERN),
+        required=False,
+        max_length=200,
+        help_text="Reference record sets; default: every training set of the kind.",
+    )
+    against_model = serializers.RegexField(
+        REF_PATTERN, required=False, help_text="Or a model version: its whole training ancestry."
+    )
+    identity = serializers.FloatField(min_value=0.3, max_value=1.0, required=False, default=0.9)
+    coverage = serializers.FloatField(min_value=0.0, max_value=1.0, required=False, default=0.8)
+    tiers = serializers.ListField(
+        child=choice_field([(t, t) for t in ["exact", "minhash", "mmseqs"]]),
+        required=False,
+        max_length=3,
+        help_text="Detection tiers (default exact and minhash).",
+    )
+
+    def validate(self, attrs):
+        if ("file" in attrs) == ("record_set" in attrs):
+            raise serializers.ValidationError("Give exactly one of file or record_set.")
+        if attrs.get("against") and attrs.get("against_model"):
+            raise serializers.ValidationError({"against": ["Give against or against_model, not both."]})
+        return attrs

@@ -18,11 +18,13 @@ router.register("models", views.MLModelViewSet, basename="model")
 router.register("model-versions", views.ModelVersionViewSet, basename="model-version")
 router.register("evaluations", views.EvaluationViewSet, basename="evaluation")
 router.register("jobs", views.JobViewSet, basename="job")
+router.register("overlap-reports", views.OverlapReportViewSet, basename="overlap-report")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.SwaggerView.as_view(), name="docs"),
     path("docs/assets/<str:name>", views.swagger_asset, name="docs-asset"),
+    path("overlap/query/", views.OverlapQueryView.as_view(), name="overlap-query"),
     path("versions/<str:ref>/records.fasta", views.FastaDownloadView.as_view(), name="version-fasta"),
     path("versions/<str:ref>/records.csv", views.CsvDownloadView.as_view(), name="version-csv"),
     *router.urls,

@@ -11,6 +11,7 @@ from .datasets import (
 )
 from .docs import SwaggerView, swagger_asset
 from .ml import EvaluationViewSet, JobViewSet, MLModelViewSet, ModelVersionViewSet
+from .overlap import OverlapQueryView, OverlapReportViewSet
 
 __all__ = [
     "CsvDownloadView",
@@ -21,6 +22,8 @@ __all__ = [
     "JobViewSet",
     "MLModelViewSet",
     "ModelVersionViewSet",
+    "OverlapQueryView",
+    "OverlapReportViewSet",
     "SplitPartViewSet",
     "SplitViewSet",
     "SwaggerView",

@@ -35,6 +35,7 @@ from registry.models import (
     Split,
     SplitPart,
 )
+from registry.overlap import selectors as overlap_selectors
 from registry.services import dataset_can_write, split_register
 from registry.services.jobs import job_create
 
@@ -493,6 +494,22 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         )
 
     @extend_schema(
+        summary="Standing overlap reports of a version (as test set and as training set)",
+        description="Reports where the whole version is the query (test side) or the reference (training "
+        "side), without hits (see /overlap-reports/{uuid}/hits/), and the overlap jobs still running for it.",
+        tags=["overlap"],
+        filters=False,
+        responses=OpenApiTypes.OBJECT,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def overlap(self, request, ref=None):
+        version = lookup_version(ref)
+        record_set = RecordSet.objects.select_related("version__dataset").get(
+            version=version, part__isnull=True
+        )
+        return Response(overlap_selectors.reports_for_record_set(record_set, hits=False))
+
+    @extend_schema(
         summary="Cite a version (BibTeX, CITATION.cff, CSL-JSON, DataCite JSON)",
         tags=["citations"],
         filters=False,
@@ -619,6 +636,7 @@ class SplitPartViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = SplitPartSerializer
     filterset_class = SplitPartFilter
     search_fields = ["name", "split__name"]
+    cursor_ordering = ("uuid",)  # parts have no timestamp; the UUID is unique and never changes
     lookup_field = "uuid"
     immutable_message = "Split parts are immutable: register a new split under another name."
 

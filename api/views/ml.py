@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count, Prefetch
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -13,7 +14,16 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from registry import selectors
-from registry.models import Evaluation, Job, MLModel, ModelVersion, RecordSet
+from registry.models import (
+    ContaminationReport,
+    Evaluation,
+    Job,
+    MLModel,
+    ModelVersion,
+    OverlapReport,
+    RecordSet,
+)
+from registry.overlap import selectors as overlap_selectors
 from registry.services import evaluation_record, model_version_register
 
 from .. import citations
@@ -43,6 +53,13 @@ def model_versions_queryset():
 def evaluations_queryset():
     return Evaluation.objects.select_related(
         "model_version__model", "record_set__version__dataset", "record_set__part__split", "created_by"
+    ).prefetch_related(
+        Prefetch(
+            "contamination_reports",
+            queryset=ContaminationReport.objects.prefetch_related(
+                Prefetch("overlap_reports", queryset=OverlapReport.objects.only("id", "uuid"))
+            ),
+        )
     )
 
 
@@ -298,6 +315,27 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
                 ).data,
             }
         )
+
+    @extend_schema(
+        summary="The evaluation's contamination report, with each contaminated test record's best hit",
+        description="Against the model version's whole training ancestry (its own training sets and its "
+        "bases'), with metrics recomputed on the clean subset when per-record scores were given. 404 with "
+        "code not_ready while the report is being computed.",
+        tags=["evaluations", "overlap"],
+        filters=False,
+        responses=OpenApiTypes.OBJECT,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def contamination(self, request, uuid=None):
+        evaluation = self.get_object()
+        report = overlap_selectors.contamination_report_for_evaluation(evaluation, hits=True)
+        if report is None:
+            raise exceptions.NotFound(
+                f"The contamination report of evaluation {evaluation.uuid} is not ready: it is computed in the "
+                "background after the evaluation is recorded (see GET /api/v1/jobs/).",
+                code="not_ready",
+            )
+        return Response(report)
 
     @extend_schema(
         summary="Cite an evaluation (BibTeX, CITATION.cff, CSL-JSON, DataCite JSON)",

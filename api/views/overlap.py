@@ -1,0 +1,138 @@
+"""Overlap reports (standing checks) and the ad-hoc overlap query."""
+
+import shutil
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import JSONParser, MultiPartParser
+
+from registry.models import Job, OverlapHit, OverlapReport
+from registry.services.jobs import job_create
+
+from ..filters import OverlapReportFilter
+from ..serializers import JobSerializer, OverlapHitSerializer, OverlapQuerySerializer, OverlapReportSerializer
+from ..uploads import StreamingDiskUploadHandler, upload_handler_of
+from .base import ApiViewMixin, job_answer, parse_uuid
+from .datasets import UploadMixin
+
+REPORT_RELATED = (
+    "query_set__version__dataset",
+    "query_set__part__split",
+    "reference_set__version__dataset",
+    "reference_set__part__split",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List overlap reports (standing checks, test x training)", tags=["overlap"]),
+    retrieve=extend_schema(summary="An overlap report: summary per threshold and method", tags=["overlap"]),
+)
+class OverlapReportViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = OverlapReportSerializer
+    filterset_class = OverlapReportFilter
+    lookup_field = "uuid"
+    immutable_message = "Overlap reports are immutable results."
+
+    def get_queryset(self):
+        if getattr(self, "action", None) == "hits":
+            return OverlapHit.objects.select_related("query_record", "reference_record")
+        return OverlapReport.objects.select_related(*REPORT_RELATED)
+
+    def get_object(self):
+        found = (
+            OverlapReport.objects.select_related(*REPORT_RELATED)
+            .filter(uuid=parse_uuid(self.kwargs["uuid"], "overlap report"))
+            .first()
+        )
+        if found is None:
+            raise exceptions.NotFound(f"No overlap report {self.kwargs['uuid']}.")
+        return found
+
+    @extend_schema(
+        summary="Best hit of each query record, highest identity first",
+        tags=["overlap"],
+        parameters=[OpenApiParameter("uuid", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        filters=False,
+        responses=OverlapHitSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def hits(self, request, uuid=None):
+        report = self.get_object()
+        queryset = OverlapHit.objects.filter(report=report).select_related("query_record", "reference_record")
+        self.cursor_ordering = ("-identity", "-query_coverage")
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(OverlapHitSerializer(page, many=True).data)
+
+
+QUERY_RESPONSES = {
+    200: OpenApiResponse(JobSerializer, description="Eager mode: done; the report is the job's result."),
+    202: OpenApiResponse(JobSerializer, description="Accepted: poll the job (Location) for the report."),
+}
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Ask: does this file (or record set) overlap registered data?",
+        description=(
+            "Send a file (multipart/form-data, streamed to disk, never registered) or a registered record set "
+            "(JSON). Against every training set of the kind (default), named record sets (`against`), or a "
+            "model version's training ancestry (`against_model`). Starts a `query` job: 202 and its URL; "
+            "the report is the job's `result` when it has succeeded. Without a Celery broker the job runs "
+            "inside the request and the answer is 200 with the finished job."
+        ),
+        tags=["overlap"],
+        request={"multipart/form-data": OverlapQuerySerializer, "application/json": OverlapQuerySerializer},
+        responses=QUERY_RESPONSES,
+    )
+)
+class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
+    serializer_class = OverlapQuerySerializer
+    parser_classes = [MultiPartParser, JSONParser]
+    pagination_class = None
+    filter_backends = []
+    extra_error_statuses = {"POST": ("413",)}
+
+    def initialize_request(self, request, *args, **kwargs):
+        if request.method == "POST":
+            request.upload_handlers = [StreamingDiskUploadHandler(request)]
+        return super(UploadMixin, self).initialize_request(request, *args, **kwargs)
+
+    def post(self, request):
+        handler = upload_handler_of(request._request)
+        keep = None
+        try:
+            form = OverlapQuerySerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            data = form.validated_data
+            if "file" in data:
+                keep = self._stored_path(data["file"])
+            payload = {
+                "source": str(keep) if keep is not None else data["record_set"],
+                "kind": data.get("kind"),
+                "file_format": data.get("format"),
+                "against": data.get("against") or None,
+                "against_model": data.get("against_model"),
+                "identity": data["identity"],
+                "coverage": data["coverage"],
+                "tiers": data.get("tiers") or ["exact", "minhash"],
+                "user_id": request.user.pk,
+            }
+            job = job_create(kind=Job.Kind.QUERY, payload=payload, user=request.user)
+        except BaseException:
+            if handler is not None:
+                handler.cleanup()
+            if keep is not None:
+                shutil.rmtree(keep.parent, ignore_errors=True)
+            raise
+        if handler is not None:
+            handler.cleanup(keep=keep)
+        job.refresh_from_db()
+        if keep is not None and job.is_finished:
+            shutil.rmtree(keep.parent, ignore_errors=True)  # ran in this request: the upload is done with
+        answer = job_answer(job, request)
+        if answer.status_code == 201:
+            answer.status_code = 200  # a query creates nothing but the job
+        return answer
