@@ -31,6 +31,7 @@ ungapping would register something other than what the file says.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ KINDS = ("protein", "dna", "rna", "text")
 FORMATS = ("fasta", "csv", "tsv", "jsonl", "pdb", "mmcif")
 
 _IUPAC_NUC = "NRYKMSWBDHV"
+#: Unicode categories Cc (C0 and C1 controls) and Cs (lone surrogates): never text
+_TEXT_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 #: Accepted characters of the normalised sequence, per biological kind.
 ALPHABETS = {
     "protein": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
@@ -206,14 +209,15 @@ def validate(sequence: str, kind: str) -> None:
             hint="Every record needs at least one residue: add its sequence or remove the record",
         )
     if kind == "text":
-        for pos, char in enumerate(sequence):
-            if unicodedata.category(char) in ("Cc", "Cs"):
-                raise InvalidSequenceError(
-                    f"control character {char!r} at position {pos + 1} is not allowed in text",
-                    hint=_bad_hint(char, kind),
-                    character=char,
-                    position=pos + 1,
-                )
+        bad = _TEXT_FORBIDDEN.search(sequence)
+        if bad is not None:
+            char, pos = bad.group(), bad.start() + 1
+            raise InvalidSequenceError(
+                f"control character {char!r} at position {pos} is not allowed in text",
+                hint=_bad_hint(char, kind),
+                character=char,
+                position=pos,
+            )
         return
     if sequence.isascii() and not sequence.encode("ascii").translate(None, _ALLOWED[kind]):
         return
@@ -354,3 +358,9 @@ def iter_records(
         raise ParseError(
             "not enough memory to read this file", hint="Split it into smaller files", path=str(path)
         ) from None
+    except Exception as exc:  # noqa: BLE001 - the contract: callers only ever see ParseError
+        raise ParseError(
+            f"unexpected error while reading the file ({type(exc).__name__}: {exc})",
+            hint="This is a bug in LeakLedger's parser, not necessarily in your file: please report it with the file",
+            path=str(path),
+        ) from exc

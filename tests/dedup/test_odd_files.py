@@ -219,6 +219,7 @@ def test_odd_file_is_accepted_with_right_count_or_rejected_clearly(rel):
     except ParseError as exc:
         message = str(exc)
         assert message.startswith(str(path)), message
+        assert not exc.reason.startswith("unexpected error"), message
         assert exc.hint, f"no advice on what to do: {message}"
         expected = EXPECTED.get(rel)
         if expected is not None:
@@ -273,3 +274,4 @@ def test_damaged_copies_never_raise_anything_but_parse_error(rel, tmp_path):
                 pass
         except ParseError as exc:
             assert str(exc).startswith(str(path))
+            assert not exc.reason.startswith("unexpected error"), str(exc)
