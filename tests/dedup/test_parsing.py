@@ -719,3 +719,42 @@ def test_flip_bind_train_has_real_duplicate_ids():
 def test_proteinmpnn_chain_separator_gets_a_hint():
     exc = rejection(FIX / "proteinmpnn_designs/3HTN.fa")
     assert exc.character == "/" and "one record per chain" in exc.hint
+
+
+# -- block boundaries -----------------------------------------------------------------------------------
+
+
+def _outcome(path, kind):
+    try:
+        return [(r.identifier, r.description, r.sequence, r.line) for r in parse(path, kind)]
+    except ParseError as exc:
+        return (exc.reason, exc.line, exc.record)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64])
+def test_results_do_not_depend_on_read_block_size(monkeypatch, tmp_path, chunk):
+    """Tiny read blocks and a tiny long-line threshold put every header, comment, CRLF and line
+    break across block boundaries; results (records or the exact error) must not change."""
+    import dedup.formats._source as source
+    import dedup.formats.fasta as fasta
+
+    crlf = write(tmp_path, "crlf.fa", b";c\r\n>a x\r\nMK\r\nLV\r\n\r\n>b\r\nGG*\r\n")
+    paths = [crlf] + [
+        ODD / rel
+        for rel in (
+            "biopython/Fasta/aster_blast.pro",
+            "biopython/Fasta/f002",
+            "biopython/Fasta/dups.fasta",
+            "biopython/Fasta/fa01",
+            "biopython/Fasta/flowers.pro.gz",
+            "emboss_test/dna.nonewline",
+            "emboss_test/tropomyosin.fasta",
+            "in_the_wild_excerpts/deeploc_setHARD_head20_unwrapped_trailing_space.fasta",
+        )
+    ]
+    expected = {p: _outcome(p, "protein") for p in paths}
+    monkeypatch.setattr(source, "CHUNK", chunk)
+    monkeypatch.setattr(fasta, "_MAX_HEADER", 200)  # long sequence lines arrive in pieces
+    for path in paths:
+        assert _outcome(path, "protein") == expected[path], path
