@@ -8,6 +8,7 @@ a killed worker loses at most one chunk and a re-run continues where it stopped.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -27,8 +28,9 @@ from . import storage
 #: estimated Jaccard >= 0.35; 0.3 gives 37 bands of 3 rows, which finds all 307 non-exact ones.
 LSH_THRESHOLD = 0.3
 
-#: Sequences sketched and written per transaction.
-CHUNK = 20_000
+#: Sequences sketched and written per transaction (``LEAKLEDGER_INDEX_CHUNK`` overrides it; the
+#: worker test uses small chunks to kill a worker between two of them).
+CHUNK = int(os.environ.get("LEAKLEDGER_INDEX_CHUNK") or 20_000)
 
 Progress = Callable[..., None]
 

@@ -189,6 +189,8 @@ def candidate_pairs(settings_id: int, keys: np.ndarray) -> np.ndarray:
     with transaction.atomic(), connection.cursor() as cursor:
         if is_postgres():
             raw = cursor.cursor
+            # ON COMMIT DROP, and dropped explicitly too: the caller may hold an outer transaction.
+            cursor.execute("DROP TABLE IF EXISTS ll_query_keys")
             cursor.execute("CREATE TEMP TABLE ll_query_keys (q integer, band_key bigint) ON COMMIT DROP")
             with raw.copy("COPY ll_query_keys (q, band_key) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.write(_pg_binary_rows([(">i4", qidx), (">i8", flat)]))
@@ -203,6 +205,9 @@ def candidate_pairs(settings_id: int, keys: np.ndarray) -> np.ndarray:
                 [settings_id],
             )
             rows = cursor.fetchall()
+            cursor.execute("DROP TABLE ll_query_keys")
+            cursor.execute("SET LOCAL enable_hashjoin = on")
+            cursor.execute("SET LOCAL enable_mergejoin = on")
         else:
             cursor.execute("DROP TABLE IF EXISTS temp.ll_query_keys")
             cursor.execute("CREATE TEMP TABLE ll_query_keys (q integer, band_key bigint)")
