@@ -30,10 +30,11 @@ _GZIP_HINT = "The file is truncated or corrupt: download it again and check it w
 
 
 def _human(n: int) -> str:
+    size = float(n)
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
+        if size < 1024 or unit == "TiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
     raise AssertionError  # pragma: no cover
 
 

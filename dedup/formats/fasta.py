@@ -37,8 +37,8 @@ class _Reader:
         self.bio = kind != "text"
         self.limits = limits
         self.checker = RecordChecker(kind=kind, limits=limits, allow_duplicate_ids=allow_duplicate_ids)
-        self.table = TABLES.get(kind)
-        self.allowed = _ALLOWED.get(kind)
+        self.table: bytes = TABLES.get(kind, b"")  # empty for text, which is decoded instead
+        self.allowed: bytes = _ALLOWED.get(kind, b"")
         self.max_raw = limits.max_sequence_length  # raw bytes held before checking the real length
         # current record
         self.header: bytes | None = None
@@ -46,6 +46,7 @@ class _Reader:
         self.pieces: list[bytes] = []
         self.raw_len = 0
         self.compacted = False
+        self.lineno = 0  # complete lines consumed
 
     # -- record assembly ---------------------------------------------------------------------------
     def start(self, header: bytes, line: int) -> None:
@@ -83,13 +84,15 @@ class _Reader:
 
     def finish(self) -> ParsedRecord:
         line = self.header_line
-        if b"\r" in self.header:
+        header = self.header
+        assert header is not None
+        if b"\r" in header:
             raise ParseError(
                 "carriage return inside a header: the file uses old Mac (CR-only) line ends",
                 hint="Convert the line ends to LF (e.g. `tr '\\r' '\\n'`) and retry",
                 line=line,
             )
-        title = self.header.decode("utf-8").strip()
+        title = header.decode("utf-8").strip()
         if not title:
             raise ParseError(
                 "header with no identifier",
@@ -101,8 +104,7 @@ class _Reader:
         desc = parts[1].strip() if len(parts) > 1 else ""
         raw = self.pieces[0] if len(self.pieces) == 1 else b"".join(self.pieces)
         if not self.bio:
-            seq = self.checker.sequence(raw.decode("utf-8"), line, ident)
-            return ParsedRecord(ident, desc, seq, line)
+            return ParsedRecord(ident, desc, self.checker.sequence(raw.decode("utf-8"), line, ident), line)
         seq = raw.translate(self.table, WHITESPACE)
         if self.kind == "protein" and seq[-1:] == b"*":
             seq = seq[:-1]
@@ -231,7 +233,7 @@ class _Reader:
 
     def records(self, on_progress) -> Iterator[ParsedRecord]:
         src = self.src
-        self.lineno = 0  # complete lines consumed
+        self.lineno = 0
         count = 0
         carry = b""
         continuation = False  # the next data starts in the middle of a (very long) sequence line

@@ -55,7 +55,7 @@ def _read_delimited(src: Source, *, fmt, checker, id_column, sequence_column, on
     id_idx = _find_column(header, id_column)
     seq_idx = _find_column(header, sequence_column)
     missing = [name for name, idx in ((id_column, id_idx), (sequence_column, seq_idx)) if idx is None]
-    if missing:
+    if id_idx is None or seq_idx is None:
         found = ", ".join(repr(f) for f in header[:20]) + (" ..." if len(header) > 20 else "")
         other = "comma" if delimiter == "\t" else "tab"
         raise ParseError(
