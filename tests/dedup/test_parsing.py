@@ -27,12 +27,12 @@ from dedup.parsing import (
     sequence_sha256,
     validate,
 )
-from tests.conftest import shared_data_path
+from tests.conftest import FIXTURES, shared_data_path
 
 SHARED = shared_data_path()
 ODD = SHARED / "odd"
-FIX = SHARED / "fixtures"
 SPLITS = SHARED / "splits"
+FIX = FIXTURES  # the repository's copies of small real files (../shared/data/fixtures)
 
 
 def write(tmp_path: Path, name: str, data: str | bytes) -> Path:
@@ -263,9 +263,8 @@ def test_fasta_comment_characters_are_text_for_kind_text(tmp_path):
     assert parse(path, "text")[0].sequence == "# heading body"
 
 
-@pytest.mark.shared_data
 def test_fasta_ncbi_merged_deflines():
-    records = parse(ODD / "biopython/Fasta/f002", "dna")  # this copy spells the separator as '^A'
+    records = parse(FIX / "biopython_fasta/f002", "dna")  # this copy spells the separator as '^A'
     assert records[0].identifier == "gi|1348912|gb|G26680|G26680"
     assert "^Agi|1396336" in records[0].description
 
@@ -411,9 +410,8 @@ def test_bad_character_names_character_record_and_line(tmp_path):
     )
 
 
-@pytest.mark.shared_data
 def test_alignment_gaps_are_rejected_with_ungap_hint():
-    path = ODD / "biopython/Fasta/fa01"
+    path = FIX / "biopython_fasta/fa01"
     exc = rejection(path)
     assert (exc.line, exc.record, exc.character) == (2, "AK1H_ECOLI/1-378", "-")
     assert "remove-gaps" in exc.hint
@@ -425,9 +423,8 @@ def test_internal_stop_rejected():
     assert (exc.line, exc.record, exc.character, exc.position) == (2, "AMBIGPROT", "*", 27)
 
 
-@pytest.mark.shared_data
 def test_duplicate_identifiers_report_both_lines():
-    path = ODD / "biopython/Fasta/dups.fasta"
+    path = FIX / "biopython_fasta/dups.fasta"
     exc = rejection(path, "dna")
     assert str(exc) == (
         f"{path}, line 10, record 'alpha': duplicate identifier 'alpha' (first at line 1, again at line 10). "
@@ -693,7 +690,6 @@ def test_gzipped_pdb(tmp_path):
 # -- fixtures -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.shared_data
 @pytest.mark.parametrize(
     ("rel", "count"),
     [
@@ -708,14 +704,12 @@ def test_fixture_files_are_accepted(rel, count):
     assert len(parse(FIX / rel)) == count
 
 
-@pytest.mark.shared_data
 def test_flip_bind_train_has_real_duplicate_ids():
     exc = rejection(FIX / "flip_bind_split/train.fasta")
     assert exc.record == "Q5LL55" and "first at line 1, again at line 4596" in exc.reason
     assert len(parse(FIX / "flip_bind_split/train.fasta", allow_duplicate_ids=True)) == 1110
 
 
-@pytest.mark.shared_data
 def test_proteinmpnn_chain_separator_gets_a_hint():
     exc = rejection(FIX / "proteinmpnn_designs/3HTN.fa")
     assert exc.character == "/" and "one record per chain" in exc.hint
