@@ -25,13 +25,15 @@ from pathlib import Path
 
 from dedup.errors import ParseError
 from dedup.formats._records import RecordChecker
-from dedup.formats._source import Source
+from dedup.formats._source import Source, _human
 from dedup.parsing import ParsedRecord, _strip_compression
 
 _NUCLEIC = {
     "A": "A", "C": "C", "G": "G", "U": "U", "T": "T", "I": "N", "N": "N",
     "DA": "A", "DC": "C", "DG": "G", "DT": "T", "DU": "U", "DI": "N", "DN": "N",
 }  # fmt: skip
+#: Bio.PDB builds the whole structure in memory (several times the file size)
+MAX_STRUCTURE_BYTES = 1 << 30
 _WATER = {"HOH", "WAT", "H2O", "DOD", "D2O", "TIP", "TIP3", "SOL"}
 
 
@@ -120,7 +122,17 @@ def read_structure(
         )
     checker = RecordChecker(kind=kind, limits=limits, allow_duplicate_ids=allow_duplicate_ids)
     with Source(path, limits) as src:
-        text = b"".join(src.chunks()).decode("utf-8")
+        parts = []
+        for chunk in src.chunks():
+            parts.append(chunk)
+            if src.out_bytes > MAX_STRUCTURE_BYTES:
+                raise ParseError(
+                    f"the structure is larger than {_human(MAX_STRUCTURE_BYTES)}, more than Bio.PDB "
+                    "can hold in memory here",
+                    hint="Extract the chains you need (or their sequences as FASTA) and register those",
+                )
+        text = b"".join(parts).decode("utf-8")
+        del parts
         bytes_read = src.bytes_read
     if not text.strip():
         raise ParseError("the file is empty", hint=f"Upload a {label} file with at least one chain")

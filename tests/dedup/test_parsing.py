@@ -752,3 +752,12 @@ def test_results_do_not_depend_on_read_block_size(monkeypatch, tmp_path, chunk):
     monkeypatch.setattr(fasta, "_MAX_HEADER", 200)  # long sequence lines arrive in pieces
     for path in paths:
         assert _outcome(path, "protein") == expected[path], path
+
+
+@pytest.mark.shared_data
+def test_structure_size_cap(monkeypatch):
+    import dedup.formats.structure as structure
+
+    monkeypatch.setattr(structure, "MAX_STRUCTURE_BYTES", 10_000)
+    exc = rejection(ODD / "biopython/PDB/1A8O.pdb")
+    assert "larger than" in exc.reason and "FASTA" in exc.hint
