@@ -194,7 +194,7 @@ class _Reader:
                     and seq
                     and title
                     and len(seq) <= max_len
-                    and b"\r" not in header
+                    and "\r" not in title  # CRLF is fine (stripped); a CR inside means CR-only line ends
                     and not seq.translate(None, allowed)
                 ):
                     split = title.split(None, 1)
