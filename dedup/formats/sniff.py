@@ -45,7 +45,9 @@ def _head(path, limit: int = 65536) -> str:
                 data = fh.read(limit)
     except (OSError, EOFError, zlib.error) as exc:
         raise ParseError(
-            f"cannot read the file ({exc})", hint="Check that the file is complete", path=str(path)
+            f"cannot read the file ({exc})",
+            hint="Check the path and that the file is complete",
+            path=str(path),
         ) from None
     return data.decode("utf-8", errors="replace")
 
