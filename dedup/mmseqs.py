@@ -229,8 +229,9 @@ def mmseqs_search(
             "--format-output",
             _FORMAT,
         ]
-        if _SEARCH_TYPE[kind]:
-            cmd += ["--search-type", _SEARCH_TYPE[kind]]
+        search_type = _SEARCH_TYPE[kind]
+        if search_type:
+            cmd += ["--search-type", search_type]
         if coverage > 0:  # let mmseqs drop low-coverage alignments early (cov-mode 2: query coverage)
             cmd += ["-c", str(coverage), "--cov-mode", "2"]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)

@@ -1,0 +1,144 @@
+"""dedup: find train/test overlap between sequence data sets (protein, DNA/RNA, text).
+
+A plain library (standard library, numpy, datasketch, Biopython; numba when
+installed): no Django, so it can be used alone.
+
+- :mod:`dedup.parsing`: streaming parsing, normalisation and validation of sequence files.
+- :mod:`dedup.params`, :mod:`dedup.shingle`, :mod:`dedup.sketch`: datasketch-compatible
+  MinHash signatures, vectorised.
+- :mod:`dedup.lsh`: LSH band keys (64-bit, for a database index) and an in-memory index.
+- :mod:`dedup.verify`: alignment of candidate pairs into identity and coverage.
+- :mod:`dedup.mmseqs`: the MMseqs2 homology tier.
+- :mod:`dedup.overlap`: :func:`find_overlap`, the tiers put together, with the
+  measured calibration.
+
+Command line: ``python -m dedup overlap QUERY.fasta REFERENCE.fasta``.
+
+Examples:
+    >>> import dedup
+    >>> r = dedup.find_overlap([("q", "MKTAYIAKQRQISFVKSHFSRQ")], [("r", "MKTAYIAKQRQISFVKSHFSRQ")])
+    >>> r.hits[0].tier
+    'exact'
+"""
+
+__version__ = "0.1.0"
+
+from .errors import DedupError, InvalidSequenceError, ParameterMismatchError, ParseError
+from .lsh import LSHIndex, band_keys, lsh_params
+from .mmseqs import MmseqsError, MmseqsSettings, mmseqs_search
+from .mmseqs import available as mmseqs_available
+from .mmseqs import unavailable_reason as mmseqs_unavailable_reason
+from .mmseqs import version as mmseqs_version
+from .overlap import (
+    DEFAULT_THRESHOLDS,
+    OverlapResult,
+    ThresholdCount,
+    TierReport,
+    default_lsh_threshold,
+    default_sketch_params,
+    find_overlap,
+    load_calibration,
+    read_sequences,
+)
+from .params import HASH_NAME, MAX_K, SketchParams
+from .parsing import (
+    ALPHABETS,
+    FORMATS,
+    KINDS,
+    ParsedRecord,
+    ParseLimits,
+    detect_format,
+    iter_records,
+    normalise,
+    sequence_sha256,
+    validate,
+)
+from .shingle import (
+    batch_shingle_hashes,
+    fmix64,
+    hashfunc,
+    normalise_text,
+    shingle_hash,
+    shingle_hashes,
+    shingles,
+)
+from .sketch import Signature, estimate_jaccard, permutations, sketch, sketch_batch, sketch_chunks
+from .verify import (
+    TIERS,
+    Hit,
+    PairAlignment,
+    Verifier,
+    VerifyStats,
+    align_pair,
+    best_hits,
+    verify_candidates,
+    verify_pairs,
+)
+
+__all__ = [
+    # errors
+    "DedupError",
+    "InvalidSequenceError",
+    "ParameterMismatchError",
+    "ParseError",
+    # parsing
+    "ALPHABETS",
+    "FORMATS",
+    "KINDS",
+    "ParseLimits",
+    "ParsedRecord",
+    "detect_format",
+    "iter_records",
+    "normalise",
+    "sequence_sha256",
+    "validate",
+    # params, shingle, sketch
+    "HASH_NAME",
+    "MAX_K",
+    "SketchParams",
+    "batch_shingle_hashes",
+    "fmix64",
+    "hashfunc",
+    "normalise_text",
+    "shingle_hash",
+    "shingle_hashes",
+    "shingles",
+    "Signature",
+    "estimate_jaccard",
+    "permutations",
+    "sketch",
+    "sketch_batch",
+    "sketch_chunks",
+    # lsh
+    "LSHIndex",
+    "band_keys",
+    "lsh_params",
+    # verify
+    "TIERS",
+    "Hit",
+    "PairAlignment",
+    "Verifier",
+    "VerifyStats",
+    "align_pair",
+    "best_hits",
+    "verify_candidates",
+    "verify_pairs",
+    # mmseqs
+    "MmseqsError",
+    "MmseqsSettings",
+    "mmseqs_available",
+    "mmseqs_search",
+    "mmseqs_unavailable_reason",
+    "mmseqs_version",
+    # overlap
+    "DEFAULT_THRESHOLDS",
+    "OverlapResult",
+    "ThresholdCount",
+    "TierReport",
+    "default_lsh_threshold",
+    "default_sketch_params",
+    "find_overlap",
+    "load_calibration",
+    "read_sequences",
+    "__version__",
+]

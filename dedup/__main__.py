@@ -1,0 +1,253 @@
+"""Command line: ``python -m dedup overlap QUERY REFERENCE`` and ``python -m dedup sketch FILE``.
+
+``overlap`` prints, per identity threshold, how many query records have a match
+in the reference (human table, or ``--json``), and can write every best pair to
+a TSV (``--pairs-out``). ``sketch`` writes the MinHash signature of every record
+as TSV (identifier, sha256, params key, hex of :meth:`dedup.sketch.Signature.to_bytes`).
+
+Exit codes: 0 success, 2 bad input (unreadable or invalid file, bad option).
+Progress goes to stderr (``--quiet`` silences it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import DedupError
+from .mmseqs import MmseqsSettings
+from .overlap import OverlapResult, default_sketch_params, find_overlap, read_sequences
+from .params import SketchParams
+from .parsing import KINDS, sequence_sha256
+from .sketch import Signature, sketch_chunks
+from .verify import TIERS
+
+PAIR_COLUMNS = (
+    "query",
+    "reference",
+    "identity",
+    "coverage",
+    "tier",
+    "reference_coverage",
+    "jaccard",
+    "alignment_length",
+)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value > 1.0 and value <= 100.0:
+        raise argparse.ArgumentTypeError(f"give a fraction from 0 to 1 (e.g. {value / 100:g} for {value:g}%)")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1, got {text}")
+    return value
+
+
+def _tiers(text: str) -> tuple[str, ...]:
+    tiers = tuple(t.strip() for t in text.split(",") if t.strip())
+    bad = [t for t in tiers if t not in TIERS]
+    if bad or not tiers:
+        raise argparse.ArgumentTypeError(
+            f"tiers are a comma-separated subset of {','.join(TIERS)}, got {text!r}"
+        )
+    return tiers
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dedup", description="Train/test overlap of sequence data sets."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ov = sub.add_parser(
+        "overlap",
+        help="count query records that match a reference record, per identity threshold",
+        description="For each query record, find its best match in the reference (exact, MinHash + alignment, "
+        "MMseqs2) and print counts per identity threshold.",
+    )
+    ov.add_argument("query", help="query sequence file (e.g. a test set): FASTA, CSV, TSV, JSONL, PDB, mmCIF")
+    ov.add_argument("reference", help="reference sequence file (e.g. a training set)")
+    ov.add_argument("--kind", choices=KINDS, default="protein", help="sequence kind (default: protein)")
+    ov.add_argument("--identity", type=_fraction, default=0.9, help="minimal identity, 0..1 (default 0.9)")
+    ov.add_argument(
+        "--coverage", type=_fraction, default=0.8, help="minimal query coverage, 0..1 (default 0.8)"
+    )
+    ov.add_argument(
+        "--reference-coverage",
+        type=_fraction,
+        default=0.0,
+        help="minimal reference coverage, 0..1 (default 0)",
+    )
+    ov.add_argument(
+        "--tiers", type=_tiers, default=("exact", "minhash"), help="comma-separated: exact,minhash,mmseqs"
+    )
+    ov.add_argument("--k", type=int, help="k-mer length of the MinHash tier (default per kind)")
+    ov.add_argument(
+        "--lsh-threshold", type=float, help="LSH Jaccard threshold (default from the calibration)"
+    )
+    ov.add_argument("--trim", action="store_true", help="report passing parts of longer alignments")
+    ov.add_argument("--mmseqs", default="mmseqs", help="mmseqs executable (default: mmseqs on PATH)")
+    ov.add_argument("--threads", type=int, help="mmseqs threads (default: all CPUs)")
+    ov.add_argument("--json", action="store_true", help="print JSON: summary, pairs, method, calibration")
+    ov.add_argument(
+        "--pairs-out", metavar="FILE.tsv", help="write the best pair of every matched query as TSV"
+    )
+    ov.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+
+    sk = sub.add_parser("sketch", help="MinHash signatures of a sequence file, as TSV")
+    sk.add_argument("file", help="sequence file")
+    sk.add_argument("--kind", choices=KINDS, default="protein")
+    sk.add_argument("--k", type=int, help="k-mer length (default per kind)")
+    sk.add_argument("--num-perm", type=int, default=128)
+    sk.add_argument("--seed", type=int, default=1)
+    sk.add_argument("--out", help="output file (default: stdout)")
+    return parser
+
+
+def _progress(quiet: bool):
+    started = time.perf_counter()
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(f"[{time.perf_counter() - started:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def format_summary(result: OverlapResult) -> str:
+    """The human-readable table of counts per threshold."""
+    lines = [
+        f"query records: {result.query_count:,}   reference records: {result.reference_count:,}   "
+        f"kind: {result.kind}   identity >= {result.identity:g}   query coverage >= {result.coverage:g}",
+        "",
+        f"{'identity':>9}  {'queries':>8}  {'%':>6}  {'recall*':>7}  by tier",
+    ]
+    for row in result.summary:
+        recall = "-" if row.recall is None else f"{row.recall:.3f}"
+        if row.queries is None or row.fraction is None:
+            lines.append(f"{row.label:>9}  {'-':>8}  {'-':>6}  {recall:>7}  below the requested identity")
+            continue
+        tiers = ", ".join(f"{name} {n}" for name, n in row.by_tier.items())
+        lines.append(f"{row.label:>9}  {row.queries:>8,}  {100 * row.fraction:>5.1f}%  {recall:>7}  {tiers}")
+    lines.append("")
+    for name, report in result.tiers.items():
+        if report.ran:
+            extra = f", {report.version}" if report.version else ""
+            lines.append(
+                f"tier {name}: ran in {report.seconds:.1f} s, best hits for {report.hits} queries{extra}"
+            )
+        else:
+            lines.append(f"tier {name}: not run ({report.reason})")
+    cal = result.calibration
+    if cal.get("measured"):
+        lines.append(
+            f"* recall: measured for these tiers against MMseqs2 on {cal.get('headline')} "
+            "(benchmarks/README.md, Calibration)"
+        )
+    else:
+        lines.append(f"* recall: {cal.get('note', 'not measured')}")
+    return "\n".join(lines)
+
+
+def write_pairs(result: OverlapResult, path: str) -> None:
+    """Write the best pair of every matched query as TSV with a header row."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(PAIR_COLUMNS)
+        for h in result.hits:
+            writer.writerow(
+                [
+                    h.query,
+                    h.reference,
+                    f"{h.identity:.6f}",
+                    f"{h.query_coverage:.6f}",
+                    h.tier,
+                    f"{h.reference_coverage:.6f}",
+                    "" if h.jaccard is None else f"{h.jaccard:.6f}",
+                    "" if h.alignment_length is None else h.alignment_length,
+                ]
+            )
+
+
+def _overlap(args: argparse.Namespace) -> int:
+    params = SketchParams(args.kind, args.k) if args.k else default_sketch_params(args.kind)
+    mm = (
+        MmseqsSettings(executable=args.mmseqs)
+        if args.threads is None
+        else MmseqsSettings(executable=args.mmseqs, threads=args.threads)
+    )
+    result = find_overlap(
+        args.query,
+        args.reference,
+        kind=args.kind,
+        identity=args.identity,
+        coverage=args.coverage,
+        reference_coverage=args.reference_coverage,
+        tiers=args.tiers,
+        params=params,
+        threshold=args.lsh_threshold,
+        mmseqs_settings=mm,
+        trim=args.trim,
+        progress=_progress(args.quiet),
+    )
+    if args.pairs_out:
+        write_pairs(result, args.pairs_out)
+    if args.json:
+        payload: dict[str, Any] = result.to_dict()
+        payload["summary"]["counts"] = {row.label: row.queries for row in result.summary}
+        json.dump(payload, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(format_summary(result))
+    return 0
+
+
+def _sketch(args: argparse.Namespace) -> int:
+    params = (
+        SketchParams(args.kind, args.k, num_perm=args.num_perm, seed=args.seed)
+        if args.k
+        else SketchParams(
+            args.kind, default_sketch_params(args.kind).k, num_perm=args.num_perm, seed=args.seed
+        )
+    )
+    records = read_sequences(args.file, kind=args.kind)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    try:
+        out.write("identifier\tsha256\tparams\tsignature_hex\n")
+        seqs = (s for _i, s in records)
+        row = 0
+        for chunk in sketch_chunks(seqs, params):
+            for values in chunk:
+                identifier, seq = records[row]
+                sig = Signature(params, values)
+                out.write(f"{identifier}\t{sequence_sha256(seq)}\t{params.key()}\t{sig.to_bytes().hex()}\n")
+                row += 1
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "overlap":
+            return _overlap(args)
+        return _sketch(args)
+    except (DedupError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

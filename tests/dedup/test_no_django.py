@@ -1,0 +1,28 @@
+"""dedup is a plain library: importing it loads no Django, and its __all__ re-exports every module's API."""
+
+import importlib
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+MODULES = ("errors", "params", "parsing", "shingle", "sketch", "lsh", "verify", "mmseqs", "overlap")
+
+
+def test_import_dedup_does_not_import_django():
+    code = "import sys, dedup, dedup.__main__; assert 'django' not in sys.modules, sorted(m for m in sys.modules if m.startswith('django'))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_package_reexports_every_public_name():
+    import dedup
+
+    missing = []
+    for name in MODULES:
+        module = importlib.import_module(f"dedup.{name}")
+        for public in module.__all__:
+            if public not in dedup.__all__ and f"mmseqs_{public}" not in dedup.__all__:
+                missing.append(f"dedup.{name}.{public}")
+    assert not missing, f"add to dedup/__init__.py: {missing}"
+    assert all(hasattr(dedup, name) for name in dedup.__all__)
