@@ -479,6 +479,7 @@ def find_overlap(
                 "lsh_threshold": threshold,
                 "bands": bands,
                 "rows": rows,
+                "trim": trim,
             },
             seconds=time.perf_counter() - t0,
             queries=len(remaining),
