@@ -90,7 +90,11 @@ def phase(db: str, size: int, workdir: Path) -> dict:
     for _ in range(3):  # first run cold (caches), best of the rest
         t0 = time.perf_counter()
         result = overlap_services.overlap_query(
-            source=str(DEEPLOC), kind="protein", against=["swissprot@2014"], identity=IDENTITY, coverage=COVERAGE
+            source=str(DEEPLOC),
+            kind="protein",
+            against=["swissprot@2014"],
+            identity=IDENTITY,
+            coverage=COVERAGE,
         )
         times.append(time.perf_counter() - t0)
     rows = {r["label"]: r for r in result["summary"]["thresholds"]}
@@ -128,7 +132,12 @@ def mmseqs_truth(workdir: Path) -> tuple[set[str], float]:
     reference = ((r.identifier, r.sequence) for r in iter_records(SWISSPROT, kind="protein"))
     t0 = time.perf_counter()
     hits = mmseqs_search(
-        query, reference, kind="protein", identity=IDENTITY, coverage=COVERAGE, settings=MmseqsSettings(threads=2)
+        query,
+        reference,
+        kind="protein",
+        identity=IDENTITY,
+        coverage=COVERAGE,
+        settings=MmseqsSettings(threads=2),
     )
     seconds = time.perf_counter() - t0
     found = {h.query for h in hits}
@@ -137,7 +146,9 @@ def mmseqs_truth(workdir: Path) -> tuple[set[str], float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--sizes", default="45950,459503", help="Swiss-Prot records per phase")
     parser.add_argument("--phase", action="store_true", help="run one phase (internal)")
@@ -152,7 +163,17 @@ def main() -> None:
     results = []
     for size in [int(s) for s in args.sizes.split(",")]:
         proc = subprocess.run(
-            [sys.executable, __file__, "--phase", "--db", args.db, "--size", str(size), "--workdir", str(args.workdir)],
+            [
+                sys.executable,
+                __file__,
+                "--phase",
+                "--db",
+                args.db,
+                "--size",
+                str(size),
+                "--workdir",
+                str(args.workdir),
+            ],
             capture_output=True,
             text=True,
         )
@@ -160,28 +181,39 @@ def main() -> None:
             sys.exit(f"phase {size} failed:\n{proc.stderr[-3000:]}")
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         r = results[-1]
-        print(f"[{r['db']} {r['size']:,}] register {r['register_total_s']} s (ingest {r['ingest_s']}, index "
-              f"{r['index_s']}: sketch {r['index_sketch_s']}, write {r['index_write_s']}), peak RSS "
-              f"{r['peak_rss_mb']} MB; query {r['query_s']} s (cold {r['query_cold_s']}); exact {r['exact']}, "
-              f">=90% {r['ge90']}; timings {r['query_timings']}; counters {r['query_counters']}", flush=True)
+        print(
+            f"[{r['db']} {r['size']:,}] register {r['register_total_s']} s (ingest {r['ingest_s']}, index "
+            f"{r['index_s']}: sketch {r['index_sketch_s']}, write {r['index_write_s']}), peak RSS "
+            f"{r['peak_rss_mb']} MB; query {r['query_s']} s (cold {r['query_cold_s']}); exact {r['exact']}, "
+            f">=90% {r['ge90']}; timings {r['query_timings']}; counters {r['query_counters']}",
+            flush=True,
+        )
     print()
-    print(f"| database | Swiss-Prot records | register + index (s) | of which index (s) | peak RSS (MB) "
-          f"| DeepLoc query (s) | records >= 90% |")
+    print(
+        "| database | Swiss-Prot records | register + index (s) | of which index (s) | peak RSS (MB) "
+        "| DeepLoc query (s) | records >= 90% |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['db']} | {r['size']:,} | {r['register_total_s']} | {r['index_s']} | {r['peak_rss_mb']} "
-              f"| {r['query_s']} | {r['ge90']} |")
+        print(
+            f"| {r['db']} | {r['size']:,} | {r['register_total_s']} | {r['index_s']} | {r['peak_rss_mb']} "
+            f"| {r['query_s']} | {r['ge90']} |"
+        )
     if len(results) > 1:
-        print(f"\nquery time growth {results[0]['size']:,} -> {results[-1]['size']:,}: "
-              f"{results[-1]['query_s'] / results[0]['query_s']:.2f}x")
+        print(
+            f"\nquery time growth {results[0]['size']:,} -> {results[-1]['size']:,}: "
+            f"{results[-1]['query_s'] / results[0]['query_s']:.2f}x"
+        )
     full = [r for r in results if r["size"] >= 459_503]
     if full and not args.no_mmseqs:
         truth, seconds = mmseqs_truth(args.workdir)
         ours = set(full[0]["found"])
         recall = len(truth & ours) / len(truth) if truth else 1.0
-        print(f"MMseqs2 easy-search (2 threads, -s 7.5, no prebuilt index): {seconds:.1f} s, {len(truth)} DeepLoc "
-              f"records at >= 90%; ours found {len(truth & ours)} of them: recall {recall:.4f}; ours only: "
-              f"{len(ours - truth)}; time ratio MMseqs2/ours {seconds / full[0]['query_s']:.1f}x")
+        print(
+            f"MMseqs2 easy-search (2 threads, -s 7.5, no prebuilt index): {seconds:.1f} s, {len(truth)} DeepLoc "
+            f"records at >= 90%; ours found {len(truth & ours)} of them: recall {recall:.4f}; ours only: "
+            f"{len(ours - truth)}; time ratio MMseqs2/ours {seconds / full[0]['query_s']:.1f}x"
+        )
         missed = sorted(truth - ours)[:20]
         if missed:
             print("missed (first 20):", " ".join(missed))

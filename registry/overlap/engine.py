@@ -258,6 +258,14 @@ class SeqHit:
     def rank(self) -> tuple:
         return (self.identity, self.query_coverage, self.reference_coverage, -TIER_ORDER[self.tier])
 
+    def identical(self) -> bool:
+        return is_identical(self.identity, self.query_coverage, self.reference_coverage, self.tier)
+
+
+def is_identical(identity: float, query_coverage: float, reference_coverage: float, tier: str) -> bool:
+    """Identical sequences: found by the exact tier, or aligned end to end without a difference."""
+    return tier == "exact" or (identity >= 1.0 and query_coverage >= 1.0 and reference_coverage >= 1.0)
+
 
 @dataclass
 class PairHit:
@@ -288,7 +296,7 @@ class OverlapResult:
 
     def summary(self) -> dict[str, Any]:
         return summarise(
-            [(ph.hit.identity, ph.hit.tier) for ph in self.best_per_record().values()],
+            [(ph.hit.identity, ph.hit.tier, ph.hit.identical()) for ph in self.best_per_record().values()],
             len(self.query),
             self.method,
             list(self.tiers_run_names()),
@@ -315,16 +323,20 @@ class OverlapResult:
         return rows
 
 
-def summarise(best: list[tuple[float, str]], n_records: int, method: Method, tiers_run: list[str]) -> dict:
+def summarise(
+    best: list[tuple[float, str, bool]], n_records: int, method: Method, tiers_run: list[str]
+) -> dict:
     """Per threshold: query records whose best hit reaches it, the fraction, by tier, measured recall.
 
-    ``best`` holds ``(identity, tier)`` of each query record's best hit.
+    ``best`` holds ``(identity, tier, identical)`` of each query record's best hit; the ``exact``
+    row counts identical sequences only (a query inside a longer reference has identity 1 but is
+    not identical).
 
     Examples:
         >>> m = Method(kind="protein", tiers=("exact",), thresholds=(0.9,), coverage=0.8, settings_key="s")
-        >>> s = summarise([(1.0, "exact"), (0.93, "minhash")], 4, m, ["exact"])
+        >>> s = summarise([(1.0, "exact", True), (1.0, "minhash", False), (0.93, "minhash", False)], 6, m, ["exact"])
         >>> s["thresholds"][0]["records"], s["thresholds"][1]["records"], s["thresholds"][1]["fraction"]
-        (1, 2, 0.5)
+        (1, 3, 0.5)
     """
     calibration = load_calibration(method.kind)
     recall_table = calibration.get("recall", {}) if calibration.get("measured") else {}
@@ -332,9 +344,9 @@ def summarise(best: list[tuple[float, str]], n_records: int, method: Method, tie
     rows = []
     for t in (1.0, *sorted(method.thresholds, reverse=True)):
         if t >= 1.0:
-            selected = [tier for ident, tier in best if tier == "exact" or ident >= 1.0]
+            selected = [tier for _, tier, identical in best if identical]
         else:
-            selected = [tier for ident, tier in best if ident + 1e-9 >= t]
+            selected = [tier for ident, tier, _ in best if ident + 1e-9 >= t]
         key = "exact" if t >= 1.0 else f"{t:.2f}"
         rows.append(
             {

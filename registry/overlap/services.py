@@ -216,13 +216,14 @@ def contamination_report_compute(*, evaluation: Evaluation, on_progress=None) ->
         overlap_report_compute(query_set=test_set, reference_set=rs, method=method, on_progress=on_progress)
         for rs in ancestry
     ]
-    best: dict[int, tuple[float, str]] = {}
-    for record_id, ident, _qcov, _rcov, tier in OverlapHit.objects.filter(report__in=reports).values_list(
+    best: dict[int, tuple[float, str, bool]] = {}
+    for record_id, ident, qcov, rcov, tier in OverlapHit.objects.filter(report__in=reports).values_list(
         "query_record_id", "identity", "query_coverage", "reference_coverage", "tier"
     ):
         cur = best.get(record_id)
-        if cur is None or ident > cur[0]:
-            best[record_id] = (ident, tier)
+        identical = engine.is_identical(ident, qcov, rcov, tier)
+        if cur is None or (ident, identical) > (cur[0], cur[2]):
+            best[record_id] = (ident, tier, identical)
     n_records = engine.record_set_records(test_set).count()
     tiers_run = sorted({t for r in reports for t in r.tiers}, key=lambda t: engine.TIER_ORDER[t])
     summary = engine.summarise(list(best.values()), n_records, method, tiers_run or ["exact"])
@@ -242,7 +243,7 @@ def contamination_report_compute(*, evaluation: Evaluation, on_progress=None) ->
             hit = best.get(record_id)
             if hit is None:
                 return False
-            return hit[1] == "exact" or hit[0] >= 1.0 if t >= 1.0 else hit[0] + 1e-9 >= t
+            return hit[2] if t >= 1.0 else hit[0] + 1e-9 >= t
 
         row["clean_records"] = n_records - row["records"]
         row["clean_metrics"] = {

@@ -34,7 +34,9 @@ BROKER = os.environ.get("LEAKLEDGER_TEST_BROKER_URL") or os.environ.get("CELERY_
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not BROKER, reason="needs a broker: set LEAKLEDGER_TEST_BROKER_URL (e.g. redis://127.0.0.1:6379/15)"),
+    pytest.mark.skipif(
+        not BROKER, reason="needs a broker: set LEAKLEDGER_TEST_BROKER_URL (e.g. redis://127.0.0.1:6379/15)"
+    ),
     pytest.mark.skipif(
         "postgres" not in os.environ.get("DATABASE_URL", ""),
         reason="needs PostgreSQL (DATABASE_URL): the worker process must see the test database",
@@ -88,8 +90,23 @@ def worker(tmp_path):
 
     def start():
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-c", "1", "-l", "WARNING",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-P",
+                "solo",
+                "-c",
+                "1",
+                "-l",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
             cwd=REPO,
             env=env,
             stdout=open(tmp_path / f"worker{len(procs)}.log", "w"),  # noqa: SIM115 - closed with the process
@@ -110,14 +127,20 @@ def worker(tmp_path):
 
 def _redeliver(job: Job, app: Celery) -> None:
     """What the broker and the stale-heartbeat rule do after a worker death, without the wait."""
-    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - jobs.STALE_AFTER - timedelta(seconds=1))
+    Job.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - jobs.STALE_AFTER - timedelta(seconds=1)
+    )
     app.send_task("registry.tasks.run_job", args=[str(job.uuid)])
 
 
 def test_killed_while_indexing_resumes_without_duplicates(worker, to_broker, data_dir, bind_all):
     proc = worker()
     version = services.dataset_version_register(
-        path=bind_all, dataset_name="flip-bind-all", kind="protein", version="1", skip_identical_duplicates=True
+        path=bind_all,
+        dataset_name="flip-bind-all",
+        kind="protein",
+        version="1",
+        skip_identical_duplicates=True,
     ).version
     distinct = Record.objects.filter(version=version).values("sequence_id").distinct().count()
     settings = index.sketch_settings_get("protein")
@@ -150,8 +173,12 @@ def test_killed_while_reporting_leaves_no_partial_report(worker, to_broker, data
     train = data / "flip-secondary-structure" / "train.fasta"
     test = data / "deepfri-nrpdb" / "nrPDB-GO_2019.06.18_test_sequences.fasta"
     proc = worker()
-    services.dataset_version_register(path=train, dataset_name="netsurfp-train", kind="protein", role="training")
-    services.dataset_version_register(path=test, dataset_name="nrpdb-go-test", kind="protein", role="benchmark")
+    services.dataset_version_register(
+        path=train, dataset_name="netsurfp-train", kind="protein", role="training"
+    )
+    services.dataset_version_register(
+        path=test, dataset_name="nrpdb-go-test", kind="protein", role="benchmark"
+    )
     job = _wait(
         lambda: Job.objects.filter(kind=Job.Kind.OVERLAP, state=Job.State.RUNNING).first(),
         timeout=300,
