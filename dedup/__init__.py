@@ -38,6 +38,7 @@ from .overlap import (
     default_sketch_params,
     find_overlap,
     load_calibration,
+    lsh_settings,
     read_sequences,
 )
 from .params import HASH_NAME, MAX_K, SketchParams
@@ -139,6 +140,7 @@ __all__ = [
     "default_sketch_params",
     "find_overlap",
     "load_calibration",
+    "lsh_settings",
     "read_sequences",
     "__version__",
 ]

@@ -52,6 +52,7 @@ __all__ = [
     "default_sketch_params",
     "find_overlap",
     "load_calibration",
+    "lsh_settings",
     "read_sequences",
 ]
 
@@ -96,6 +97,21 @@ def default_lsh_threshold(identity: float) -> float:
     if not 0.0 <= identity <= 1.0:
         raise ValueError(f"identity must be a fraction from 0 to 1, got {identity!r}")
     return 0.1
+
+
+def lsh_settings(identity: float, num_perm: int = 128) -> tuple[float, int, int]:
+    """``(threshold, bands, rows)`` that find_overlap uses for a requested identity.
+
+    What a database-backed index must use for its band keys
+    (:func:`dedup.lsh.band_keys`) to reach the calibrated recall; store them with the keys.
+
+    Examples:
+        >>> lsh_settings(0.9)
+        (0.1, 64, 2)
+    """
+    threshold = default_lsh_threshold(identity)
+    bands, rows = lsh_params(threshold, num_perm)
+    return threshold, bands, rows
 
 
 @dataclass(frozen=True)
@@ -168,7 +184,8 @@ class OverlapResult:
         hits: the best hit of every query record that has one (identity and query
             coverage at or above the requested ones), in query order.
         summary: one :class:`ThresholdCount` per threshold of :data:`DEFAULT_THRESHOLDS`.
-        query_count: query records read.
+        query_count: distinct query identifiers read (records sharing an identifier
+            count once, as their hits do).
         reference_count: reference records read.
         kind: sequence kind.
         identity: requested minimal identity.
@@ -529,13 +546,15 @@ def find_overlap(
     order = {qid: i for i, (qid, _s) in enumerate(queries)}
     hits_out = sorted(best.values(), key=lambda h: order[h.query])
     calibration = load_calibration(kind)
-    summary = _summary(hits_out, len(queries), identity, reports, calibration)
+    # Hits are per identifier: a file that repeats an identifier counts it once.
+    n_queries = len({qid for qid, _s in queries})
+    summary = _summary(hits_out, n_queries, identity, reports, calibration)
     versions = _versions()
     versions["mmseqs"] = reports["mmseqs"].version
     result = OverlapResult(
         hits=hits_out,
         summary=summary,
-        query_count=len(queries),
+        query_count=n_queries,
         reference_count=len(references),
         kind=kind,
         identity=identity,

@@ -179,6 +179,18 @@ def test_trimming_finds_the_near_identical_part_mmseqs_reports():
     assert Verifier(kind="protein", identity=0.95, coverage=0.8).verify("a", q, "b", r) is None
 
 
+def test_verify_candidates_fills_jaccard_from_signatures():
+    from dedup import SketchParams, sketch
+
+    p = SketchParams("protein", 5)
+    q = {"q": "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQ"}
+    r = {"r": "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPWLSRVGDGTQDNLSGAEKAVQ"}
+    sigs = ({"q": sketch(q["q"], p)}, {"r": sketch(r["r"], p)})
+    [hit] = verify_candidates(q, r, [("q", "r")], identity=0.95, signatures=sigs)
+    assert hit.jaccard == sigs[0]["q"].jaccard(sigs[1]["r"]) and 0.5 < hit.jaccard < 1.0
+    assert hit.identity == pytest.approx(55 / 56)
+
+
 def test_verifier_rejects_bad_settings():
     with pytest.raises(ValueError, match="fraction"):
         Verifier(kind="protein", identity=90, coverage=0.8)
