@@ -4,6 +4,8 @@ import uuid as uuid_module
 
 import django_filters as filters
 from django.db.models import Q
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
 
 from registry.errors import RegistryError
 from registry.models import (
@@ -24,6 +26,28 @@ from registry.models import (
 from registry.refs import parse_ref
 
 NO_MATCH = Q(pk__in=[])
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter, except that an empty value for a choice or date filter is an error, not "no filter".
+
+    The schema documents those parameters as enums and date-times, which the empty string is not;
+    answering 400 keeps the API and its schema in agreement.
+    """
+
+    strict_types = (filters.ChoiceFilter, filters.IsoDateTimeFilter, filters.NumberFilter)
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            empty = {
+                name: ["May not be empty: leave the parameter out to not filter."]
+                for name, field in filterset_class.base_filters.items()
+                if isinstance(field, self.strict_types) and request.query_params.get(name, None) == ""
+            }
+            if empty:
+                raise ValidationError(empty)
+        return super().filter_queryset(request, queryset, view)
 
 
 def _version_q(ref: str, prefix: str) -> Q:

@@ -32,6 +32,9 @@ class LeakLedgerSchema(AutoSchema):
         if method in ("POST", "PUT", "PATCH", "DELETE"):
             codes.update({"400", "403", "404", "409", "415"})
         codes.update(getattr(self.view, "extra_error_statuses", {}).get(method, ()))
+        codes.update(
+            getattr(self.view, "action_error_statuses", {}).get(getattr(self.view, "action", None), ())
+        )
         return sorted(codes)
 
     def _get_response_bodies(self, direction="response"):

@@ -317,7 +317,7 @@ class RecordSetSerializer(serializers.Serializer):
     def get_ref(self, obj) -> str:
         return record_set_ref(obj)
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_part_url(self, obj) -> str | None:
         if obj.part_id is None:
             return None
@@ -361,6 +361,9 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         help_text="Record sets this version itself was trained on."
     )
     created_by = serializers.SerializerMethodField()
+    code_url = serializers.CharField(
+        read_only=True, help_text="Where the training code is (a URL), or empty."
+    )
     lineage_url = LinkField("api:model-version-lineage", lambda m: {"ref": m.ref})
     evaluations_url = serializers.SerializerMethodField()
 

@@ -2,7 +2,6 @@
 
 import uuid as uuid_module
 
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions
 from rest_framework.filters import SearchFilter
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -14,6 +13,7 @@ from registry.errors import RegistryError
 from registry.models import DatasetVersion, Job, ModelVersion
 from registry.refs import parse_ref
 
+from ..filters import StrictFilterBackend
 from ..pagination import StableCursorPagination
 from ..schema import LeakLedgerSchema
 from ..serializers import JobSerializer
@@ -38,7 +38,7 @@ class ApiViewMixin:
 
     schema = LeakLedgerSchema()
     pagination_class = StableCursorPagination
-    filter_backends = [DjangoFilterBackend, SearchFilter]
+    filter_backends = [StrictFilterBackend, SearchFilter]
     content_negotiation_class = StrictFormatNegotiation
     # Shown when PUT, PATCH or DELETE is attempted on a published (immutable) object.
     immutable_message: str | None = None

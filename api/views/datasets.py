@@ -292,7 +292,7 @@ CITE_PARAMETERS = [
 ]
 CITE_RESPONSES = {
     (200, "application/x-bibtex"): OpenApiTypes.STR,
-    (200, "application/x-yaml"): OpenApiTypes.STR,
+    (200, "application/x-yaml"): OpenApiTypes.OBJECT,  # CITATION.cff: a YAML mapping
     (200, "application/vnd.citationstyles.csl+json"): {"type": "array", "items": {"type": "object"}},
     (200, "application/vnd.datacite.datacite+json"): OpenApiTypes.OBJECT,
 }
@@ -339,6 +339,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
     lookup_value_regex = r"[^/]+"
     upload_actions = ("create",)
     immutable_message = VERSION_IMMUTABLE
+    action_error_statuses = {"cite": ("400",)}
     extra_error_statuses = UPLOAD_ERRORS
 
     def get_queryset(self):
@@ -614,6 +615,7 @@ class SplitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = SplitFilter
     search_fields = ["name", "version__dataset__name"]
     lookup_field = "uuid"
+    lookup_value_regex = r"[^/]+"  # anything the URL can hold, so that a bad UUID is a JSON 404
     immutable_message = "Splits are immutable: register a new split under another name."
 
     def get_queryset(self):
@@ -638,6 +640,7 @@ class SplitPartViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     search_fields = ["name", "split__name"]
     cursor_ordering = ("uuid",)  # parts have no timestamp; the UUID is unique and never changes
     lookup_field = "uuid"
+    lookup_value_regex = r"[^/]+"  # anything the URL can hold, so that a bad UUID is a JSON 404
     immutable_message = "Split parts are immutable: register a new split under another name."
 
     def get_queryset(self):

@@ -217,8 +217,10 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
     filterset_class = EvaluationFilter
     search_fields = ["model_version__model__name", "record_set__version__dataset__name", "code_ref"]
     lookup_field = "uuid"
+    lookup_value_regex = r"[^/]+"  # anything the URL can hold, so that a bad UUID is a JSON 404
     parser_classes = [JSONParser]
     immutable_message = "Evaluations are immutable: record a new evaluation."
+    action_error_statuses = {"cite": ("400",)}
 
     def get_queryset(self):
         return evaluations_queryset()
@@ -369,6 +371,7 @@ class JobViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = JobSerializer
     filterset_class = JobFilter
     lookup_field = "uuid"
+    lookup_value_regex = r"[^/]+"  # anything the URL can hold, so that a bad UUID is a JSON 404
     immutable_message = "Jobs cannot be changed or cancelled through the API."
 
     def get_queryset(self):

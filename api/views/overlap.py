@@ -34,6 +34,7 @@ class OverlapReportViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = OverlapReportSerializer
     filterset_class = OverlapReportFilter
     lookup_field = "uuid"
+    lookup_value_regex = r"[^/]+"  # anything the URL can hold, so that a bad UUID is a JSON 404
     immutable_message = "Overlap reports are immutable results."
 
     def get_queryset(self):
