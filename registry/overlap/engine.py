@@ -36,7 +36,7 @@ from dedup.parsing import iter_records, sequence_sha256
 from dedup.sketch import sketch_batch
 from dedup.verify import TIERS, Verifier
 
-from ..models import Record, RecordSet, Sequence, SketchSettings
+from ..models import Record, RecordSet, SketchSettings
 from ..services.digest import record_hash, version_digest
 from . import index, storage
 
@@ -159,9 +159,7 @@ def query_from_file(path: str | Path, *, kind: str, file_format: str | None = No
         hashes.append(record_hash(rec.identifier, rec.description, rec.sequence))
         rows.append((sequence_sha256(rec.sequence), rec.sequence))
     seq_index, residues, shas = _distinct(rows)
-    known: dict[str, int] = {}
-    for chunk in storage.chunks(shas):
-        known.update(Sequence.objects.filter(sha256__in=chunk).values_list("sha256", "id"))
+    known = storage.sequence_ids_by_sha(shas)
     return QuerySide(
         label=str(path),
         kind=kind,
@@ -227,19 +225,10 @@ def reference_records(references: list[RecordSet], sequence_ids: list[int]) -> d
     out: dict[int, list[RefRecord]] = defaultdict(list)
     whole = {rs.version_id: rs.pk for rs in references if rs.part_id is None}
     parts = {rs.part_id: rs.pk for rs in references if rs.part_id is not None}
-    for chunk in storage.chunks(sorted(set(sequence_ids))):
-        if whole:
-            rows = Record.objects.filter(version_id__in=list(whole), sequence_id__in=chunk).values_list(
-                "sequence_id", "version_id", "id", "identifier", "position"
-            )
-            for sid, vid, rid, ident, pos in rows:
-                out[sid].append(RefRecord(whole[vid], rid, ident, pos))
-        if parts:
-            rows = Record.objects.filter(
-                splitmembership__part_id__in=list(parts), sequence_id__in=chunk
-            ).values_list("sequence_id", "splitmembership__part_id", "id", "identifier", "position")
-            for sid, pid, rid, ident, pos in rows:
-                out[sid].append(RefRecord(parts[pid], rid, ident, pos))
+    for sid, owner, is_part, rid, ident, pos in storage.reference_rows(
+        list(whole), list(parts), sorted(set(sequence_ids))
+    ):
+        out[sid].append(RefRecord(parts[owner] if is_part else whole[owner], rid, ident, pos))
     for refs in out.values():
         refs.sort(key=lambda r: (r.record_set_id, r.position))
     return out
@@ -502,9 +491,7 @@ def overlap_run(
         cands, jac = cands[keep_mask], jac[keep_mask]
         order = np.lexsort((-jac, cands[:, 0])) if len(cands) else np.empty(0, dtype=np.int64)
         cands, jac = cands[order], jac[order]
-        residues = {}
-        for chunk in storage.chunks(np.unique(cands[:, 1]).tolist()):
-            residues.update(Sequence.objects.filter(id__in=chunk).values_list("id", "residues"))
+        residues = storage.residues_read(np.unique(cands[:, 1]).tolist())
         timings["minhash_fetch"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         verifier = Verifier(kind=method.kind, identity=method.identity, coverage=method.coverage)
@@ -540,9 +527,7 @@ def overlap_run(
             t0 = time.perf_counter()
             todo = np.flatnonzero(~settled).tolist()
             ref_ids = _reference_sequence_ids(references)
-            ref_res = {}
-            for chunk in storage.chunks(ref_ids):
-                ref_res.update(Sequence.objects.filter(id__in=chunk).values_list("id", "residues"))
+            ref_res = storage.residues_read(ref_ids)
             hits = dedup_mmseqs.mmseqs_search(
                 [(str(u), query.residues[u]) for u in todo],
                 [(str(s), r) for s, r in ref_res.items()],

@@ -19,7 +19,7 @@ from dedup.lsh import band_keys, lsh_params
 from dedup.params import SketchParams
 from dedup.sketch import sketch_batch
 
-from ..models import Record, RecordSet, RecordSetIndex, Sequence, SketchSettings
+from ..models import Record, RecordSet, RecordSetIndex, SketchSettings
 from . import storage
 
 #: Target Jaccard similarity the banding is derived from (``dedup.lsh.lsh_params``). Measured on
@@ -94,14 +94,20 @@ def sketch_and_key(residues: list[str], settings: SketchSettings) -> tuple[np.nd
 
 
 def index_sequences(
-    sequence_ids: np.ndarray, settings: SketchSettings, *, on_progress: Progress | None = None
+    sequence_ids: np.ndarray,
+    settings: SketchSettings,
+    *,
+    todo: np.ndarray | None = None,
+    on_progress: Progress | None = None,
 ) -> dict:
     """Sketch and index the sequences among ``sequence_ids`` that are not indexed yet.
 
+    ``todo`` (sorted ids) may be given when the caller already knows which ones lack a signature.
     Returns counts: ``sequences`` considered, ``sketched`` now, ``already`` indexed before.
     """
     started = time.monotonic()
-    todo = storage.missing_sequence_ids(settings.pk, np.asarray(sequence_ids, dtype=np.int64))
+    sequence_ids = np.asarray(sequence_ids, dtype=np.int64)
+    todo = storage.missing_sequence_ids(settings.pk, sequence_ids) if todo is None else todo
     total = len(todo)
     written = 0
     sketch_seconds = write_seconds = 0.0
@@ -109,7 +115,7 @@ def index_sequences(
         on_progress("sketch", 0, total)
     for lo in range(0, total, CHUNK):
         ids = todo[lo : lo + CHUNK]
-        rows = dict(Sequence.objects.filter(id__in=ids.tolist()).values_list("id", "residues"))
+        rows = storage.residues_read(ids.tolist())
         residues = [rows[i] for i in ids.tolist()]
         t0 = time.monotonic()
         signatures, keys = sketch_and_key(residues, settings)
@@ -151,10 +157,11 @@ def index_record_set(record_set: RecordSet, *, on_progress: Progress | None = No
             "sketched": 0,
             "already": mark.sequences,
         }
-    ids = record_set_sequence_ids(record_set)
-    result = index_sequences(ids, settings, on_progress=on_progress)
+    distinct = storage.record_set_sequence_count(record_set)
+    todo = storage.record_set_unindexed(record_set, settings.pk)
+    result = index_sequences(np.empty(distinct, dtype=np.int64), settings, todo=todo, on_progress=on_progress)
     RecordSetIndex.objects.get_or_create(
-        record_set=record_set, settings=settings, defaults={"sequences": len(ids)}
+        record_set=record_set, settings=settings, defaults={"sequences": distinct}
     )
     return {"record_set": record_set.ref, **result}
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from django.db import connection, transaction
 
-from ..models import BandKey, SequenceSketch
+from ..models import BandKey, Record, Sequence, SequenceSketch, SplitMembership
 
 # SQLite's default limit on bound variables (32766 since 3.32) with headroom.
 IN_CHUNK = 10_000
@@ -34,6 +34,97 @@ def chunks(values: list, size: int = IN_CHUNK) -> Iterator[list]:
 
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
+
+
+def rows_in(sql: str, values, params: list | tuple = ()) -> list[tuple]:
+    """Rows of ``sql`` whose last condition ``{in}`` tests membership in ``values``, in chunks.
+
+    PostgreSQL gets one array parameter (``= ANY(%s)``): binding ten thousand separate
+    parameters costs far more than the query. SQLite gets ``IN (...)`` lists under its limit.
+    """
+    values = list(values)
+    out: list[tuple] = []
+    if not values:
+        return out
+    with connection.cursor() as cursor:
+        if is_postgres():
+            for chunk in chunks(values, 100_000):
+                cursor.execute(sql.replace("{in}", "= ANY(%s)"), [*params, chunk])
+                out.extend(cursor.fetchall())
+        else:
+            for chunk in chunks(values):
+                cursor.execute(
+                    sql.replace("{in}", f"IN ({', '.join(['%s'] * len(chunk))})"), [*params, *chunk]
+                )
+                out.extend(cursor.fetchall())
+    return out
+
+
+def residues_read(sequence_ids) -> dict[int, str]:
+    """``sequence id -> residues``."""
+    return dict(rows_in(f"SELECT id, residues FROM {_table(Sequence)} WHERE id {{in}}", sequence_ids))
+
+
+def sequence_ids_by_sha(shas) -> dict[str, int]:
+    return dict(rows_in(f"SELECT sha256, id FROM {_table(Sequence)} WHERE sha256 {{in}}", shas))
+
+
+def _record_set_from(record_set) -> tuple[str, list]:
+    """FROM/WHERE selecting the records ``r`` of a record set."""
+    if record_set.part_id is None:
+        return f"FROM {_table(Record)} r WHERE r.version_id = %s", [record_set.version_id]
+    return (
+        f"FROM {_table(Record)} r JOIN {_table(SplitMembership)} m ON m.record_id = r.id WHERE m.part_id = %s",
+        [record_set.part_id],
+    )
+
+
+def record_set_sequence_count(record_set) -> int:
+    sql, params = _record_set_from(record_set)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(DISTINCT r.sequence_id) {sql}", params)
+        return cursor.fetchone()[0]
+
+
+def record_set_unindexed(record_set, settings_id: int) -> np.ndarray:
+    """Distinct sequence ids of a record set without a signature under ``settings_id``, sorted (one anti-join)."""
+    sql, params = _record_set_from(record_set)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT r.sequence_id {sql} AND NOT EXISTS (SELECT 1 FROM {_table(SequenceSketch)} k "
+            "WHERE k.settings_id = %s AND k.sequence_id = r.sequence_id)",
+            [*params, settings_id],
+        )
+        ids = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+    ids.sort()
+    return ids
+
+
+def reference_rows(whole_version_ids: list[int], part_ids: list[int], sequence_ids) -> list[tuple]:
+    """``(sequence id, version or part id, is_part, record id, identifier, position)`` of reference records."""
+    out = []
+    if whole_version_ids:
+        versions = ", ".join(str(int(v)) for v in whole_version_ids)
+        out += [
+            (sid, vid, False, rid, ident, pos)
+            for sid, vid, rid, ident, pos in rows_in(
+                f"SELECT r.sequence_id, r.version_id, r.id, r.identifier, r.position FROM {_table(Record)} r "
+                f"WHERE r.version_id IN ({versions}) AND r.sequence_id {{in}}",
+                sequence_ids,
+            )
+        ]
+    if part_ids:
+        parts = ", ".join(str(int(p)) for p in part_ids)
+        out += [
+            (sid, pid, True, rid, ident, pos)
+            for sid, pid, rid, ident, pos in rows_in(
+                f"SELECT r.sequence_id, m.part_id, r.id, r.identifier, r.position FROM {_table(Record)} r "
+                f"JOIN {_table(SplitMembership)} m ON m.record_id = r.id "
+                f"WHERE m.part_id IN ({parts}) AND r.sequence_id {{in}}",
+                sequence_ids,
+            )
+        ]
+    return out
 
 
 def _pg_binary_rows(columns: list[tuple[str, np.ndarray]]) -> bytes:
@@ -67,13 +158,14 @@ def signatures_from_bytes(blobs: Iterable[bytes], num_perm: int) -> np.ndarray:
 
 def missing_sequence_ids(settings_id: int, sequence_ids: np.ndarray) -> np.ndarray:
     """The ids in ``sequence_ids`` that have no signature under ``settings_id`` yet."""
-    have: set[int] = set()
-    for chunk in chunks(sequence_ids.tolist()):
-        have.update(
-            SequenceSketch.objects.filter(settings_id=settings_id, sequence_id__in=chunk).values_list(
-                "sequence_id", flat=True
-            )
+    have = {
+        row[0]
+        for row in rows_in(
+            f"SELECT sequence_id FROM {_table(SequenceSketch)} WHERE settings_id = %s AND sequence_id {{in}}",
+            sequence_ids.tolist(),
+            [settings_id],
         )
+    }
     if not have:
         return sequence_ids
     return sequence_ids[~np.isin(sequence_ids, np.fromiter(have, dtype=np.int64, count=len(have)))]
@@ -161,17 +253,15 @@ def _sqlite_write(settings_id, sequence_ids, signatures, band_keys, band_seqs) -
 
 def signatures_read(settings_id: int, sequence_ids: list[int], num_perm: int) -> dict[int, np.ndarray]:
     """Stored signatures of sequences, as ``sequence id -> (num_perm,) uint32``."""
-    out: dict[int, np.ndarray] = {}
-    for chunk in chunks(sequence_ids):
-        rows = list(
-            SequenceSketch.objects.filter(settings_id=settings_id, sequence_id__in=chunk).values_list(
-                "sequence_id", "signature"
-            )
-        )
-        if rows:
-            sigs = signatures_from_bytes([r[1] for r in rows], num_perm)
-            out.update(zip([r[0] for r in rows], sigs, strict=False))
-    return out
+    rows = rows_in(
+        f"SELECT sequence_id, signature FROM {_table(SequenceSketch)} WHERE settings_id = %s AND sequence_id {{in}}",
+        sequence_ids,
+        [settings_id],
+    )
+    if not rows:
+        return {}
+    sigs = signatures_from_bytes([r[1] for r in rows], num_perm)
+    return dict(zip([r[0] for r in rows], sigs, strict=True))
 
 
 def candidate_pairs(settings_id: int, keys: np.ndarray) -> np.ndarray:
