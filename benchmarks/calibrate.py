@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import dedup  # noqa: E402
-from dedup.overlap import default_lsh_threshold, default_sketch_params, find_overlap, read_sequences  # noqa: E402
+from dedup.overlap import default_sketch_params, find_overlap, lsh_settings, read_sequences  # noqa: E402
 from dedup.parsing import sequence_sha256  # noqa: E402
 from dedup.verify import best_hits  # noqa: E402
 
@@ -253,7 +253,11 @@ def main(argv=None) -> int:
         "coverage": COVERAGE,
         "defaults": {
             "sketch_params": params.key(),
-            "lsh_threshold": {key(t): default_lsh_threshold(t) for t in THRESHOLDS},
+            "lsh": {
+                key(t): dict(zip(("threshold", "bands", "rows"), lsh_settings(t), strict=True))
+                for t in THRESHOLDS
+            },
+            "note": "recall holds for these LSH settings; an index banded differently must be measured again",
         },
         "versions": {
             "dedup": dedup.__version__,

@@ -144,6 +144,12 @@ def format_summary(result: OverlapResult) -> str:
             lines.append(
                 f"tier {name}: ran in {report.seconds:.1f} s, best hits for {report.hits} queries{extra}"
             )
+            skipped = report.stats.get("skipped_too_long", 0)
+            if skipped:
+                lines.append(
+                    f"  {skipped} candidate pairs were too long to align (len(query) * len(reference) above "
+                    "dedup.verify.DEFAULT_MAX_CELLS) and were not verified"
+                )
         else:
             lines.append(f"tier {name}: not run ({report.reason})")
     cal = result.calibration
