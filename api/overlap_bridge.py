@@ -4,7 +4,10 @@ from registry.overlap import selectors as overlap_selectors
 
 
 def contamination_summary(evaluation, context) -> dict | None:
-    """The evaluation's contamination summary without per-record hits, or ``None`` while pending.
+    """The evaluation's contamination summary, or ``None`` while pending.
+
+    Without per-record hits and without the method's full description (its calibration table is
+    large): both are in ``GET /api/v1/evaluations/{uuid}/contamination/``.
 
     Uses the prefetched ``contamination_reports`` (with their ``overlap_reports``) when the view
     prefetched them, so a list of evaluations costs no query per row.
@@ -19,7 +22,7 @@ def contamination_summary(evaluation, context) -> dict | None:
             "uuid": str(report.uuid),
             "training_ancestry": report.summary.get("training_ancestry", []),
             "summary": report.summary,
-            "method": report.method,
+            "method_key": report.method_key,
             "overlap_reports": sorted(str(r.uuid) for r in report.overlap_reports.all()),
             "created_at": report.created_at.isoformat(),
         }

@@ -664,8 +664,9 @@ class OverlapReportSerializer(serializers.Serializer):
     summary = serializers.JSONField(
         read_only=True, help_text="Per threshold: query records with a hit, fraction."
     )
-    method = serializers.JSONField(read_only=True, help_text="Tiers, settings, tool versions, calibration.")
-    method_key = serializers.CharField(read_only=True)
+    method_key = serializers.CharField(
+        read_only=True, help_text="Identifies the detection method's settings."
+    )
     duration_seconds = serializers.FloatField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
 
@@ -674,6 +675,12 @@ class OverlapReportSerializer(serializers.Serializer):
 
     def get_reference_set(self, obj) -> str:
         return record_set_ref(obj.reference_set)
+
+
+class OverlapReportDetailSerializer(OverlapReportSerializer):
+    """A report with its method: tiers, settings, tool versions and the recall calibration table."""
+
+    method = serializers.JSONField(read_only=True, help_text="Tiers, settings, tool versions, calibration.")
 
 
 class OverlapHitSerializer(serializers.Serializer):

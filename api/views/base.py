@@ -56,9 +56,9 @@ class ApiViewMixin:
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-def lookup_version(ref: str) -> DatasetVersion:
-    """A dataset version by ``name@version`` or UUID; 404 for anything else."""
-    qs = DatasetVersion.objects.select_related("dataset", "created_by")
+def lookup_version(ref: str, queryset=None) -> DatasetVersion:
+    """A dataset version by ``name@version`` or UUID (from ``queryset``, if given); 404 for anything else."""
+    qs = queryset if queryset is not None else DatasetVersion.objects.select_related("dataset", "created_by")
     try:
         key = uuid_module.UUID(ref)
     except ValueError:
@@ -76,8 +76,13 @@ def lookup_version(ref: str) -> DatasetVersion:
     return found
 
 
-def lookup_model_version(ref: str) -> ModelVersion:
-    qs = ModelVersion.objects.select_related("model", "base__model", "created_by")
+def lookup_model_version(ref: str, queryset=None) -> ModelVersion:
+    """A model version by ``name@version`` or UUID (from ``queryset``, if given); 404 for anything else."""
+    qs = (
+        queryset
+        if queryset is not None
+        else ModelVersion.objects.select_related("model", "base__model", "created_by")
+    )
     try:
         key = uuid_module.UUID(ref)
     except ValueError:

@@ -348,8 +348,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         return versions_queryset()
 
     def get_object(self):
-        version = lookup_version(self.kwargs["ref"])
-        return versions_queryset().get(pk=version.pk)
+        return lookup_version(self.kwargs["ref"], versions_queryset())
 
     def get_parsers(self):
         if getattr(self, "action", None) == "create":
@@ -542,8 +541,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         filter_backends=[],
     )
     def croissant(self, request, ref=None):
-        version = versions_queryset().get(pk=lookup_version(ref).pk)
-        return Response(citations.croissant(version, request))
+        return Response(citations.croissant(lookup_version(ref, versions_queryset()), request))
 
 
 # --- record downloads -----------------------------------------------------------------------------

@@ -140,7 +140,7 @@ class ModelVersionViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOn
         return model_versions_queryset()
 
     def get_object(self):
-        return model_versions_queryset().get(pk=lookup_model_version(self.kwargs["ref"]).pk)
+        return lookup_model_version(self.kwargs["ref"], model_versions_queryset())
 
     @extend_schema(
         summary="Register a model version",

@@ -13,7 +13,13 @@ from registry.models import Job, OverlapHit, OverlapReport
 from registry.services.jobs import job_create
 
 from ..filters import OverlapReportFilter
-from ..serializers import JobSerializer, OverlapHitSerializer, OverlapQuerySerializer, OverlapReportSerializer
+from ..serializers import (
+    JobSerializer,
+    OverlapHitSerializer,
+    OverlapQuerySerializer,
+    OverlapReportDetailSerializer,
+    OverlapReportSerializer,
+)
 from ..uploads import StreamingDiskUploadHandler, upload_handler_of
 from .base import ApiViewMixin, job_answer, parse_uuid
 from .datasets import UploadMixin
@@ -33,6 +39,10 @@ REPORT_RELATED = (
 class OverlapReportViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = OverlapReportSerializer
     filterset_class = OverlapReportFilter
+
+    def get_serializer_class(self):
+        return OverlapReportDetailSerializer if self.action == "retrieve" else OverlapReportSerializer
+
     lookup_field = "uuid"
     lookup_value_regex = r"[^/]+"  # anything the URL can hold, so that a bad UUID is a JSON 404
     immutable_message = "Overlap reports are immutable results."
@@ -40,7 +50,7 @@ class OverlapReportViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "action", None) == "hits":
             return OverlapHit.objects.select_related("query_record", "reference_record")
-        return OverlapReport.objects.select_related(*REPORT_RELATED)
+        return OverlapReport.objects.select_related(*REPORT_RELATED).defer("method")
 
     def get_object(self):
         found = (
