@@ -7,7 +7,7 @@ import pytest
 
 from dedup.mmseqs import MmseqsError, MmseqsSettings, available, mmseqs_search, unavailable_reason, version
 from dedup.verify import best_hits
-from tests.conftest import shared_data_path
+from tests.conftest import FIXTURES, shared_data_path
 from tests.dedup.test_verify import read_fasta
 
 needs_mmseqs = pytest.mark.skipif(
@@ -81,3 +81,17 @@ def test_identity_filter_and_odd_identifiers(tmp_path):
     assert [(h.query, h.reference, h.identity) for h in hits] == [
         ("sp|P1|with spaces and|pipes", "ref one", 1.0)
     ]
+
+
+@needs_mmseqs
+@pytest.mark.slow
+def test_nucleotide_search_finds_the_reverse_strand():
+    from dedup.overlap import read_sequences
+
+    refs = read_sequences(FIXTURES / "biopython_fasta" / "lupine.nu", kind="dna")
+    refs += read_sequences(FIXTURES / "biopython_fasta" / "phlox.nu", kind="dna")
+    ident, seq = refs[0]
+    rc = seq.translate(str.maketrans("ACGTN", "TGCAN"))[::-1]
+    mutant = rc[:100] + ("A" if rc[100] != "A" else "C") + rc[101:]
+    hits = mmseqs_search([("q", mutant)], refs, kind="dna", identity=0.9, settings=MmseqsSettings(threads=2))
+    assert [(h.reference, h.identity) for h in hits] == [(ident, (len(seq) - 1) / len(seq))]
