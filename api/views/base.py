@@ -135,7 +135,8 @@ def job_answer(job: Job, request) -> Response:
         error = dict(job.error or {})
         code = error.get("code", "invalid")
         detail = body["error"].get("detail") or body["error"].get("message") or "The job failed."
-        fields = {k: v for k, v in body["error"].items() if k not in ("detail", "code")}
+        # job.error holds the error's fields flattened beside detail/code (and again under "fields").
+        fields = {k: v for k, v in body["error"].items() if k not in ("detail", "code", "fields", "message")}
         fields["job"] = job_url
         return Response(
             {"detail": detail, "code": code, "fields": fields}, status=_STATUS_BY_CODE.get(code, 400)
