@@ -63,7 +63,8 @@ from .shingle import (
     shingle_hashes,
     shingles,
 )
-from .sketch import Signature, estimate_jaccard, permutations, sketch, sketch_batch, sketch_chunks
+# The function dedup.sketch.sketch is not re-exported: it would hide the module dedup.sketch.
+from .sketch import Signature, estimate_jaccard, permutations, sketch_batch, sketch_chunks
 from .verify import (
     TIERS,
     Hit,
@@ -107,7 +108,6 @@ __all__ = [
     "Signature",
     "estimate_jaccard",
     "permutations",
-    "sketch",
     "sketch_batch",
     "sketch_chunks",
     # lsh

@@ -180,7 +180,8 @@ def test_trimming_finds_the_near_identical_part_mmseqs_reports():
 
 
 def test_verify_candidates_fills_jaccard_from_signatures():
-    from dedup import SketchParams, sketch
+    from dedup import SketchParams
+    from dedup.sketch import sketch
 
     p = SketchParams("protein", 5)
     q = {"q": "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQ"}
