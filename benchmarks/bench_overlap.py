@@ -77,6 +77,11 @@ def phase(db: str, size: int, workdir: Path) -> dict:
     from registry.overlap import services as overlap_services
 
     call_command("migrate", verbosity=0)
+    if os.environ.get("BENCH_UNLOGGED") and db == "postgres":  # experiment: band keys without WAL
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE registry_bandkey SET UNLOGGED")
     fasta = subset(size, workdir)
     t0 = time.perf_counter()
     reg = services.dataset_version_register(

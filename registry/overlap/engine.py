@@ -437,6 +437,7 @@ def overlap_run(
     # Every reference set must be in the index before the minhash tier can see it.
     if "minhash" in method.tiers:
         t0 = time.perf_counter()
+        index.band_keys_ensure(settings)
         for rs in references:
             index.index_record_set(rs)
         timings["index_references"] = time.perf_counter() - t0

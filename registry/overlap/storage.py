@@ -36,11 +36,14 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def rows_in(sql: str, values, params: list | tuple = ()) -> list[tuple]:
+def rows_in(sql: str, values, params: list | tuple = (), *, array_type: str = "bigint") -> list[tuple]:
     """Rows of ``sql`` whose last condition ``{in}`` tests membership in ``values``, in chunks.
 
-    PostgreSQL gets one array parameter (``= ANY(%s)``): binding ten thousand separate
-    parameters costs far more than the query. SQLite gets ``IN (...)`` lists under its limit.
+    PostgreSQL gets one array parameter, as ``IN (SELECT unnest(%s::bigint[]))``: binding ten
+    thousand separate parameters costs far more than the query, and the semi-join form keeps the
+    plan an index probe per value even before the tables have statistics (``= ANY`` on a freshly
+    loaded table was planned as a scan of the whole version). SQLite gets ``IN (...)`` lists under
+    its limit on bound variables.
     """
     values = list(values)
     out: list[tuple] = []
@@ -49,7 +52,9 @@ def rows_in(sql: str, values, params: list | tuple = ()) -> list[tuple]:
     with connection.cursor() as cursor:
         if is_postgres():
             for chunk in chunks(values, 100_000):
-                cursor.execute(sql.replace("{in}", "= ANY(%s)"), [*params, chunk])
+                cursor.execute(
+                    sql.replace("{in}", f"IN (SELECT unnest(%s::{array_type}[]))"), [*params, chunk]
+                )
                 out.extend(cursor.fetchall())
         else:
             for chunk in chunks(values):
@@ -66,7 +71,9 @@ def residues_read(sequence_ids) -> dict[int, str]:
 
 
 def sequence_ids_by_sha(shas) -> dict[str, int]:
-    return dict(rows_in(f"SELECT sha256, id FROM {_table(Sequence)} WHERE sha256 {{in}}", shas))
+    return dict(
+        rows_in(f"SELECT sha256, id FROM {_table(Sequence)} WHERE sha256 {{in}}", shas, array_type="text")
+    )
 
 
 def _record_set_from(record_set) -> tuple[str, list]:
@@ -193,18 +200,94 @@ def index_write(settings_id: int, sequence_ids: np.ndarray, signatures: np.ndarr
             sequence_ids, signatures, keys = sequence_ids[keep], signatures[keep], keys[keep]
         if len(sequence_ids) == 0:
             return 0
-        empty = (signatures == np.uint32(0xFFFFFFFF)).all(axis=1)
-        band_rows = keys[~empty]
-        band_seqs = np.repeat(sequence_ids[~empty], keys.shape[1])
-        band_keys = band_rows.reshape(-1)
-        # Sorted rows land in neighbouring b-tree pages: fewer page splits, less WAL.
-        order = np.argsort(band_keys, kind="stable")
-        band_keys, band_seqs = band_keys[order], band_seqs[order]
+        band_keys, band_seqs = _band_rows(sequence_ids, signatures, keys)
         if is_postgres():
             _pg_write(settings_id, sequence_ids, signatures, band_keys, band_seqs)
         else:
             _sqlite_write(settings_id, sequence_ids, signatures, band_keys, band_seqs)
         return len(sequence_ids)
+
+
+def _band_rows(sequence_ids, signatures, keys) -> tuple[np.ndarray, np.ndarray]:
+    empty = (signatures == np.uint32(0xFFFFFFFF)).all(axis=1)
+    band_seqs = np.repeat(sequence_ids[~empty], keys.shape[1])
+    band_keys = keys[~empty].reshape(-1)
+    # Sorted rows land in neighbouring b-tree pages: fewer pages touched per chunk.
+    order = np.argsort(band_keys, kind="stable")
+    return band_keys[order], band_seqs[order]
+
+
+def band_keys_write(settings_id: int, sequence_ids, signatures, keys) -> int:
+    """Write band keys only (rebuilding a lost band-key table); duplicates are skipped."""
+    band_keys, band_seqs = _band_rows(sequence_ids, signatures, keys)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute(
+                "CREATE TEMP TABLE ll_band_rows (settings_id smallint, band_key bigint, sequence_id bigint) "
+                "ON COMMIT DROP"
+            )
+            with cursor.cursor.copy("COPY ll_band_rows FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(
+                    _pg_binary_rows(
+                        [
+                            (">i2", np.full(len(band_keys), settings_id)),
+                            (">i8", band_keys),
+                            (">i8", band_seqs),
+                        ]
+                    )
+                )
+            cursor.execute(
+                f"INSERT INTO {_table(BandKey)} (settings_id, band_key, sequence_id) "
+                "SELECT settings_id, band_key, sequence_id FROM ll_band_rows ON CONFLICT DO NOTHING"
+            )
+            cursor.execute("DROP TABLE ll_band_rows")
+        else:
+            cursor.executemany(
+                f"INSERT OR IGNORE INTO {_table(BandKey)} (settings_id, band_key, sequence_id) VALUES (%s, %s, %s)",
+                list(
+                    zip([settings_id] * len(band_keys), band_keys.tolist(), band_seqs.tolist(), strict=True)
+                ),
+            )
+    return len(sequence_ids)
+
+
+def band_keys_lost(settings_id: int) -> bool:
+    """Signatures exist under the settings but no band key does (an unlogged table emptied by a crash)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {_table(SequenceSketch)} WHERE settings_id = %s LIMIT 1", [settings_id]
+        )
+        if cursor.fetchone() is None:
+            return False
+        cursor.execute(f"SELECT 1 FROM {_table(BandKey)} WHERE settings_id = %s LIMIT 1", [settings_id])
+        return cursor.fetchone() is None
+
+
+def signatures_iter(settings_id: int, num_perm: int, chunk: int):
+    """``(sequence ids, signatures)`` of every stored signature under the settings, in id order, by chunks."""
+    last = -1
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT sequence_id, signature FROM {_table(SequenceSketch)} WHERE settings_id = %s "
+                "AND sequence_id > %s ORDER BY sequence_id LIMIT %s",
+                [settings_id, last, chunk],
+            )
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        yield ids, signatures_from_bytes([r[1] for r in rows], num_perm)
+        last = int(ids[-1])
+
+
+def analyze() -> None:
+    """Refresh the planner's statistics of the tables an overlap search reads (PostgreSQL only)."""
+    if not is_postgres():
+        return
+    with connection.cursor() as cursor:
+        for model in (Sequence, Record, SequenceSketch, BandKey):
+            cursor.execute(f"ANALYZE {_table(model)}")
 
 
 def _pg_write(settings_id, sequence_ids, signatures, band_keys, band_seqs) -> None:

@@ -71,6 +71,15 @@ def test_index_is_built_once_per_sequence_and_idempotent(bind_train, data_dir, r
     assert again["sketched"] == 0 and again["already"] == distinct
     assert BandKey.objects.filter(settings=settings).count() == distinct * settings.bands
 
+    # A server crash empties the (unlogged, on PostgreSQL) band-key table: rebuilt from the signatures.
+    keys_before = set(BandKey.objects.filter(settings=settings).values_list("band_key", "sequence_id"))
+    BandKey.objects.filter(settings=settings).delete()
+    assert index.band_keys_ensure(settings) == distinct
+    assert (
+        set(BandKey.objects.filter(settings=settings).values_list("band_key", "sequence_id")) == keys_before
+    )
+    assert index.band_keys_ensure(settings) == 0
+
     # Stored signatures are the ones dedup computes.
     seq = Record.objects.filter(version=version).select_related("sequence").first().sequence
     stored = SequenceSketch.objects.get(settings=settings, sequence=seq).signature
