@@ -57,15 +57,22 @@ def psql(pg: str, sql: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=60)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument(
-        "--conn-max-age", type=int, default=60,
+        "--only", action="append", help="drive only this path (repeatable), to isolate one endpoint"
+    )
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=60,
         help="CONN_MAX_AGE for the server (persistent database connections; 0 = a new connection per request)",
     )
     args = parser.parse_args()
@@ -80,6 +87,10 @@ def main() -> int:
         "from config.settings import *  # noqa: F403\n"
         f"DATABASES['default']['CONN_MAX_AGE'] = {args.conn_max_age}\n"
         "DATABASES['default']['CONN_HEALTH_CHECKS'] = True\n"
+        # Throttling would answer 429 at this rate by design, and DRF's throttle keeps every request's
+        # timestamp of the last minute in one cache entry: at hundreds of requests a second that list
+        # (pickled on every request) would dominate what is measured. Off for the load test.
+        "REST_FRAMEWORK = {**REST_FRAMEWORK, 'DEFAULT_THROTTLE_CLASSES': []}\n"
     )
     env = {
         **os.environ,
@@ -87,9 +98,6 @@ def main() -> int:
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "DATABASE_URL": f"{args.pg}/{db}",
         "LEAKLEDGER_DATA_DIR": str(work / "data"),
-        # The benchmark measures serving, not the throttle (which would answer 429 at this rate).
-        "LEAKLEDGER_THROTTLE_ANON": "100000000/minute",
-        "LEAKLEDGER_THROTTLE_USER": "100000000/minute",
     }
     env.pop("CELERY_BROKER_URL", None)
     python = sys.executable
@@ -97,19 +105,41 @@ def main() -> int:
     server = None
     psql(args.pg, f"CREATE DATABASE {db}")
     try:
-        subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True)
+        subprocess.run(
+            [python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True
+        )
         seeded = json.loads(
             subprocess.run(
-                [python, "manage.py", "seed_api", "--user", "bench"], cwd=REPO, env=env, check=True,
-                capture_output=True, text=True,
-            ).stdout.strip().splitlines()[-1]
+                [python, "manage.py", "seed_api", "--user", "bench"],
+                cwd=REPO,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
         )
         port = free_port()
         server = subprocess.Popen(
-            [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-             "--threads", str(args.threads), "--worker-class", "gthread", "--access-logfile", "/dev/null",
-             "--error-logfile", str(work / "gunicorn.log")],
-            cwd=REPO, env=env,
+            [
+                gunicorn,
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+                "--worker-class",
+                "gthread",
+                "--access-logfile",
+                "/dev/null",
+                "--error-logfile",
+                str(work / "gunicorn.log"),
+            ],
+            cwd=REPO,
+            env=env,
         )
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -136,6 +166,8 @@ def main() -> int:
             f"/api/v1/evaluations/{evaluation}/",
             "/api/v1/overlap-reports/",
         ]
+        if args.only:
+            paths = args.only
         for path in paths:  # warm up and check every path answers 200
             with urllib.request.urlopen(base + path, timeout=30) as response:
                 assert response.status == 200, path
@@ -143,9 +175,22 @@ def main() -> int:
         script = work / "mix.lua"
         script.write_text(LUA % {"paths": ", ".join(json.dumps(p) for p in paths), "out": out})
         subprocess.run(
-            ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s",
-             "--timeout", "10s", "-s", str(script), base],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                "wrk",
+                "-t",
+                str(args.wrk_threads),
+                "-c",
+                str(args.connections),
+                "-d",
+                f"{args.duration}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                base,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         result = json.loads(out.read_text())
     finally:
@@ -157,9 +202,11 @@ def main() -> int:
 
     seconds = result["duration_us"] / 1e6
     errors = result["non_2xx"] + result["connect"] + result["read"] + result["write"] + result["timeout"]
-    print(f"machine: {os.cpu_count()} cores; gunicorn {args.workers} workers x {args.threads} threads (gthread); "
-          f"CONN_MAX_AGE={args.conn_max_age}; "
-          f"PostgreSQL; wrk {args.connections} connections, {args.duration} s, {len(paths)} read endpoints in turn")
+    print(
+        f"machine: {os.cpu_count()} cores; gunicorn {args.workers} workers x {args.threads} threads (gthread); "
+        f"CONN_MAX_AGE={args.conn_max_age}; throttling off; "
+        f"PostgreSQL; wrk {args.connections} connections, {args.duration} s, {len(paths)} read endpoints in turn"
+    )
     print("| requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors (non-2xx + socket) |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     print(
