@@ -21,6 +21,7 @@ router.register("jobs", views.JobViewSet, basename="job")
 router.register("overlap-reports", views.OverlapReportViewSet, basename="overlap-report")
 
 urlpatterns = [
+    path("", views.ApiRootView.as_view(), name="root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.SwaggerView.as_view(), name="docs"),
     path("docs/assets/<str:name>", views.swagger_asset, name="docs-asset"),

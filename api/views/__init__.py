@@ -12,8 +12,10 @@ from .datasets import (
 from .docs import SwaggerView, swagger_asset
 from .ml import EvaluationViewSet, JobViewSet, MLModelViewSet, ModelVersionViewSet
 from .overlap import OverlapQueryView, OverlapReportViewSet
+from .root import ApiRootView
 
 __all__ = [
+    "ApiRootView",
     "CsvDownloadView",
     "FastaDownloadView",
     "DatasetViewSet",

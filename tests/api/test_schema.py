@@ -48,3 +48,12 @@ def test_swagger_ui_is_served_with_local_assets(anon_client):
     assert asset.status_code == 200 and asset["Content-Type"] == "text/javascript"
     assert len(b"".join(asset.streaming_content)) > 100_000
     assert anon_client.get("/api/v1/docs/assets/..%2Fsettings.py").status_code == 404
+
+
+def test_the_root_lists_every_collection(anon_client):
+    root = anon_client.get("/api/v1/").json()
+    assert root["datasets"].endswith("/api/v1/datasets/") and root["docs"].endswith("/api/v1/docs/")
+    for url in root.values():
+        if url.endswith("/query/"):
+            continue
+        assert anon_client.get(url).status_code == 200, url
