@@ -386,6 +386,10 @@ def method_description(method: Method, settings: SketchSettings, tiers_run: dict
             "a query whose sequence has an exact hit is not searched by the other tiers",
             "the minhash tier verifies up to max_candidates candidates per query sequence in order of "
             "estimated Jaccard and stops at the first at or above the highest threshold",
+            f"the calibration table was measured with dedup.find_overlap's banding; this index uses "
+            f"{settings.bands} bands x {settings.rows} rows (LSH threshold {settings.threshold}), which on the "
+            "calibration's main pair finds the same pairs at >= 95% and >= 90% identity "
+            "(benchmarks/README.md, 'Overlap service')",
         ],
     }
 

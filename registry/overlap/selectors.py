@@ -209,3 +209,26 @@ def contaminated_records(report: ContaminationReport) -> list[dict]:
         }
         for q, v in sorted(best.items(), key=lambda kv: (-kv[1][2], kv[0]))
     ]
+
+
+def overlap_report_get(identifier: str) -> OverlapReport:
+    """A report by its UUID (render it with :func:`report_to_dict`); ``NotFound`` if there is none."""
+    import uuid as uuid_module
+
+    from ..errors import NotFound, RegistryError
+
+    try:
+        key = uuid_module.UUID(str(identifier))
+    except ValueError:
+        raise RegistryError(
+            f"{identifier!r} is not an overlap report UUID.", code="invalid_reference"
+        ) from None
+    try:
+        return OverlapReport.objects.select_related(
+            "query_set__version__dataset",
+            "query_set__part__split",
+            "reference_set__version__dataset",
+            "reference_set__part__split",
+        ).get(uuid=key)
+    except OverlapReport.DoesNotExist:
+        raise NotFound(f"No overlap report {identifier}.") from None

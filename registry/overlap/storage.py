@@ -316,22 +316,25 @@ def _pg_write(settings_id, sequence_ids, signatures, band_keys, band_seqs) -> No
 
 
 def _sqlite_write(settings_id, sequence_ids, signatures, band_keys, band_seqs) -> None:
+    # Iterators, not lists: a chunk has millions of band-key rows and tuples of them cost memory.
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT OR IGNORE INTO {_table(SequenceSketch)} (settings_id, sequence_id, signature) VALUES (%s, %s, %s)",
-            list(
-                zip(
-                    [settings_id] * len(sequence_ids),
-                    sequence_ids.tolist(),
-                    signatures_to_bytes(signatures),
-                    strict=False,
-                )
+            (
+                (settings_id, int(sid), blob)
+                for sid, blob in zip(sequence_ids, signatures_to_bytes(signatures), strict=True)
             ),
         )
-        cursor.executemany(
-            f"INSERT OR IGNORE INTO {_table(BandKey)} (settings_id, band_key, sequence_id) VALUES (%s, %s, %s)",
-            list(zip([settings_id] * len(band_keys), band_keys.tolist(), band_seqs.tolist(), strict=False)),
-        )
+        for lo in range(0, len(band_keys), 500_000):
+            cursor.executemany(
+                f"INSERT OR IGNORE INTO {_table(BandKey)} (settings_id, band_key, sequence_id) VALUES (%s, %s, %s)",
+                zip(
+                    [settings_id] * len(band_keys[lo : lo + 500_000]),
+                    band_keys[lo : lo + 500_000].tolist(),
+                    band_seqs[lo : lo + 500_000].tolist(),
+                    strict=True,
+                ),
+            )
 
 
 def signatures_read(settings_id: int, sequence_ids: list[int], num_perm: int) -> dict[int, np.ndarray]:

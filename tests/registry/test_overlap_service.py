@@ -211,3 +211,41 @@ def test_method_key_changes_with_settings():
     assert a.key() != b.key()
     with pytest.raises(ValueError, match="tiers"):
         engine.Method(kind="protein", tiers=("blast",), thresholds=(0.9,), coverage=0.8, settings_key="s")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not __import__("dedup.mmseqs").mmseqs.available(), reason="mmseqs (Debian mmseqs2) not installed"
+)
+def test_mmseqs_tier_sees_remote_homologs(bind_train, bind_test, data_dir, run_jobs, capsys):
+    _register(run_jobs, bind_train, "flip-bind-train", skip_identical_duplicates=True)
+    call_command(
+        "check_overlap",
+        str(bind_test),
+        "--against",
+        "flip-bind-train@1",
+        "--identity",
+        "0.3",
+        "--tiers",
+        "exact,minhash,mmseqs",
+        "--json",
+    )
+    out = json.loads(capsys.readouterr().out)
+    rows = {r["label"]: r for r in out["summary"]["thresholds"]}
+    assert out["method"]["tiers_run"]["mmseqs"]["ran"] is True
+    assert out["method"]["tool_versions"]["mmseqs"]
+    # GROUND_TRUTH.md (MMseqs2, 80% query coverage): 13 at >= 90%, 14 at >= 70%, 15 at >= 50%, 18 at >= 30%.
+    assert rows[">=90%"]["records"] == 13
+    assert rows[">=70%"]["records"] == 14
+    assert rows[">=50%"]["records"] == 15
+    assert abs(rows[">=30%"]["records"] - 18) <= 1
+    assert rows[">=30%"]["by_tier"]["mmseqs"] >= 4
+
+
+def test_index_status_command(bind_train, data_dir, run_jobs, capsys):
+    _register(run_jobs, bind_train, "flip-bind-train", skip_identical_duplicates=True)
+    call_command("index_status", "--json")
+    out = json.loads(capsys.readouterr().out)
+    (status,) = out["settings"]
+    assert status["not_indexed"] == 0 and status["sequences_indexed"] == status["sequences_of_kind"]
+    assert status["band_keys"] == status["sequences_indexed"] * status["bands"]
