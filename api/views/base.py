@@ -2,6 +2,7 @@
 
 import uuid as uuid_module
 
+from django.db.models import Prefetch
 from rest_framework import exceptions
 from rest_framework.filters import SearchFilter
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -10,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from registry.errors import RegistryError
-from registry.models import DatasetVersion, Job, ModelVersion
+from registry.models import ContaminationReport, DatasetVersion, Evaluation, Job, ModelVersion, OverlapReport
 from registry.refs import parse_ref
 
 from ..filters import StrictFilterBackend
@@ -98,6 +99,19 @@ def lookup_model_version(ref: str, queryset=None) -> ModelVersion:
     if found is None:
         raise exceptions.NotFound(f"No model version {ref!r}.")
     return found
+
+
+def evaluations_queryset():
+    return Evaluation.objects.select_related(
+        "model_version__model", "record_set__version__dataset", "record_set__part__split", "created_by"
+    ).prefetch_related(
+        Prefetch(
+            "contamination_reports",
+            queryset=ContaminationReport.objects.prefetch_related(
+                Prefetch("overlap_reports", queryset=OverlapReport.objects.only("id", "uuid"))
+            ),
+        )
+    )
 
 
 def parse_uuid(value: str, what: str) -> uuid_module.UUID:

@@ -28,7 +28,6 @@ from registry.models import (
     Dataset,
     DatasetVersion,
     Derivation,
-    Evaluation,
     ModelVersion,
     Record,
     RecordSet,
@@ -70,7 +69,7 @@ from ..uploads import (
     upload_handler_of,
     uploads_dir,
 )
-from .base import ApiViewMixin, job_answer, lookup_version, parse_uuid
+from .base import ApiViewMixin, evaluations_queryset, job_answer, lookup_version, parse_uuid
 
 VERSION_IMMUTABLE = (
     "Published dataset versions and their records are immutable. To change one, register a new version "
@@ -468,16 +467,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
             .distinct()
             .order_by("model__name", "version")
         )
-        evaluations = (
-            Evaluation.objects.filter(record_set__in=record_sets)
-            .select_related(
-                "model_version__model",
-                "record_set__version__dataset",
-                "record_set__part__split",
-                "created_by",
-            )
-            .order_by("created_at", "uuid")
-        )
+        evaluations = evaluations_queryset().filter(record_set__in=record_sets).order_by("created_at", "uuid")
         return Response(
             {
                 "version": version.ref,

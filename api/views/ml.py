@@ -15,12 +15,9 @@ from rest_framework.response import Response
 
 from registry import selectors
 from registry.models import (
-    ContaminationReport,
-    Evaluation,
     Job,
     MLModel,
     ModelVersion,
-    OverlapReport,
     RecordSet,
 )
 from registry.overlap import selectors as overlap_selectors
@@ -39,7 +36,7 @@ from ..serializers import (
     ModelVersionSerializer,
     RecordSetSerializer,
 )
-from .base import ApiViewMixin, lookup_model_version, parse_uuid
+from .base import ApiViewMixin, evaluations_queryset, lookup_model_version, parse_uuid
 from .datasets import CITE_PARAMETERS, CITE_RESPONSES
 
 
@@ -47,19 +44,6 @@ def model_versions_queryset():
     trained = RecordSet.objects.select_related("version__dataset", "part__split")
     return ModelVersion.objects.select_related("model", "base__model", "created_by").prefetch_related(
         Prefetch("trained_on", queryset=trained)
-    )
-
-
-def evaluations_queryset():
-    return Evaluation.objects.select_related(
-        "model_version__model", "record_set__version__dataset", "record_set__part__split", "created_by"
-    ).prefetch_related(
-        Prefetch(
-            "contamination_reports",
-            queryset=ContaminationReport.objects.prefetch_related(
-                Prefetch("overlap_reports", queryset=OverlapReport.objects.only("id", "uuid"))
-            ),
-        )
     )
 
 
