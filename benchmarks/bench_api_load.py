@@ -168,9 +168,16 @@ def main() -> int:
         ]
         if args.only:
             paths = args.only
-        for path in paths:  # warm up and check every path answers 200
-            with urllib.request.urlopen(base + path, timeout=30) as response:
-                assert response.status == 200, path
+        single = {}
+        for path in paths:  # warm up, check every path answers 200, and time it alone (median of 20)
+            times = []
+            for _ in range(21):
+                started = time.perf_counter()
+                with urllib.request.urlopen(base + path, timeout=30) as response:
+                    assert response.status == 200, path
+                    response.read()
+                times.append(time.perf_counter() - started)
+            single[path] = sorted(times[1:])[10] * 1000
         out = work / "wrk.json"
         script = work / "mix.lua"
         script.write_text(LUA % {"paths": ", ".join(json.dumps(p) for p in paths), "out": out})
@@ -200,6 +207,9 @@ def main() -> int:
         psql(args.pg, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         shutil.rmtree(work, ignore_errors=True)
 
+    print("one client, one request at a time (median of 20, ms):")
+    for path, ms in single.items():
+        print(f"  {ms:6.1f}  {path}")
     seconds = result["duration_us"] / 1e6
     errors = result["non_2xx"] + result["connect"] + result["read"] + result["write"] + result["timeout"]
     print(
