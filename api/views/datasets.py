@@ -112,6 +112,14 @@ class UploadMixin:
             request.upload_handlers = [StreamingDiskUploadHandler(request)]
         return drf_request
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Whatever happened (a CSRF or permission refusal after the body was read, a bad form),
+        # no uploaded file outlives the request unless a job took it.
+        handler = upload_handler_of(request._request)
+        if handler is not None:
+            handler.cleanup(keep=getattr(self, "_kept_upload", None))
+        return super().finalize_response(request, response, *args, **kwargs)
+
     def register_upload(self, request, dataset_name: str | None):
         """Validate the form, check what can be checked at once, and start an ingest job."""
         handler = upload_handler_of(request._request)
@@ -164,6 +172,7 @@ class UploadMixin:
                 "delete_after": True,
             }
             job = job_create(kind="ingest", payload=payload, user=request.user)
+            self._kept_upload = keep
         except BaseException:
             if handler is not None:
                 handler.cleanup()

@@ -132,6 +132,7 @@ class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
                 "user_id": request.user.pk,
             }
             job = job_create(kind=Job.Kind.QUERY, payload=payload, user=request.user)
+            self._kept_upload = keep
         except BaseException:
             if handler is not None:
                 handler.cleanup()
