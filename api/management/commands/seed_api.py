@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from registry.models import Evaluation, ModelVersion, Split
+from registry.models import Evaluation, Job, ModelVersion, OverlapReport, Split
 from registry.services import (
     dataset_version_register,
     evaluation_record,
@@ -99,12 +99,19 @@ class Command(BaseCommand):
         evaluation = (
             Evaluation.objects.filter(model_version__model__name="binder").order_by("created_at").first()
         )
+        split = Split.objects.get(version=flip, name="one_vs_many")
+        report = OverlapReport.objects.order_by("created_at").first()
+        job = Job.objects.filter(created_by=owner).order_by("created_at").first()
         self.stdout.write(
             json.dumps(
                 {
                     "versions": [globins.ref, flip_test.ref, flip.ref, casp.ref],
                     "model_versions": ["binder@1", "binder@2"],
                     "evaluation": str(evaluation.uuid),
+                    "split": str(split.uuid),
+                    "part": str(split.parts.order_by("name").first().uuid),
+                    "overlap_report": str(report.uuid) if report else None,
+                    "job": str(job.uuid) if job else None,
                 }
             )
         )
