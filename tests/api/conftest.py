@@ -12,9 +12,17 @@ FIXTURES = __import__("tests.conftest", fromlist=["FIXTURES"]).FIXTURES
 
 
 @pytest.fixture(autouse=True)
-def _isolated(settings, tmp_path):
-    """Uploads under a temporary DATA_DIR, and fresh throttle counters for every test."""
+def _isolated(settings, tmp_path, monkeypatch):
+    """Uploads under a temporary DATA_DIR, fresh throttle counters, and eager jobs for every test.
+
+    Jobs run in the test process even when the environment names a broker (CI's worker run), so
+    that each test decides whether a job runs inside the request or waits (on_commit capture).
+    """
+    from config.celery import app
+
     settings.DATA_DIR = tmp_path / "data"
+    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    monkeypatch.setattr(app.conf, "task_eager_propagates", True)
     cache.clear()
     yield
     cache.clear()
