@@ -12,7 +12,7 @@ FIXTURES = __import__("tests.conftest", fromlist=["FIXTURES"]).FIXTURES
 
 
 @pytest.fixture(autouse=True)
-def _isolated(settings, tmp_path, monkeypatch):
+def _isolated(settings, tmp_path):
     """Uploads under a temporary DATA_DIR, fresh throttle counters, and eager jobs for every test.
 
     Jobs run in the test process even when the environment names a broker (CI's worker run), so
@@ -21,11 +21,12 @@ def _isolated(settings, tmp_path, monkeypatch):
     from config.celery import app
 
     settings.DATA_DIR = tmp_path / "data"
-    monkeypatch.setattr(app.conf, "task_always_eager", True)
-    monkeypatch.setattr(app.conf, "task_eager_propagates", True)
+    saved = {key: app.conf.get(key) for key in ("task_always_eager", "task_eager_propagates")}
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
     cache.clear()
     yield
     cache.clear()
+    app.conf.update(saved)
 
 
 def _client(user=None) -> APIClient:
