@@ -80,7 +80,8 @@ ModelVersionLineageSerializer = inline_serializer(
             child=serializers.CharField(), help_text="Fine-tuning chain, nearest first."
         ),
         "fine_tuned": serializers.ListField(
-            child=serializers.CharField(), help_text="Versions fine-tuned from it."
+            child=serializers.CharField(),
+            help_text="Versions fine-tuned from it, transitively, nearest first.",
         ),
         "training_ancestry": RecordSetSerializer(many=True),
         "dataset_ancestors": DerivationSerializer(many=True),
@@ -160,9 +161,16 @@ class ModelVersionViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOn
     def lineage(self, request, ref=None):
         model_version = lookup_model_version(ref)
         context = self.get_serializer_context()
-        fine_tuned = (
-            ModelVersion.objects.filter(base=model_version).select_related("model").order_by("created_at")
-        )
+        # Everything fine-tuned from it, transitively (as the CLI's lineage reports it), nearest first.
+        fine_tuned, frontier = [], [model_version.pk]
+        while frontier:
+            batch = list(
+                ModelVersion.objects.filter(base_id__in=frontier)
+                .select_related("model")
+                .order_by("created_at")
+            )
+            fine_tuned.extend(batch)
+            frontier = [m.pk for m in batch]
         evaluations = (
             evaluations_queryset().filter(model_version=model_version).order_by("created_at", "uuid")
         )

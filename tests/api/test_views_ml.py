@@ -57,7 +57,14 @@ def test_fine_tuned_lineage_includes_the_base_training_sets(owner_client, anon_c
     lineage = anon_client.get("/api/v1/model-versions/tuned@1/lineage/").json()
     assert lineage["bases"] == ["base@1"]
     assert [rs["ref"] for rs in lineage["training_ancestry"]] == ["globins@1"]
-    assert anon_client.get("/api/v1/model-versions/base@1/lineage/").json()["fine_tuned"] == ["tuned@1"]
+    assert register_model(owner_client, ref="tuned@2", trained_on=(), base="tuned@1").status_code == 201
+    assert anon_client.get("/api/v1/model-versions/base@1/lineage/").json()["fine_tuned"] == [
+        "tuned@1",
+        "tuned@2",
+    ]
+    lineage = anon_client.get("/api/v1/model-versions/tuned@2/lineage/").json()
+    assert lineage["bases"] == ["tuned@1", "base@1"]
+    assert [rs["ref"] for rs in lineage["training_ancestry"]] == ["globins@1"]
 
 
 def test_record_an_evaluation_with_scores_and_cite_it(owner_client, anon_client, other_client, one_vs_many):
