@@ -6,7 +6,9 @@ carries its status and code) and the dedup library's ``ParseError`` all end up h
 client parses one shape whatever went wrong.
 """
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -88,6 +90,22 @@ def exception_handler(exc, context):
     if isinstance(exc, DedupParseError):
         return Response(
             {"detail": str(exc), "code": "input_rejected", "fields": exc.to_dict()},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {
+                "detail": f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes, the most "
+                "this API reads into memory. Send large inputs as files (multipart/form-data): a split's mapping as "
+                "mapping_file, a sequence file as file.",
+                "code": "payload_too_large",
+                "fields": {},
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response(
+            {"detail": str(exc) or "Too many form fields.", "code": "too_many_fields", "fields": {}},
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, Http404):

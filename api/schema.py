@@ -13,7 +13,7 @@ ERROR_TEXT = {
     "403": "Authenticated but not allowed (only the owner or the owner's group may write).",
     "404": "No such object (or an invalid cursor).",
     "409": "Conflicts with what is registered; published objects are immutable.",
-    "413": "The uploaded file is larger than the registry accepts.",
+    "413": "The uploaded file, or a JSON body, is larger than the registry accepts.",
     "415": "Unsupported request body media type.",
     "429": "Too many requests: retry after the number of seconds in Retry-After.",
 }
@@ -30,7 +30,7 @@ class LeakLedgerSchema(AutoSchema):
         if self._is_list_view() or self.get_filter_backends() or self._get_paginator():
             codes.add("400")
         if method in ("POST", "PUT", "PATCH", "DELETE"):
-            codes.update({"400", "403", "404", "409", "415"})
+            codes.update({"400", "403", "404", "409", "413", "415"})
         codes.update(getattr(self.view, "extra_error_statuses", {}).get(method, ()))
         codes.update(
             getattr(self.view, "action_error_statuses", {}).get(getattr(self.view, "action", None), ())

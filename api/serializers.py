@@ -602,6 +602,37 @@ class SplitCreateSerializer(serializers.Serializer):
         return attrs
 
 
+class SplitUploadSerializer(serializers.Serializer):
+    """A split with its mapping as a file (multipart/form-data): for mappings too large for a JSON body."""
+
+    name = serializers.RegexField(NAME_PATTERN, max_length=200)
+    mapping_file = BinaryFileField(
+        required=False,
+        help_text='The mapping as the CLI reads it: JSON {"part": [ids]} or TSV lines "id<TAB>part".',
+    )
+    from_header = serializers.RegexField(
+        r"^\S{1,100}$", required=False, help_text="Take each record's part from KEY=part in its header."
+    )
+    roles = serializers.JSONField(
+        required=False, help_text='JSON object of roles by part name, e.g. {"holdout": "test"}.'
+    )
+    allow_shared_ids = serializers.BooleanField(required=False, default=False)
+
+    def validate_roles(self, value):
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and v in SplitPart.Role.values for k, v in value.items()
+        ):
+            raise serializers.ValidationError(
+                f"A JSON object mapping part names to one of {', '.join(SplitPart.Role.values)}."
+            )
+        return value
+
+    def validate(self, attrs):
+        if ("mapping_file" in attrs) == ("from_header" in attrs):
+            raise serializers.ValidationError("Give exactly one of mapping_file or from_header.")
+        return attrs
+
+
 class ModelVersionCreateSerializer(serializers.Serializer):
     ref = serializers.RegexField(REF_PATTERN, help_text="name@version of the new model version.")
     trained_on = serializers.ListField(

@@ -57,6 +57,7 @@ from ..serializers import (
     SplitCreateSerializer,
     SplitPartSerializer,
     SplitSerializer,
+    SplitUploadSerializer,
     VersionSerializer,
     VersionUploadSerializer,
     VersionUploadWithDatasetSerializer,
@@ -345,7 +346,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
     search_fields = ["dataset__name", "version", "dataset__description"]
     lookup_field = "ref"
     lookup_value_regex = r"[^/]+"
-    upload_actions = ("create",)
+    upload_actions = ("create", "splits")
     immutable_message = VERSION_IMMUTABLE
     action_error_statuses = {"cite": ("400",)}
     extra_error_statuses = UPLOAD_ERRORS
@@ -362,7 +363,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         if getattr(self, "action", None) == "create":
             return [MultiPartParser()]
         if getattr(self, "action", None) == "splits":
-            return [JSONParser()]
+            return [JSONParser(), MultiPartParser()]
         return super().get_parsers()
 
     @extend_schema(
@@ -406,7 +407,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         tags=["splits"],
         description="Only the dataset's owner or its group. Every id must be a record of the version; an id in "
         "two parts is rejected unless allow_shared_ids.",
-        request=SplitCreateSerializer,
+        request={"application/json": SplitCreateSerializer, "multipart/form-data": SplitUploadSerializer},
         responses={201: SplitSerializer},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
@@ -422,10 +423,13 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
             raise exceptions.PermissionDenied(
                 f"Only the owner of {version.dataset.name!r} or members of its group may add splits."
             )
-        form = SplitCreateSerializer(data=request.data)
+        multipart = request.content_type.startswith("multipart/")
+        form = (SplitUploadSerializer if multipart else SplitCreateSerializer)(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
         mapping_path = None
+        if "mapping_file" in data:  # streamed to disk; removed with the request (finalize_response)
+            mapping_path = self._stored_path(data["mapping_file"])
         try:
             if "mapping" in data:
                 tmp = Path(settings.DATA_DIR) / "tmp"
@@ -445,8 +449,10 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
                 user=request.user,
             )
         finally:
-            if mapping_path is not None:
+            if mapping_path is not None and "mapping" in data:
                 mapping_path.unlink(missing_ok=True)
+            elif mapping_path is not None:
+                shutil.rmtree(mapping_path.parent, ignore_errors=True)  # its own uploads/<random>/ folder
         split = (
             Split.objects.select_related("version__dataset", "created_by")
             .prefetch_related(Prefetch("parts", SplitPart.objects.order_by("name")))

@@ -344,3 +344,42 @@ def test_derived_upload_records_lineage_both_ways(owner_client, globins, tmp_pat
         transform="t",
     )
     assert_error_shape(missing, 404, "not_found")
+
+
+def test_split_mapping_as_a_file_for_large_mappings(owner_client, owner, settings):
+    from registry.services import dataset_version_register
+
+    version = dataset_version_register(
+        path=FIXTURES / "flip_bind_split" / "one_vs_many.fasta", dataset_name="fb", kind="protein", user=owner
+    ).version
+    mapping = FIXTURES / "flip_bind_split" / "one_vs_many.json"
+    response = owner_client.post(
+        f"/api/v1/versions/{version.ref}/splits/",
+        {
+            "name": "ovm",
+            "mapping_file": SimpleUploadedFile("ovm.json", mapping.read_bytes()),
+            "allow_shared_ids": "true",
+            "roles": '{"train": "train", "test": "test"}',
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    assert {p["name"]: p["record_count"] for p in response.json()["parts"]} == {"test": 250, "train": 1077}
+    uploads = settings.DATA_DIR / "uploads"
+    assert not uploads.exists() or not any(uploads.rglob("*"))
+    bad_roles = owner_client.post(
+        f"/api/v1/versions/{version.ref}/splits/",
+        {"name": "x", "mapping_file": SimpleUploadedFile("m.json", b"{}"), "roles": '{"a": "holdout"}'},
+        format="multipart",
+    )
+    assert "roles" in assert_error_shape(bad_roles, 400)["fields"]
+
+
+def test_json_bodies_over_the_memory_limit_are_413_with_advice(owner_client, flip_test, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    mapping = {"test": [f"id{i:07d}" for i in range(2000)]}
+    response = owner_client.post(
+        f"/api/v1/versions/{flip_test.ref}/splits/", {"name": "big", "mapping": mapping}, format="json"
+    )
+    body = assert_error_shape(response, 413, "payload_too_large")
+    assert "mapping_file" in body["detail"]
