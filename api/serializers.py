@@ -668,6 +668,25 @@ class EvaluationCreateSerializer(serializers.Serializer):
         return value
 
 
+class EvaluationUploadSerializer(serializers.Serializer):
+    """An evaluation with per-record scores as a file (multipart/form-data), as the CLI's --scores reads it."""
+
+    model_version = serializers.RegexField(REF_PATTERN, help_text="name@version of the model version.")
+    on = serializers.RegexField(RECORD_SET_REF_PATTERN, help_text="Record set evaluated on.")
+    metrics = serializers.JSONField(help_text='JSON object of metrics, e.g. {"auc": 0.91}.')
+    scores_file = BinaryFileField(
+        required=False, help_text="CSV or TSV with an 'id' column and one numeric column per metric."
+    )
+    code_ref = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+    def validate_metrics(self, value):
+        field = serializers.DictField(child=FiniteFloatField())
+        metrics = field.run_validation(value)
+        if not metrics:
+            raise serializers.ValidationError("Give at least one metric.")
+        return metrics
+
+
 class OkSerializer(serializers.Serializer):
     """Placeholder for documentation of non-JSON bodies."""
 

@@ -158,5 +158,36 @@ def job_answer(job: Job, request) -> Response:
     return Response(body, status=202, headers={"Location": job_url})
 
 
+class server_paths_hidden:  # noqa: N801 (used as a context manager, reads as a phrase)
+    """Re-raise registry errors with server file paths replaced by what the client called the file.
+
+    Services name the file they read in their messages; for a file the API wrote (a temporary copy
+    of an upload, a mapping written from JSON) that is a server path the client never saw.
+    """
+
+    def __init__(self, replacements: dict):
+        self.replacements = {str(k): v for k, v in replacements.items() if k is not None}
+
+    def __enter__(self):
+        return self
+
+    def _clean(self, value):
+        if isinstance(value, str):
+            for path, name in self.replacements.items():
+                value = value.replace(path, name)
+            return value
+        if isinstance(value, dict):
+            return {k: self._clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._clean(v) for v in value]
+        return value
+
+    def __exit__(self, exc_type, exc, tb):
+        if isinstance(exc, RegistryError) and self.replacements:
+            exc.detail = self._clean(exc.detail)
+            exc.fields = self._clean(exc.fields)
+        return False
+
+
 def absolute(request, name: str, **kwargs) -> str:
     return reverse(name, kwargs=kwargs, request=request)

@@ -70,7 +70,14 @@ from ..uploads import (
     upload_handler_of,
     uploads_dir,
 )
-from .base import ApiViewMixin, evaluations_queryset, job_answer, lookup_version, parse_uuid
+from .base import (
+    ApiViewMixin,
+    evaluations_queryset,
+    job_answer,
+    lookup_version,
+    parse_uuid,
+    server_paths_hidden,
+)
 
 VERSION_IMMUTABLE = (
     "Published dataset versions and their records are immutable. To change one, register a new version "
@@ -439,15 +446,17 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
                 ) as f:
                     json.dump(data["mapping"], f)
                     mapping_path = Path(f.name)
-            split = split_register(
-                version_ref=version.ref,
-                name=data["name"],
-                mapping_path=mapping_path,
-                from_header=data.get("from_header"),
-                roles=data.get("roles"),
-                allow_shared_ids=data["allow_shared_ids"],
-                user=request.user,
-            )
+            upload = data.get("mapping_file")
+            with server_paths_hidden({mapping_path: upload.name if upload is not None else "mapping"}):
+                split = split_register(
+                    version_ref=version.ref,
+                    name=data["name"],
+                    mapping_path=mapping_path,
+                    from_header=data.get("from_header"),
+                    roles=data.get("roles"),
+                    allow_shared_ids=data["allow_shared_ids"],
+                    user=request.user,
+                )
         finally:
             if mapping_path is not None and "mapping" in data:
                 mapping_path.unlink(missing_ok=True)

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from registry import selectors
@@ -30,13 +30,14 @@ from ..serializers import (
     DerivationSerializer,
     EvaluationCreateSerializer,
     EvaluationSerializer,
+    EvaluationUploadSerializer,
     JobSerializer,
     MLModelSerializer,
     ModelVersionCreateSerializer,
     ModelVersionSerializer,
     RecordSetSerializer,
 )
-from .base import ApiViewMixin, evaluations_queryset, lookup_model_version, parse_uuid
+from .base import ApiViewMixin, evaluations_queryset, lookup_model_version, parse_uuid, server_paths_hidden
 from .datasets import CITE_PARAMETERS, CITE_RESPONSES
 
 
@@ -210,7 +211,7 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
     search_fields = ["model_version__model__name", "record_set__version__dataset__name", "code_ref"]
     lookup_field = "uuid"
     lookup_value_regex = r"[^/]+"  # anything the URL can hold, so that a bad UUID is a JSON 404
-    parser_classes = [JSONParser]
+    parser_classes = [JSONParser, MultiPartParser]
     immutable_message = "Evaluations are immutable: record a new evaluation."
     action_error_statuses = {"cite": ("400",)}
 
@@ -226,13 +227,18 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
     @extend_schema(
         summary="Record an evaluation",
         tags=["evaluations"],
-        request=EvaluationCreateSerializer,
+        request={
+            "application/json": EvaluationCreateSerializer,
+            "multipart/form-data": EvaluationUploadSerializer,
+        },
         responses={201: EvaluationSerializer},
         description="Only the model's owner (or anyone, for a model without owner). The contamination "
-        "report against the model's training ancestry is computed in the background.",
+        "report against the model's training ancestry is computed in the background. Per-record scores go "
+        "inline (JSON `scores`) or, for many records, as a file (multipart `scores_file`).",
     )
     def create(self, request, *args, **kwargs):
-        form = EvaluationCreateSerializer(data=request.data)
+        multipart = request.content_type.startswith("multipart/")
+        form = (EvaluationUploadSerializer if multipart else EvaluationCreateSerializer)(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
         model_version = lookup_model_version(data["model_version"])
@@ -245,14 +251,18 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
         try:
             if data.get("scores"):
                 scores_path = self._scores_file(data["scores"])
-            evaluation = evaluation_record(
-                model_ref=model_version.ref,
-                on_ref=data["on"],
-                metrics=data["metrics"],
-                scores_path=scores_path,
-                code_ref=data.get("code_ref", ""),
-                user=request.user,
-            )
+            elif data.get("scores_file") is not None:
+                scores_path = self._stored_scores(data["scores_file"])
+            upload = data.get("scores_file")
+            with server_paths_hidden({scores_path: upload.name if upload is not None else "scores"}):
+                evaluation = evaluation_record(
+                    model_ref=model_version.ref,
+                    on_ref=data["on"],
+                    metrics=data["metrics"],
+                    scores_path=scores_path,
+                    code_ref=data.get("code_ref", ""),
+                    user=request.user,
+                )
         finally:
             if scores_path is not None:
                 scores_path.unlink(missing_ok=True)
@@ -260,6 +270,16 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
             evaluations_queryset().get(pk=evaluation.pk), context=self.get_serializer_context()
         ).data
         return Response(body, status=201, headers={"Location": body["url"]})
+
+    @staticmethod
+    def _stored_scores(upload) -> Path:
+        """The uploaded scores file on disk (a private copy in DATA_DIR/tmp, removed after use)."""
+        tmp = Path(settings.DATA_DIR) / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", suffix=".scores", dir=tmp, delete=False) as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        return Path(handle.name)
 
     @staticmethod
     def _scores_file(scores: dict) -> Path:

@@ -373,6 +373,12 @@ def test_split_mapping_as_a_file_for_large_mappings(owner_client, owner, setting
         format="multipart",
     )
     assert "roles" in assert_error_shape(bad_roles, 400)["fields"]
+    broken = owner_client.post(
+        f"/api/v1/versions/{version.ref}/splits/",
+        {"name": "y", "mapping_file": SimpleUploadedFile("m.json", b'{"test": [1]')},
+        format="multipart",
+    )
+    assert assert_error_shape(broken, 400, "input_rejected")["detail"].startswith("m.json, line 1")
 
 
 def test_json_bodies_over_the_memory_limit_are_413_with_advice(owner_client, flip_test, settings):

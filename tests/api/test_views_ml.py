@@ -210,3 +210,46 @@ def test_ad_hoc_query_with_a_file_and_with_a_reference(owner_client, anon_client
     assert_error_shape(both, 400)
     unknown = owner_client.post("/api/v1/overlap/query/", {"record_set": "nope@1"}, format="json")
     assert_error_shape(unknown, 404, "not_found")
+
+
+def test_evaluation_scores_as_a_file(owner_client, anon_client, one_vs_many):
+    assert register_model(owner_client).status_code == 201
+    part = anon_client.get("/api/v1/parts/?role=test").json()["results"][0]
+    ids = [r["identifier"] for r in anon_client.get(part["records_url"] + "?page_size=3").json()["results"]]
+    scores = "id\tauc\tf1\n" + "".join(f"{i}\t0.{n}\t0.5\n" for n, i in enumerate(ids, start=1))
+    response = owner_client.post(
+        "/api/v1/evaluations/",
+        {
+            "model_version": "binder@1",
+            "on": "flip-bind@1/one_vs_many:test",
+            "metrics": '{"auc": 0.9}',
+            "scores_file": SimpleUploadedFile("scores.tsv", scores.encode()),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["scores_metric_names"] == ["auc", "f1"]
+    assert EvaluationScore.objects.filter(evaluation__uuid=response.json()["uuid"]).count() == 6
+    bad = owner_client.post(
+        "/api/v1/evaluations/",
+        {
+            "model_version": "binder@1",
+            "on": "flip-bind@1/one_vs_many:test",
+            "metrics": '{"auc": 0.9}',
+            "scores_file": SimpleUploadedFile("scores.tsv", b"id\tauc\nnope\t1\n"),
+        },
+        format="multipart",
+    )
+    body = assert_error_shape(bad, 400, "input_rejected")
+    assert body["detail"].startswith("scores.tsv, line 2") and "nope" in body["detail"]  # no server path
+    assert (
+        "metrics"
+        in assert_error_shape(
+            owner_client.post(
+                "/api/v1/evaluations/",
+                {"model_version": "binder@1", "on": "flip-bind@1/one_vs_many:test", "metrics": "[1]"},
+                format="multipart",
+            ),
+            400,
+        )["fields"]
+    )
