@@ -56,7 +56,8 @@ def _wait(predicate, timeout: float = 120.0, interval: float = 0.02, what: str =
 
 @pytest.fixture
 def broker_app():
-    app = Celery("leakledger-test-client", broker=BROKER)
+    # Not the current app: the eager app must stay the one that shared tasks use in this process.
+    app = Celery("leakledger-test-client", broker=BROKER, set_as_current=False)
     with app.connection_for_write() as conn:  # stale messages of an earlier run must not run now
         conn.default_channel.queue_purge("celery")
     return app
