@@ -120,7 +120,7 @@ def test_standing_report_appears_for_a_benchmark(bind_train, bind_test, data_dir
 
 
 def test_fine_tuned_model_evaluation_sees_its_base_training_data(
-    bind_train, bind_test, data_dir, run_jobs, tmp_path
+    bind_train, bind_test, data_dir, run_jobs, tmp_path, capsys
 ):
     _register(run_jobs, bind_train, "flip-bind-train", skip_identical_duplicates=True)
     _register(run_jobs, bind_test, "flip-bind-test")
@@ -147,6 +147,12 @@ def test_fine_tuned_model_evaluation_sees_its_base_training_data(
     assert data["summary"]["full_metrics"]["acc"] == {"mean": pytest.approx(13 / 250), "records": 250}
     assert rows["exact"]["clean_metrics"]["acc"] == {"mean": 0.0, "records": 237}
     assert report.overlap_reports.count() == 1
+
+    # The same question, ad hoc, for the unregistered file: against the fine-tuned model's ancestry.
+    call_command("check_overlap", str(bind_test), "--against-model", "binder-ft@1", "--json")
+    out = json.loads(capsys.readouterr().out)
+    assert [r["ref"] for r in out["references"]] == ["flip-bind-train@1"]
+    assert {r["label"]: r["records"] for r in out["summary"]["thresholds"]}["exact"] == 13
 
 
 def test_check_overlap_command_on_an_unregistered_file(
@@ -249,3 +255,46 @@ def test_index_status_command(bind_train, data_dir, run_jobs, capsys):
     (status,) = out["settings"]
     assert status["not_indexed"] == 0 and status["sequences_indexed"] == status["sequences_of_kind"]
     assert status["band_keys"] == status["sequences_indexed"] * status["bands"]
+
+
+def test_split_parts_take_their_roles(bind_all, bind_mapping, data_dir, run_jobs):
+    run_jobs(
+        services.dataset_version_register,
+        path=bind_all,
+        dataset_name="flip-bind",
+        kind="protein",
+        version="1",
+    )
+    run_jobs(
+        services.split_register,
+        version_ref="flip-bind@1",
+        name="one_vs_many",
+        mapping_path=bind_mapping,
+        allow_shared_ids=True,
+    )
+    # Test part against train part only: a whole version is never checked against its own parts.
+    report = OverlapReport.objects.get()
+    assert report.query_set.ref == "flip-bind@1/one_vs_many:test"
+    assert report.reference_set.ref == "flip-bind@1/one_vs_many:train"
+    rows = {r["label"]: r for r in report.summary["thresholds"]}
+    assert rows["exact"]["records"] == 13  # FLIP's 13 proteins listed in both parts
+    assert report.query_digest != report.reference_digest
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not __import__("dedup.mmseqs").mmseqs.available(), reason="mmseqs (Debian mmseqs2) not installed"
+)
+def test_standing_report_runs_the_mmseqs_tier_when_enabled(
+    bind_train, bind_test, data_dir, run_jobs, settings
+):
+    settings.LEAKLEDGER = {**settings.LEAKLEDGER, "MMSEQS_ENABLED": True}
+    _register(run_jobs, bind_train, "flip-bind-train", role="training", skip_identical_duplicates=True)
+    _register(run_jobs, bind_test, "flip-bind-test", role="benchmark")
+    report = OverlapReport.objects.get()
+    assert report.tiers == ["exact", "minhash", "mmseqs"]
+    rows = {r["label"]: r for r in report.summary["thresholds"]}
+    # GROUND_TRUTH.md, column A: 13 at >= 90%, 14 at >= 70%, 15 at >= 50%, 18 at >= 30%.
+    assert [rows[label]["records"] for label in (">=90%", ">=70%", ">=50%")] == [13, 14, 15]
+    assert abs(rows[">=30%"]["records"] - 18) <= 1
+    assert report.method["tool_versions"]["mmseqs"]
