@@ -477,7 +477,7 @@ def overlap_run(
         counters["candidates_registry"] = len(cands)
         t1 = time.perf_counter()
         own = np.array([query.sequence_ids[u] if query.sequence_ids[u] is not None else -1 for u in todo])
-        if len(cands):
+        if len(cands) and "exact" in method.tiers:
             cands = cands[cands[:, 1] != own[cands[:, 0]]]  # the same sequence: the exact tier's business
         cand_seqs = np.unique(cands[:, 1]).tolist() if len(cands) else []
         found = reference_records(references, [s for s in cand_seqs if s not in ref_map])

@@ -298,3 +298,13 @@ def test_standing_report_runs_the_mmseqs_tier_when_enabled(
     assert [rows[label]["records"] for label in (">=90%", ">=70%", ">=50%")] == [13, 14, 15]
     assert abs(rows[">=30%"]["records"] - 18) <= 1
     assert report.method["tool_versions"]["mmseqs"]
+
+
+def test_minhash_tier_alone_still_sees_identical_sequences(bind_train, bind_test, data_dir, run_jobs):
+    _register(run_jobs, bind_train, "flip-bind-train", skip_identical_duplicates=True)
+    _register(run_jobs, bind_test, "flip-bind-test")
+    out = overlap_services.overlap_query(
+        source="flip-bind-test@1", against=["flip-bind-train@1"], identity=0.95, tiers=("minhash",)
+    )
+    rows = {r["label"]: r for r in out["summary"]["thresholds"]}
+    assert rows["exact"]["records"] == 13 and rows["exact"]["by_tier"] == {"minhash": 13}
