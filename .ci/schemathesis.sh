@@ -10,14 +10,16 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [ -z "${PYTHON:-}" ]; then
-    # The first interpreter that has the project's requirements: the active one, then /work/venv.
-    for candidate in "$(command -v python3 || true)" "$(command -v python || true)" /work/venv/bin/python; do
-        if [ -n "$candidate" ] && "$candidate" -c "import django, rest_framework, schemathesis" 2>/dev/null; then
-            PYTHON="$candidate"; break
-        fi
-    done
-fi
+# The first interpreter that has the project's requirements: $PYTHON if it does, then the
+# repository's .venv (what `make venv` builds and CI uses), then python3/python on PATH, /work/venv.
+found=""
+for candidate in "${PYTHON:-}" "$REPO/.venv/bin/python" "$(command -v python3 || true)" \
+    "$(command -v python || true)" /work/venv/bin/python; do
+    if [ -n "$candidate" ] && "$candidate" -c "import django, rest_framework, schemathesis, gunicorn" 2>/dev/null
+    then found="$candidate"; break; fi
+done
+PYTHON="$found"
+echo "python: ${PYTHON:-none}"
 : "${PYTHON:?no Python with Django, DRF and schemathesis found: set PYTHON=/path/to/venv/bin/python}"
 BIN="$(dirname "$PYTHON")"
 SCHEMATHESIS="${SCHEMATHESIS:-$BIN/schemathesis}"
