@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,9 +24,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 def cpu_model() -> str:
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or "unknown"
@@ -78,24 +78,32 @@ def bench(fasta: Path, database: str, pg_url: str, workdir: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("fasta", nargs="?", type=Path, default=REPO.parent / "large-data" / "swissprot-2014.fasta")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "fasta", nargs="?", type=Path, default=REPO.parent / "large-data" / "swissprot-2014.fasta"
+    )
     parser.add_argument("--databases", default="postgresql,sqlite")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     if not args.fasta.exists():
         raise SystemExit(f"{args.fasta} not found: build it with ../shared/data/get-large.sh ../large-data")
     size_mb = args.fasta.stat().st_size / 1e6
-    print(f"file: {args.fasta.name} ({size_mb:.0f} MB); machine: {os.cpu_count()} cores, {cpu_model()}; "
-          f"python {platform.python_version()}")
+    print(
+        f"file: {args.fasta.name} ({size_mb:.0f} MB); machine: {os.cpu_count()} cores, {cpu_model()}; "
+        f"python {platform.python_version()}"
+    )
     print("| database | records | seconds | records/s | MB/s | peak RSS (MiB) |")
     print("|---|---|---|---|---|---|")
     for database in args.databases.split(","):
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
             row = bench(args.fasta, database, args.pg_url, Path(tmp))
-        print(f"| {row['database']} | {row['records']:,} | {row['seconds']:.1f} | "
-              f"{row['records'] / row['seconds']:,.0f} | {size_mb / row['seconds']:.1f} | {row['rss_mib']:,} |",
-              flush=True)
+        print(
+            f"| {row['database']} | {row['records']:,} | {row['seconds']:.1f} | "
+            f"{row['records'] / row['seconds']:,.0f} | {size_mb / row['seconds']:.1f} | {row['rss_mib']:,} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

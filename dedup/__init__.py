@@ -63,6 +63,7 @@ from .shingle import (
     shingle_hashes,
     shingles,
 )
+
 # The function dedup.sketch.sketch is not re-exported: it would hide the module dedup.sketch.
 from .sketch import Signature, estimate_jaccard, permutations, sketch_batch, sketch_chunks
 from .verify import (

@@ -54,17 +54,18 @@ class Progress:
         self.started = time.monotonic()
         self._last = self.started
         self._stage = None
+        self._reported = False
 
     def __call__(self, stage: str, done: int, total: int | None = None, **_extra) -> None:
         now = time.monotonic()
-        if stage != self._stage:  # rates are per stage
-            if self._stage is not None:
+        if stage != self._stage:  # rates are per stage; short stages stay silent
+            if self._stage is not None and self._reported:
                 self.stream.write(f"{self.label}: {self._stage} done in {now - self.started:.1f}s\n")
-            self._stage, self.started, self._last = stage, now, now
+            self._stage, self.started, self._last, self._reported = stage, now, now, False
             return
         if now - self._last < self.interval:
             return
-        self._last = now
+        self._last, self._reported = now, True
         rate = done / max(now - self.started, 1e-9)
         of = f"/{total:,}" if total else ""
         self.stream.write(f"{self.label}: {stage} {done:,}{of} records ({rate:,.0f}/s)\n")

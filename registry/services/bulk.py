@@ -37,7 +37,10 @@ def write_records(
         )
         position = 0
         for batch in batches:
-            rows = [(position + i, ident, desc, residues, sha) for i, (ident, desc, residues, sha) in enumerate(batch)]
+            rows = [
+                (position + i, ident, desc, residues, sha)
+                for i, (ident, desc, residues, sha) in enumerate(batch)
+            ]
             position += len(rows)
             if postgres:
                 with cursor.cursor.copy(
@@ -51,7 +54,9 @@ def write_records(
                 on_progress("stage", position, total)
         if on_progress:
             on_progress("write", 0, total)
-        distinct = "SELECT DISTINCT ON (sha256) sha256, residues" if postgres else "SELECT sha256, MIN(residues)"
+        distinct = (
+            "SELECT DISTINCT ON (sha256) sha256, residues" if postgres else "SELECT sha256, MIN(residues)"
+        )
         group = "" if postgres else " GROUP BY sha256"
         cursor.execute(
             f"INSERT INTO {seq_table} (sha256, residues, length) "

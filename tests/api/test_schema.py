@@ -40,7 +40,9 @@ def test_uploads_are_documented_as_binary_multipart(anon_client):
 
 
 def test_swagger_ui_is_served_with_local_assets(anon_client):
-    pytest.importorskip("drf_spectacular_sidecar", reason="drf-spectacular-sidecar is missing from requirements.txt")
+    pytest.importorskip(
+        "drf_spectacular_sidecar", reason="drf-spectacular-sidecar is missing from requirements.txt"
+    )
     page = anon_client.get("/api/v1/docs/")
     assert page.status_code == 200
     html = page.content.decode()

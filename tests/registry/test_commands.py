@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -21,10 +22,14 @@ def run(*args) -> str:
 
 
 def test_register_dataset_json_contract(data_dir, bind_test):
-    result = json.loads(run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein", "--json"))
+    result = json.loads(
+        run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein", "--json")
+    )
     assert {"ref", "digest", "records", "created"} <= result.keys()
     assert (result["ref"], result["records"], result["created"]) == ("bind-test@1", 250, True)
-    again = json.loads(run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein", "--json"))
+    again = json.loads(
+        run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein", "--json")
+    )
     assert again["created"] is False and again["digest"] == result["digest"]
     human = run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein")
     assert "already registered bind-test@1" in human and result["digest"] in human
@@ -32,27 +37,66 @@ def test_register_dataset_json_contract(data_dir, bind_test):
 
 def test_register_dataset_version_flag_and_derivation(data_dir, bind_test, bind_all):
     run("register_dataset", bind_all, "--name", "bind", "--kind", "protein", "--version", "2021.1")
-    out = run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein", "--version", "v1",
-              "--derived-from", "bind@2021.1", "--transform", "test part only")
+    out = run(
+        "register_dataset",
+        bind_test,
+        "--name",
+        "bind-test",
+        "--kind",
+        "protein",
+        "--version",
+        "v1",
+        "--derived-from",
+        "bind@2021.1",
+        "--transform",
+        "test part only",
+    )
     assert "registered bind-test@v1" in out
     lineage = json.loads(run("lineage", "bind-test@v1", "--json"))
-    assert lineage["ancestors"] == [{"source": "bind@2021.1", "target": "bind-test@v1", "transform": "test part only"}]
+    assert lineage["ancestors"] == [
+        {"source": "bind@2021.1", "target": "bind-test@v1", "transform": "test part only"}
+    ]
 
 
 def test_full_flow_through_the_cli(data_dir, bind_all, bind_mapping):
     run("register_dataset", bind_all, "--name", "flip-bind", "--kind", "protein")
     with pytest.raises(CommandError, match="13 id"):
         run("register_split", "flip-bind@1", "--name", "ovm", "--mapping", bind_mapping)
-    split = json.loads(run("register_split", "flip-bind@1", "--name", "ovm", "--mapping", bind_mapping,
-                           "--allow-shared-ids", "--json"))
-    assert {p["ref"]: p["records"] for p in split["parts"]} == {"flip-bind@1/ovm:test": 250, "flip-bind@1/ovm:train": 1077}
-    model = json.loads(run("register_model", "net@1", "--trained-on", "flip-bind@1/ovm:train", "--param", "lr=0.01",
-                           "--param", "arch=cnn", "--json"))
+    split = json.loads(
+        run(
+            "register_split",
+            "flip-bind@1",
+            "--name",
+            "ovm",
+            "--mapping",
+            bind_mapping,
+            "--allow-shared-ids",
+            "--json",
+        )
+    )
+    assert {p["ref"]: p["records"] for p in split["parts"]} == {
+        "flip-bind@1/ovm:test": 250,
+        "flip-bind@1/ovm:train": 1077,
+    }
+    model = json.loads(
+        run(
+            "register_model",
+            "net@1",
+            "--trained-on",
+            "flip-bind@1/ovm:train",
+            "--param",
+            "lr=0.01",
+            "--param",
+            "arch=cnn",
+            "--json",
+        )
+    )
     assert model["parameters"] == {"lr": 0.01, "arch": "cnn"}
     tuned = json.loads(run("register_model", "net-ft@1", "--base", "net@1", "--json"))
     assert tuned["training_ancestry"] == ["flip-bind@1/ovm:train"]
-    evaluation = json.loads(run("record_evaluation", "net-ft@1", "--on", "flip-bind@1/ovm:test",
-                                "--metric", "mcc=0.4", "--json"))
+    evaluation = json.loads(
+        run("record_evaluation", "net-ft@1", "--on", "flip-bind@1/ovm:test", "--metric", "mcc=0.4", "--json")
+    )
     assert evaluation["metrics"] == {"mcc": 0.4} and evaluation["on"] == "flip-bind@1/ovm:test"
 
 
@@ -64,7 +108,10 @@ def test_errors_exit_non_zero_with_the_message_in_a_real_process(tmp_path):
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
     proc = subprocess.run(
         [sys.executable, "manage.py", "register_dataset", bad, "--name", "bad", "--kind", "protein"],
-        cwd=REPO, env=env, capture_output=True, text=True,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2
     assert "bad.fa, line 4, record 'P2'" in proc.stderr and "'1'" in proc.stderr
@@ -82,3 +129,28 @@ def test_bad_references_are_explained(data_dir):
         run("lineage", "plainword")
     with pytest.raises(CommandError, match="metric 'acc': 'x' is not a number"):
         run("record_evaluation", "m@1", "--on", "d@1", "--metric", "acc=x")
+
+
+def test_lineage_of_an_evaluation_shows_the_inherited_contamination(
+    data_dir, bind_all, bind_mapping, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run("register_dataset", bind_all, "--name", "flip-bind", "--kind", "protein")
+        run("register_split", "flip-bind@1", "--name", "ovm", "--mapping", bind_mapping, "--allow-shared-ids")
+        run("register_model", "base@1", "--trained-on", "flip-bind@1/ovm:train")
+        run("register_model", "tuned@1", "--base", "base@1")
+        evaluation = json.loads(
+            run(
+                "record_evaluation",
+                "tuned@1",
+                "--on",
+                "flip-bind@1/ovm:test",
+                "--metric",
+                "mcc=0.4",
+                "--json",
+            )
+        )["uuid"]
+    out = run("lineage", evaluation)
+    assert "training ancestry: flip-bind@1/ovm:train" in out
+    assert re.search(r"exact\s+13 \(\s*5\.2%\)", out), out
+    assert "O60895" in out and "most similar test records (of 13)" in out

@@ -2,17 +2,36 @@ from ...selectors import lineage
 from ..base import RegistryCommand
 
 
-def _contamination_lines(report: dict | None) -> list[str]:
+def _metrics(values: dict) -> str:
+    return ", ".join(f"{k}={v:.4g}" for k, v in values.items())
+
+
+def _contamination_lines(report: dict | None, shown: int = 10) -> list[str]:
     if report is None:
         return ["  contamination: not computed yet (it runs in the background; try again shortly)"]
+    summary = report["summary"]
     lines = [
-        f"  contamination against the training ancestry ({', '.join(report.get('references', [])) or '-'}):"
+        f"  contamination of {report['record_set']} against the training ancestry "
+        f"({summary['query_records']:,} test records, query coverage >= {summary['coverage']:.0%}):"
     ]
-    for row in report.get("summary", []):
-        clean = ""
-        if row.get("clean_metrics"):
-            clean = "  clean: " + ", ".join(f"{k}={v:.4g}" for k, v in row["clean_metrics"].items())
-        lines.append(f"    {row['threshold']:<10} {row['count']:>7,} records ({row['fraction']:.1%}){clean}")
+    if summary.get("full_metrics"):
+        lines.append(
+            f"    {'all records':<10} {'':>16} {'':>8}  per-record means: {_metrics(summary['full_metrics'])}"
+        )
+    for row in summary["thresholds"]:
+        clean = f"  clean subset: {_metrics(row['clean_metrics'])}" if row.get("clean_metrics") else ""
+        recall = f"recall {row['recall']:.3f}" if row.get("recall") is not None else "recall n/a"
+        lines.append(
+            f"    {row['label']:<10} {row['records']:>7,} ({row['fraction']:>6.1%})  {recall}{clean}"
+        )
+    worst = sorted(report.get("contaminated", []), key=lambda h: (-h["identity"], -h["coverage"], h["query"]))
+    if worst:
+        lines.append(f"  most similar test records (of {len(worst):,}):")
+        for hit in worst[:shown]:
+            lines.append(
+                f"    {hit['query']:<20} {hit['identity']:>6.1%} identity, {hit['coverage']:>6.1%} coverage  "
+                f"{hit['reference_set']} {hit['reference']} ({hit['tier']})"
+            )
     return lines
 
 
