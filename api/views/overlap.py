@@ -130,6 +130,7 @@ class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
                 "coverage": data["coverage"],
                 "tiers": data.get("tiers") or ["exact", "minhash"],
                 "user_id": request.user.pk,
+                "delete_after": keep is not None,
             }
             job = job_create(kind=Job.Kind.QUERY, payload=payload, user=request.user)
             self._kept_upload = keep

@@ -33,7 +33,7 @@ from ..models import (
     OverlapReport,
     RecordSet,
 )
-from ..services.jobs import ProgressReporter, job_create, job_handler
+from ..services.jobs import ProgressReporter, job_create, job_handler, run_with_upload
 from . import engine, index, selectors
 
 RECORD_SET_RELATED = ("version__dataset", "part__split")
@@ -364,11 +364,13 @@ def overlap_query(
 
 @job_handler(Job.Kind.QUERY)
 def query_job(job: Job) -> dict:
-    options = dict(job.payload)
-    options.pop("user_id", None)
-    tiers = options.pop("tiers", None)
-    if isinstance(tiers, str):
-        tiers = tuple(t.strip() for t in tiers.split(",") if t.strip())
-    return overlap_query(
-        **options, tiers=tuple(tiers or ("exact", "minhash")), on_progress=ProgressReporter(job)
-    )
+    def work(options: dict) -> dict:
+        options.pop("user_id", None)
+        tiers = options.pop("tiers", None)
+        if isinstance(tiers, str):
+            tiers = tuple(t.strip() for t in tiers.split(",") if t.strip())
+        return overlap_query(
+            **options, tiers=tuple(tiers or ("exact", "minhash")), on_progress=ProgressReporter(job)
+        )
+
+    return run_with_upload(job, work)

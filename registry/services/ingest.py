@@ -28,7 +28,7 @@ from ..models.names import validate_name, validate_version
 from .bulk import write_records
 from .digest import record_hash, version_digest
 from .hooks import record_set_created
-from .jobs import ProgressReporter, job_handler
+from .jobs import ProgressReporter, job_handler, run_with_upload
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +66,16 @@ def limits_from_settings() -> ParseLimits:
 
 
 def dataset_can_write(user, dataset: Dataset) -> bool:
-    """Owners, members of the dataset's group and superusers may add versions and splits."""
+    """Owners, members of the dataset's group and staff may add versions and splits.
+
+    A dataset registered from the command line has no owner: it belongs to the operator, so over
+    the API only staff may add to it.
+    """
     if user is None:  # the local operator (CLI)
         return True
     if not user.is_authenticated:
         return False
-    if user.is_superuser or dataset.owner_id == user.pk or dataset.owner_id is None:
+    if user.is_superuser or user.is_staff or (dataset.owner_id is not None and dataset.owner_id == user.pk):
         return True
     return dataset.group_id is not None and user.groups.filter(pk=dataset.group_id).exists()
 
@@ -355,16 +359,9 @@ def ingest_job(job) -> dict:
     """Job handler: register an uploaded file (payload: the keyword arguments and ``user_id``)."""
     from django.contrib.auth import get_user_model
 
-    options = dict(job.payload)
-    user_id = options.pop("user_id", None)
-    delete_after = options.pop("delete_after", False)
-    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    try:
-        registration = dataset_version_register(**options, user=user, on_progress=ProgressReporter(job))
-    except RegistryError:
-        if delete_after:  # rejected for good: the uploaded copy is of no more use
-            Path(options["path"]).unlink(missing_ok=True)
-        raise
-    if delete_after:  # kept until now so that a retried job can read it again
-        Path(options["path"]).unlink(missing_ok=True)
-    return registration.to_dict()
+    def work(options: dict) -> dict:
+        user_id = options.pop("user_id", None)
+        user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+        return dataset_version_register(**options, user=user, on_progress=ProgressReporter(job)).to_dict()
+
+    return run_with_upload(job, work)

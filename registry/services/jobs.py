@@ -7,10 +7,13 @@ handler must be idempotent: it writes its results under unique constraints, or n
 """
 
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -33,6 +36,33 @@ def job_handler(kind: str):
         return func
 
     return register
+
+
+def upload_discard(path: str | Path) -> None:
+    """Remove a file uploaded for a job, with its private ``uploads/<random>/`` folder."""
+    path = Path(path)
+    uploads = (Path(settings.DATA_DIR) / "uploads").resolve()
+    if path.resolve().parent.parent == uploads:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def run_with_upload(job: Job, work: Callable[[dict], dict]) -> dict:
+    """Run ``work(options)`` on the job's payload; a ``delete_after`` upload is removed once it is of no
+    more use: after success or a refusal, but not after a crash, so that a redelivered job can read it."""
+    options = dict(job.payload)
+    delete_after = options.pop("delete_after", False)
+    upload = options.get("path") or options.get("source")
+    try:
+        result = work(options)
+    except RegistryError:
+        if delete_after:
+            upload_discard(upload)
+        raise
+    if delete_after:
+        upload_discard(upload)
+    return result
 
 
 def job_create(*, kind: str, payload: dict, user=None, enqueue: bool = True) -> Job:
@@ -108,12 +138,35 @@ def job_run(job_uuid: str) -> Job | None:
         error = {"detail": f"internal error: {exc.__class__.__name__}: {exc}", "code": "internal_error"}
         Job.objects.filter(pk=job.pk).update(state=Job.State.FAILED, error=error, finished_at=timezone.now())
         raise
+    job.refresh_from_db(fields=["progress"])
+    done = {**job.progress, "stage": "done"}
+    if done.get("total") is not None:  # progress writes are rate-limited: the last one may lag
+        done["done"] = done["total"]
     Job.objects.filter(pk=job.pk).update(
         state=Job.State.SUCCEEDED,
         result=result,
-        progress={**job.progress, "stage": "done"},
+        progress=done,
         finished_at=timezone.now(),
         error=None,
     )
     job.refresh_from_db()
     return job
+
+
+def jobs_recover(*, stale_after: timedelta = STALE_AFTER) -> list[Job]:
+    """Enqueue again the jobs that no live worker is doing: pending for longer than ``stale_after``
+    (the message was lost, e.g. the broker was down at commit) or running with a stale heartbeat
+    (the worker died). ``job_claim`` makes a duplicate delivery harmless. Run it from cron or a timer
+    (``manage.py recover_jobs``), every minute or so."""
+    from ..tasks import run_job
+
+    cutoff = timezone.now() - stale_after
+    lost = list(
+        Job.objects.filter(
+            Q(state=Job.State.PENDING, created_at__lt=cutoff)
+            | Q(state=Job.State.RUNNING, heartbeat_at__lt=cutoff)
+        ).order_by("created_at")
+    )
+    for job in lost:
+        run_job.delay(str(job.uuid))
+    return lost

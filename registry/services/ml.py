@@ -7,7 +7,7 @@ from pathlib import Path
 from django.db import transaction
 
 from .. import selectors
-from ..errors import Conflict, InputRejected, RegistryError
+from ..errors import Conflict, Forbidden, InputRejected, RegistryError
 from ..models import Evaluation, EvaluationScore, MLModel, ModelTraining, ModelVersion
 from ..models.names import validate_name, validate_version
 from ..refs import parse_ref
@@ -44,15 +44,9 @@ def model_version_register(
         model, _ = MLModel.objects.get_or_create(
             name=parsed.name, defaults={"owner": _user_or_none(user), "description": description}
         )
-        if (
-            model.owner_id is not None
-            and user is not None
-            and model.owner_id != user.pk
-            and not user.is_superuser
-        ):
-            raise RegistryError(
-                f"only the owner of model {model.name!r} may add versions.", code="permission_denied"
-            )
+        # A model registered from the command line has no owner: it is the operator's (staff over the API).
+        if user is not None and model.owner_id != user.pk and not (user.is_superuser or user.is_staff):
+            raise Forbidden(f"only the owner of model {model.name!r} may add versions.")
         if model.versions.filter(version=parsed.version).exists():
             raise Conflict(f"{ref} is already registered; model versions are immutable: use a new version.")
         version = ModelVersion.objects.create(

@@ -154,3 +154,28 @@ def test_lineage_of_an_evaluation_shows_the_inherited_contamination(
     assert "training ancestry: flip-bind@1/ovm:train" in out
     assert re.search(r"exact\s+13 \(\s*5\.2%\)", out), out
     assert "O60895" in out and "most similar test records (of 13)" in out
+
+
+def test_recover_jobs_requeues_a_job_whose_worker_died(data_dir, bind_test):
+    """A job left running with a stale heartbeat (its worker killed) is run again to completion."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from registry.models import Job
+    from registry.services.jobs import job_create
+
+    job = job_create(
+        kind="ingest",
+        payload={"path": str(bind_test), "dataset_name": "bind-test", "kind": "protein"},
+        enqueue=False,
+    )
+    stale = timezone.now() - timedelta(minutes=10)
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, heartbeat_at=stale, attempts=1)
+    assert json.loads(run("recover_jobs", "--stale-after", "0", "--json"))["requeued"] == [
+        {"uuid": str(job.uuid), "kind": "ingest", "state": "running"}
+    ]
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED and job.attempts == 2
+    assert job.result["records"] == 250 and job.progress["stage"] == "done"
+    assert run("recover_jobs").strip() == "no lost jobs"

@@ -227,3 +227,24 @@ def test_nothing_half_registered_when_the_write_fails(data_dir, bind_test, snaps
     assert seen["records"] == 250  # the failure came after every record was written
     assert snapshot() == before
     assert not DatasetVersion.objects.filter(dataset__name="half").exists()
+
+
+def test_who_may_add_versions(data_dir, bind_test, django_user_model):
+    from registry.errors import Forbidden
+    from registry.services import dataset_can_write
+
+    owner = django_user_model.objects.create_user("owner")
+    other = django_user_model.objects.create_user("other")
+    staff = django_user_model.objects.create_user("staff", is_staff=True)
+    owned = register(bind_test, name="owned", user=owner).version.dataset
+    assert owned.owner == owner
+    assert (
+        dataset_can_write(owner, owned) and dataset_can_write(staff, owned) and dataset_can_write(None, owned)
+    )
+    assert not dataset_can_write(other, owned)
+    with pytest.raises(Forbidden, match="only the owner of 'owned'"):
+        register(bind_test, name="owned", user=other, version="2")
+    # registered from the command line: no owner, the operator's; over the API only staff may add
+    cli = register(bind_test, name="from-cli").version.dataset
+    assert cli.owner is None
+    assert not dataset_can_write(other, cli) and dataset_can_write(staff, cli)
