@@ -160,6 +160,23 @@ def lineage_of_version(version: DatasetVersion) -> dict:
     evaluations = Evaluation.objects.filter(record_set__in=record_sets).select_related(
         "model_version__model", "record_set__version__dataset", "record_set__part__split"
     )
+    from .overlap.selectors import reports_for_record_set
+
+    standing = []
+    for record_set in record_sets:
+        reports = reports_for_record_set(record_set)
+        for report in reports["as_test_set"] + reports["as_training_set"]:
+            standing.append(
+                {
+                    "uuid": report["uuid"],
+                    "query_set": report["query_set"],
+                    "reference_set": report["reference_set"],
+                    "thresholds": [
+                        {k: row[k] for k in ("label", "records", "fraction")}
+                        for row in report["summary"]["thresholds"]
+                    ],
+                }
+            )
     return {
         "type": "dataset_version",
         **_version_summary(version),
@@ -175,6 +192,7 @@ def lineage_of_version(version: DatasetVersion) -> dict:
         "evaluations_on_it": [
             {"uuid": str(e.uuid), "model": e.model_version.ref, "on": e.record_set.ref} for e in evaluations
         ],
+        "overlap_reports": list({r["uuid"]: r for r in standing}.values()),
     }
 
 

@@ -179,3 +179,26 @@ def test_recover_jobs_requeues_a_job_whose_worker_died(data_dir, bind_test):
     assert job.state == Job.State.SUCCEEDED and job.attempts == 2
     assert job.result["records"] == 250 and job.progress["stage"] == "done"
     assert run("recover_jobs").strip() == "no lost jobs"
+
+
+def test_lineage_of_a_benchmark_lists_its_standing_reports(
+    data_dir, bind_train, bind_test, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run(
+            "register_dataset",
+            bind_train,
+            "--name",
+            "train",
+            "--kind",
+            "protein",
+            "--role",
+            "training",
+            "--skip-identical-duplicates",
+        )
+        run("register_dataset", bind_test, "--name", "test", "--kind", "protein", "--role", "benchmark")
+    result = json.loads(run("lineage", "test@1", "--json"))
+    [report] = result["overlap_reports"]
+    assert (report["query_set"], report["reference_set"]) == ("test@1", "train@1")
+    assert report["thresholds"][0] == {"label": "exact", "records": 13, "fraction": 0.052}
+    assert "overlap       test@1 vs train@1: exact 13 (5.2%)" in run("lineage", "test@1")

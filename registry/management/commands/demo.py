@@ -99,6 +99,30 @@ class Command(BaseCommand):
             "--allow-shared-ids",
         )
         self.step(
+            "FLIP's own train file, registered as a training set (it repeats 33 records verbatim)",
+            "register_dataset",
+            bind / "train.fasta",
+            "--name",
+            "flip-bind-train",
+            "--kind",
+            "protein",
+            "--role",
+            "training",
+            "--skip-identical-duplicates",
+        )
+        self.step(
+            "... and its test file as a benchmark: the standing check runs without anyone asking",
+            "register_dataset",
+            bind / "test.fasta",
+            "--name",
+            "flip-bind-test",
+            "--kind",
+            "protein",
+            "--role",
+            "benchmark",
+        )
+        self.step("The benchmark's standing overlap reports", "lineage", "flip-bind-test@1")
+        self.step(
             "Register DeepFRI's example PDB chains (BSD-3)",
             "register_dataset",
             FIXTURES / "deepfri_examples" / "pdb_chains.fasta",

@@ -57,6 +57,11 @@ class Command(RegistryCommand):
             lines += [
                 f"  evaluation    {e['uuid']}  {e['model']} on {e['on']}" for e in result["evaluations_on_it"]
             ]
+            for report in result["overlap_reports"]:
+                counts = ", ".join(
+                    f"{t['label']} {t['records']:,} ({t['fraction']:.1%})" for t in report["thresholds"]
+                )
+                lines.append(f"  overlap       {report['query_set']} vs {report['reference_set']}: {counts}")
             return "\n".join(lines)
         if kind == "model_version":
             lines = [f"model version {result['ref']}"]
