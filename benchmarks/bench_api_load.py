@@ -75,6 +75,17 @@ def main() -> int:
         default=60,
         help="CONN_MAX_AGE for the server (persistent database connections; 0 = a new connection per request)",
     )
+    parser.add_argument(
+        "--cache-seconds",
+        type=int,
+        default=5,
+        help="LEAKLEDGER_API_CACHE_SECONDS for the server (anonymous read cache; 0 = off; default 5, the project's)",
+    )
+    parser.add_argument(
+        "--throttle",
+        action="store_true",
+        help="keep DRF's throttling on (off by default: see the comment below)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
@@ -90,7 +101,7 @@ def main() -> int:
         # Throttling would answer 429 at this rate by design, and DRF's throttle keeps every request's
         # timestamp of the last minute in one cache entry: at hundreds of requests a second that list
         # (pickled on every request) would dominate what is measured. Off for the load test.
-        "REST_FRAMEWORK = {**REST_FRAMEWORK, 'DEFAULT_THROTTLE_CLASSES': []}\n"
+        + ("" if args.throttle else "REST_FRAMEWORK = {**REST_FRAMEWORK, 'DEFAULT_THROTTLE_CLASSES': []}\n")
     )
     env = {
         **os.environ,
@@ -98,6 +109,7 @@ def main() -> int:
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "DATABASE_URL": f"{args.pg}/{db}",
         "LEAKLEDGER_DATA_DIR": str(work / "data"),
+        "LEAKLEDGER_API_CACHE_SECONDS": str(args.cache_seconds),
     }
     env.pop("CELERY_BROKER_URL", None)
     python = sys.executable
@@ -214,7 +226,7 @@ def main() -> int:
     errors = result["non_2xx"] + result["connect"] + result["read"] + result["write"] + result["timeout"]
     print(
         f"machine: {os.cpu_count()} cores; gunicorn {args.workers} workers x {args.threads} threads (gthread); "
-        f"CONN_MAX_AGE={args.conn_max_age}; throttling off; "
+        f"CONN_MAX_AGE={args.conn_max_age}; throttling {'on' if args.throttle else 'off'}; anonymous read cache {args.cache_seconds} s; "
         f"PostgreSQL; wrk {args.connections} connections, {args.duration} s, {len(paths)} read endpoints in turn"
     )
     print("| requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors (non-2xx + socket) |")

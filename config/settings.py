@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "api.cache.AnonymousReadCacheMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -156,6 +157,20 @@ LEAKLEDGER = {
     # Run the MMseqs2 tier in standing checks when the program is installed.
     "MMSEQS_ENABLED": env_bool("LEAKLEDGER_MMSEQS_ENABLED", False),
     "MMSEQS_PATH": os.environ.get("LEAKLEDGER_MMSEQS_PATH", "mmseqs"),
+    # Seconds an anonymous API read is served from the cache (api/cache.py); 0 turns it off.
+    "API_CACHE_SECONDS": env_int("LEAKLEDGER_API_CACHE_SECONDS", 5),
+}
+
+# One cache for all processes in production (e.g. redis://127.0.0.1:6379/1); per process otherwise.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["LEAKLEDGER_CACHE_URL"],
+        }
+        if os.environ.get("LEAKLEDGER_CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 # --- REST framework -----------------------------------------------------------------------------

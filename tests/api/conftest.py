@@ -21,6 +21,8 @@ def _isolated(settings, tmp_path):
     from config.celery import app
 
     settings.DATA_DIR = tmp_path / "data"
+    # Tests read what they just wrote; the anonymous read cache has its own tests (test_cache.py).
+    settings.LEAKLEDGER = {**settings.LEAKLEDGER, "API_CACHE_SECONDS": 0}
     saved = {key: app.conf.get(key) for key in ("task_always_eager", "task_eager_propagates")}
     app.conf.update(task_always_eager=True, task_eager_propagates=True)
     cache.clear()
