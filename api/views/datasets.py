@@ -36,6 +36,7 @@ from registry.models import (
 )
 from registry.overlap import selectors as overlap_selectors
 from registry.services import dataset_can_write, split_register
+from registry.services.ingest import registration_check
 from registry.services.jobs import job_create
 
 from .. import citations
@@ -142,24 +143,15 @@ class UploadMixin:
             kind = data.get("kind") or (dataset.kind if dataset else None)
             if kind is None:
                 raise exceptions.ValidationError({"kind": ["Required when the dataset is new."]})
-            if dataset is not None:
-                if not dataset_can_write(request.user, dataset):
-                    raise exceptions.PermissionDenied(
-                        f"Only the owner of {name!r} or members of its group may add versions."
-                    )
-                if dataset.kind != kind:
-                    from registry.errors import Conflict
-
-                    raise Conflict(
-                        f"dataset {name!r} holds {dataset.kind} data, not {kind}; use another name.",
-                        fields={"kind": [f"dataset is {dataset.kind}"]},
-                    )
-            if bool(data.get("derived_from")) != bool(data.get("transform")):
-                raise exceptions.ValidationError(
-                    {"transform": ["derived_from and transform go together: say which version and how."]}
-                )
-            if data.get("derived_from"):
-                selectors.version_get(data["derived_from"])  # 404 now rather than a failed job later
+            registration_check(
+                dataset_name=name,
+                kind=kind,
+                version=data.get("version"),
+                role=data.get("role", ""),
+                derived_from=data.get("derived_from"),
+                transform=data.get("transform", ""),
+                user=request.user,
+            )
             keep = self._stored_path(data["file"])
             payload = {
                 "path": str(keep),

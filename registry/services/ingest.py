@@ -183,6 +183,50 @@ def _next_version_name(dataset: Dataset) -> str:
     return str(max(numeric, default=0) + 1)
 
 
+def registration_check(
+    *,
+    dataset_name: str,
+    kind: str,
+    version: str | None = None,
+    role: str = "",
+    derived_from: str | None = None,
+    transform: str = "",
+    user=None,
+) -> DatasetVersion | None:
+    """Everything about a registration that can be checked before its file is read.
+
+    Returns the version it derives from, if any. The API calls it before it starts a job, so that
+    a request that cannot succeed is refused at once.
+    """
+    _check_field(validate_name, dataset_name, "name")
+    if version is not None:
+        _check_field(validate_version, version, "version")
+    if kind not in Kind.values:
+        raise RegistryError(
+            f"kind {kind!r} is not one of {', '.join(Kind.values)}.", fields={"kind": ["invalid"]}
+        )
+    if role not in VersionRole.values:
+        raise RegistryError(
+            f"role {role!r} is not one of training, benchmark (or empty).", fields={"role": ["invalid"]}
+        )
+    if bool(derived_from) != bool(transform):
+        raise RegistryError(
+            "--derived-from and --transform go together: say which version this one comes from and how.",
+            fields={"transform": ["required with derived_from"]},
+        )
+    source_version = selectors.version_get(derived_from) if derived_from else None
+    dataset = Dataset.objects.filter(name=dataset_name).first()
+    if dataset is not None:
+        if dataset.kind != kind:
+            raise Conflict(
+                f"dataset {dataset_name!r} holds {dataset.kind} data, not {kind}; use another name.",
+                fields={"kind": [f"dataset is {dataset.kind}"]},
+            )
+        if not dataset_can_write(user, dataset):
+            raise Forbidden(f"Only the owner of {dataset_name!r} or members of its group may add versions.")
+    return source_version
+
+
 def dataset_version_register(
     *,
     path: str | Path,
@@ -209,33 +253,15 @@ def dataset_version_register(
     and writes nothing in that case.
     """
     path = Path(path)
-    _check_field(validate_name, dataset_name, "name")
-    if version is not None:
-        _check_field(validate_version, version, "version")
-    if kind not in Kind.values:
-        raise RegistryError(
-            f"kind {kind!r} is not one of {', '.join(Kind.values)}.", fields={"kind": ["invalid"]}
-        )
-    if role not in VersionRole.values:
-        raise RegistryError(
-            f"role {role!r} is not one of training, benchmark (or empty).", fields={"role": ["invalid"]}
-        )
-    if bool(derived_from) != bool(transform):
-        raise RegistryError(
-            "--derived-from and --transform go together: say which version this one comes from and how.",
-            fields={"transform": ["required with derived_from"]},
-        )
-    source_version = selectors.version_get(derived_from) if derived_from else None
-
-    dataset = Dataset.objects.filter(name=dataset_name).first()
-    if dataset is not None:
-        if dataset.kind != kind:
-            raise Conflict(
-                f"dataset {dataset_name!r} holds {dataset.kind} data, not {kind}; use another name.",
-                fields={"kind": [f"dataset is {dataset.kind}"]},
-            )
-        if not dataset_can_write(user, dataset):
-            raise Forbidden(f"only the owner of {dataset_name!r} or its group may add versions.")
+    source_version = registration_check(
+        dataset_name=dataset_name,
+        kind=kind,
+        version=version,
+        role=role,
+        derived_from=derived_from,
+        transform=transform,
+        user=user,
+    )
 
     try:
         spool = _spool_records(

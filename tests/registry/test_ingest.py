@@ -242,7 +242,7 @@ def test_who_may_add_versions(data_dir, bind_test, django_user_model):
         dataset_can_write(owner, owned) and dataset_can_write(staff, owned) and dataset_can_write(None, owned)
     )
     assert not dataset_can_write(other, owned)
-    with pytest.raises(Forbidden, match="only the owner of 'owned'"):
+    with pytest.raises(Forbidden, match="Only the owner of 'owned' or members of its group"):
         register(bind_test, name="owned", user=other, version="2")
     # registered from the command line: no owner, the operator's; over the API only staff may add
     cli = register(bind_test, name="from-cli").version.dataset
