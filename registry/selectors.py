@@ -107,33 +107,30 @@ def training_ancestry(model_version: ModelVersion) -> list[RecordSet]:
     )
 
 
-def version_ancestors(version: DatasetVersion) -> list[Derivation]:
-    """Derivation edges leading into ``version``, transitively (nearest first)."""
+def _derivation_walk(version: DatasetVersion, *, upstream: bool) -> list[Derivation]:
+    """Derivation edges reachable from ``version`` upstream (its sources) or downstream, nearest first."""
+    near, far = ("target_id", "source_id") if upstream else ("source_id", "target_id")
     edges, frontier, seen = [], [version.pk], {version.pk}
     while frontier:
         batch = list(
-            Derivation.objects.filter(target_id__in=frontier).select_related(
+            Derivation.objects.filter(**{f"{near}__in": frontier}).select_related(
                 "source__dataset", "target__dataset"
             )
         )
-        frontier = [e.source_id for e in batch if e.source_id not in seen]
+        frontier = [getattr(e, far) for e in batch if getattr(e, far) not in seen]
         seen.update(frontier)
         edges.extend(batch)
     return edges
+
+
+def version_ancestors(version: DatasetVersion) -> list[Derivation]:
+    """Derivation edges leading into ``version``, transitively (nearest first)."""
+    return _derivation_walk(version, upstream=True)
 
 
 def version_descendants(version: DatasetVersion) -> list[Derivation]:
-    edges, frontier, seen = [], [version.pk], {version.pk}
-    while frontier:
-        batch = list(
-            Derivation.objects.filter(source_id__in=frontier).select_related(
-                "source__dataset", "target__dataset"
-            )
-        )
-        frontier = [e.target_id for e in batch if e.target_id not in seen]
-        seen.update(frontier)
-        edges.extend(batch)
-    return edges
+    """Derivation edges leading out of ``version``, transitively (nearest first)."""
+    return _derivation_walk(version, upstream=False)
 
 
 def _version_summary(version: DatasetVersion) -> dict:

@@ -57,9 +57,8 @@ class ApiViewMixin:
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-def lookup_version(ref: str, queryset=None) -> DatasetVersion:
-    """A dataset version by ``name@version`` or UUID (from ``queryset``, if given); 404 for anything else."""
-    qs = queryset if queryset is not None else DatasetVersion.objects.select_related("dataset", "created_by")
+def _lookup_by_ref(ref: str, queryset, *, name_field: str, what: str):
+    """An object by ``name@version`` (``name_field`` holds the name) or by UUID; 404 for anything else."""
     try:
         key = uuid_module.UUID(ref)
     except ValueError:
@@ -67,14 +66,20 @@ def lookup_version(ref: str, queryset=None) -> DatasetVersion:
             parsed = parse_ref(ref, allow_part=False)
         except RegistryError:
             raise exceptions.NotFound(
-                f"{ref!r} is not a version reference: use name@version or a UUID."
+                f"{ref!r} is not a {what} reference: use name@version or a UUID."
             ) from None
-        found = qs.filter(dataset__name=parsed.name, version=parsed.version).first()
+        found = queryset.filter(**{name_field: parsed.name, "version": parsed.version}).first()
     else:
-        found = qs.filter(uuid=key).first()
+        found = queryset.filter(uuid=key).first()
     if found is None:
-        raise exceptions.NotFound(f"No dataset version {ref!r}.")
+        raise exceptions.NotFound(f"No {what} {ref!r}.")
     return found
+
+
+def lookup_version(ref: str, queryset=None) -> DatasetVersion:
+    """A dataset version by ``name@version`` or UUID (from ``queryset``, if given); 404 for anything else."""
+    qs = queryset if queryset is not None else DatasetVersion.objects.select_related("dataset", "created_by")
+    return _lookup_by_ref(ref, qs, name_field="dataset__name", what="dataset version")
 
 
 def lookup_model_version(ref: str, queryset=None) -> ModelVersion:
@@ -84,21 +89,7 @@ def lookup_model_version(ref: str, queryset=None) -> ModelVersion:
         if queryset is not None
         else ModelVersion.objects.select_related("model", "base__model", "created_by")
     )
-    try:
-        key = uuid_module.UUID(ref)
-    except ValueError:
-        try:
-            parsed = parse_ref(ref, allow_part=False)
-        except RegistryError:
-            raise exceptions.NotFound(
-                f"{ref!r} is not a model version reference: use name@version."
-            ) from None
-        found = qs.filter(model__name=parsed.name, version=parsed.version).first()
-    else:
-        found = qs.filter(uuid=key).first()
-    if found is None:
-        raise exceptions.NotFound(f"No model version {ref!r}.")
-    return found
+    return _lookup_by_ref(ref, qs, name_field="model__name", what="model version")
 
 
 def evaluations_queryset():

@@ -44,6 +44,17 @@ class RegistryCommand(BaseCommand):
             self.stdout.write(self.summarise(result))
 
 
+def parse_pairs(items: list[str], flag: str) -> list[tuple[str, str]]:
+    """``["a=1", "b=x"]`` from a repeated ``--flag KEY=VALUE`` -> ``[("a", "1"), ("b", "x")]``."""
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise RegistryError(f"{flag} {item!r} is not KEY=VALUE.")
+        pairs.append((key, value))
+    return pairs
+
+
 class Progress:
     """Periodic progress lines on stderr (every ``interval`` seconds), silent for short work."""
 

@@ -202,3 +202,11 @@ def test_lineage_of_a_benchmark_lists_its_standing_reports(
     assert (report["query_set"], report["reference_set"]) == ("test@1", "train@1")
     assert report["thresholds"][0] == {"label": "exact", "records": 13, "fraction": 0.052}
     assert "overlap       test@1 vs train@1: exact 13 (5.2%)" in run("lineage", "test@1")
+
+
+def test_key_value_flags_are_checked(data_dir, bind_all):
+    run("register_dataset", bind_all, "--name", "flip-bind", "--kind", "protein")
+    with pytest.raises(CommandError, match="--param 'lr' is not KEY=VALUE"):
+        run("register_model", "net@1", "--trained-on", "flip-bind@1", "--param", "lr")
+    with pytest.raises(CommandError, match="--role 'test' is not KEY=VALUE"):
+        run("register_split", "flip-bind@1", "--name", "s", "--from-header", "SET", "--role", "test")

@@ -1,9 +1,8 @@
 import json
 
 from ... import services
-from ...errors import RegistryError
 from ...selectors import training_ancestry
-from ..base import RegistryCommand
+from ..base import RegistryCommand, parse_pairs
 
 
 class Command(RegistryCommand):
@@ -32,10 +31,7 @@ class Command(RegistryCommand):
 
     def act(self, options) -> dict:
         parameters = {}
-        for item in options["param"]:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise RegistryError(f"--param {item!r} is not KEY=VALUE.")
+        for key, value in parse_pairs(options["param"], "--param"):
             try:
                 parameters[key] = json.loads(value)
             except json.JSONDecodeError:

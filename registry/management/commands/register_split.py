@@ -1,6 +1,5 @@
 from ... import services
-from ...errors import RegistryError
-from ..base import RegistryCommand
+from ..base import RegistryCommand, parse_pairs
 
 
 class Command(RegistryCommand):
@@ -31,12 +30,7 @@ class Command(RegistryCommand):
         )
 
     def act(self, options) -> dict:
-        roles = {}
-        for item in options["role"]:
-            part, sep, role = item.partition("=")
-            if not sep:
-                raise RegistryError(f"--role {item!r} is not PART=ROLE.")
-            roles[part] = role
+        roles = dict(parse_pairs(options["role"], "--role"))
         split = services.split_register(
             version_ref=options["ref"],
             name=options["name"],
