@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 # A running job whose worker has not written a heartbeat for this long is taken to be dead.
 STALE_AFTER = timedelta(minutes=5)
 HANDLERS: dict[str, Callable[[Job], dict]] = {}
+# Failures of the environment, not of the job: the job is retried rather than failed.
+TRANSIENT = (OperationalError, InterfaceError)
 
 
 def job_handler(kind: str):
@@ -133,6 +135,14 @@ def job_run(job_uuid: str) -> Job | None:
         Job.objects.filter(pk=job.pk).update(state=Job.State.FAILED, error=error, finished_at=timezone.now())
         job.refresh_from_db()
         return job
+    except TRANSIENT:
+        # The database or the network failed, not the job: hand it back for the retry (tasks.py), or,
+        # if even that write fails, to recover_jobs once its heartbeat is stale.
+        try:
+            Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(state=Job.State.PENDING)
+        except DatabaseError:
+            logger.warning("job %s: could not hand it back after a transient error", job.uuid)
+        raise
     except Exception as exc:  # a bug, not bad input: record it so the job is not left running forever
         logger.exception("job %s (%s) failed", job.uuid, job.kind)
         error = {"detail": f"internal error: {exc.__class__.__name__}: {exc}", "code": "internal_error"}

@@ -210,3 +210,29 @@ def test_key_value_flags_are_checked(data_dir, bind_all):
         run("register_model", "net@1", "--trained-on", "flip-bind@1", "--param", "lr")
     with pytest.raises(CommandError, match="--role 'test' is not KEY=VALUE"):
         run("register_split", "flip-bind@1", "--name", "s", "--from-header", "SET", "--role", "test")
+
+
+def test_a_transient_database_error_hands_the_job_back_instead_of_failing_it(
+    data_dir, bind_test, monkeypatch
+):
+    from django.db import OperationalError
+
+    from registry.models import Job
+    from registry.services import jobs
+
+    calls = []
+
+    def flaky(job):
+        calls.append(job.attempts)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return {"ok": True}
+
+    monkeypatch.setitem(jobs.HANDLERS, "query", flaky)
+    job = jobs.job_create(kind="query", payload={}, enqueue=False)
+    with pytest.raises(OperationalError):
+        jobs.job_run(str(job.uuid))
+    job.refresh_from_db()
+    assert job.state == Job.State.PENDING and job.error is None
+    assert jobs.job_run(str(job.uuid)).state == Job.State.SUCCEEDED
+    assert calls == [1, 2]
