@@ -9,6 +9,7 @@ version's ``source_filename`` and any validation error name the file the client 
 
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -123,6 +124,22 @@ class StreamingDiskUploadHandler(FileUploadHandler):
             if keep is not None and path == keep:
                 continue
             shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@contextmanager
+def uploads_removed_on_error(request):
+    """Remove what this request stored if the block raises.
+
+    ``UploadMixin.finalize_response`` cleans up after every answer DRF makes, errors included, but
+    DRF makes no answer for an unexpected exception: this covers that case.
+    """
+    handler = upload_handler_of(request._request)
+    try:
+        yield
+    except BaseException:
+        if handler is not None:
+            handler.cleanup()
+        raise
 
 
 def upload_handler_of(request) -> StreamingDiskUploadHandler | None:

@@ -70,6 +70,7 @@ from ..uploads import (
     too_large,
     upload_handler_of,
     uploads_dir,
+    uploads_removed_on_error,
 )
 from .base import (
     ApiViewMixin,
@@ -131,9 +132,7 @@ class UploadMixin:
 
     def register_upload(self, request, dataset_name: str | None):
         """Validate the form, check what can be checked at once, and start an ingest job."""
-        handler = upload_handler_of(request._request)
-        keep = None
-        try:
+        with uploads_removed_on_error(request):
             serializer_class = VersionUploadSerializer if dataset_name else VersionUploadWithDatasetSerializer
             form = serializer_class(data=request.data)
             form.is_valid(raise_exception=True)
@@ -172,18 +171,8 @@ class UploadMixin:
                 "delete_after": True,
             }
             job = job_create(kind="ingest", payload=payload, user=request.user)
-            self._kept_upload = keep
-        except BaseException:
-            if handler is not None:
-                handler.cleanup()
-            if keep is not None:
-                shutil.rmtree(keep.parent, ignore_errors=True)
-            raise
-        if handler is not None:
-            handler.cleanup(keep=keep)
+            self._kept_upload = keep  # finalize_response keeps it for the job, which removes it when done
         job.refresh_from_db()
-        if job.is_finished and keep.parent.exists() and not any(keep.parent.iterdir()):
-            keep.parent.rmdir()  # the job ran in this request and removed its file
         return job_answer(job, request)
 
     @staticmethod

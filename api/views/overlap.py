@@ -1,7 +1,5 @@
 """Overlap reports (standing checks) and the ad-hoc overlap query."""
 
-import shutil
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, viewsets
@@ -20,7 +18,7 @@ from ..serializers import (
     OverlapReportDetailSerializer,
     OverlapReportSerializer,
 )
-from ..uploads import StreamingDiskUploadHandler, upload_handler_of
+from ..uploads import StreamingDiskUploadHandler, uploads_removed_on_error
 from .base import ApiViewMixin, job_answer, parse_uuid
 from .datasets import UploadMixin
 
@@ -112,9 +110,8 @@ class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
         return super(UploadMixin, self).initialize_request(request, *args, **kwargs)
 
     def post(self, request):
-        handler = upload_handler_of(request._request)
         keep = None
-        try:
+        with uploads_removed_on_error(request):
             form = OverlapQuerySerializer(data=request.data)
             form.is_valid(raise_exception=True)
             data = form.validated_data
@@ -133,18 +130,8 @@ class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
                 "delete_after": keep is not None,
             }
             job = job_create(kind=Job.Kind.QUERY, payload=payload, user=request.user)
-            self._kept_upload = keep
-        except BaseException:
-            if handler is not None:
-                handler.cleanup()
-            if keep is not None:
-                shutil.rmtree(keep.parent, ignore_errors=True)
-            raise
-        if handler is not None:
-            handler.cleanup(keep=keep)
+            self._kept_upload = keep  # finalize_response keeps it for the job, which removes it when done
         job.refresh_from_db()
-        if keep is not None and job.is_finished:
-            shutil.rmtree(keep.parent, ignore_errors=True)  # ran in this request: the upload is done with
         answer = job_answer(job, request)
         if answer.status_code == 201:
             answer.status_code = 200  # a query creates nothing but the job

@@ -130,7 +130,7 @@ def test_downloads_stream_the_records_with_their_sha256(anon_client, flip_test):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_upload_registers_a_new_version_then_same_content_answers_200(owner_client, owner):
+def test_upload_registers_a_new_version_then_same_content_answers_200(owner_client, owner, settings):
     first = upload(
         owner_client, "/api/v1/datasets/globins/versions/", GLOBINS, kind="protein", license="BSD-3-Clause"
     )
@@ -148,6 +148,8 @@ def test_upload_registers_a_new_version_then_same_content_answers_200(owner_clie
     assert again.json()["version_url"].endswith("/api/v1/versions/globins@1/")
     assert DatasetVersion.objects.filter(dataset__name="globins").count() == 1
     assert owner_client.get(again.json()["url"]).json()["state"] == "succeeded"
+    uploads = settings.DATA_DIR / "uploads"  # both jobs ran in their requests and removed their folders
+    assert not uploads.exists() or not any(uploads.iterdir()), list(uploads.rglob("*"))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -180,7 +180,7 @@ def test_standing_overlap_reports_and_contamination(owner_client, anon_client, o
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ad_hoc_query_with_a_file_and_with_a_reference(owner_client, anon_client, one_vs_many):
+def test_ad_hoc_query_with_a_file_and_with_a_reference(owner_client, anon_client, one_vs_many, settings):
     path = FIXTURES / "flip_bind_split" / "test.fasta"
     assert_error_shape(
         anon_client.post("/api/v1/overlap/query/", {"record_set": "flip-bind@1"}, format="json"), 401
@@ -199,6 +199,8 @@ def test_ad_hoc_query_with_a_file_and_with_a_reference(owner_client, anon_client
     assert job["kind"] == "query" and job["state"] == "succeeded"
     assert job["result"]["query_records"] == 250
     assert job["result"]["references"][0]["ref"] == "flip-bind@1/one_vs_many:train"
+    uploads = settings.DATA_DIR / "uploads"  # the query ran in its request and removed its folder
+    assert not uploads.exists() or not any(uploads.iterdir()), list(uploads.rglob("*"))
     by_ref = owner_client.post(
         "/api/v1/overlap/query/",
         {"record_set": "flip-bind@1/one_vs_many:test", "against": ["flip-bind@1/one_vs_many:train"]},
