@@ -111,6 +111,13 @@ def versions_queryset():
     )
 
 
+def records_page(view, records):
+    """One cursor page of ``records`` after the view's filters, in file order."""
+    view.cursor_ordering = ("position",)
+    page = view.paginate_queryset(view.filter_queryset(records.select_related("sequence")))
+    return view.get_paginated_response(RecordSerializer(page, many=True).data)
+
+
 class UploadMixin:
     """Installs the streaming upload handler for the actions that take a file."""
 
@@ -376,11 +383,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         search_fields=["identifier", "description"],
     )
     def records(self, request, ref=None):
-        version = lookup_version(ref)
-        queryset = self.filter_queryset(Record.objects.filter(version=version).select_related("sequence"))
-        self.cursor_ordering = ("position",)
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(RecordSerializer(page, many=True).data)
+        return records_page(self, Record.objects.filter(version=lookup_version(ref)))
 
     @extend_schema(
         methods=["GET"],
@@ -664,12 +667,7 @@ class SplitPartViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         search_fields=["identifier", "description"],
     )
     def records(self, request, uuid=None):
-        part = self.get_object()
-        queryset = Record.objects.filter(splitmembership__part=part).select_related("sequence")
-        queryset = self.filter_queryset(queryset)
-        self.cursor_ordering = ("position",)
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(RecordSerializer(page, many=True).data)
+        return records_page(self, Record.objects.filter(splitmembership__part=self.get_object()))
 
 
 @extend_schema_view(list=extend_schema(summary="List derivations (lineage edges)", tags=["lineage"]))
