@@ -8,6 +8,8 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Browsers ask for /favicon.ico on every page that names none (the admin's, the API's).
+    path("favicon.ico", views.favicon, name="favicon"),
     path("datasets/<str:name>/", views.dataset, name="dataset"),
     path("versions/<str:ref>/", views.version, name="version"),
     path("overlap/", views.overlap_matrix, name="overlap"),

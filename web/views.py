@@ -11,6 +11,7 @@ import json
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
@@ -111,6 +112,11 @@ def home(request):
             "api_url": reverse("api:root"),
         },
     )
+
+
+@require_safe
+def favicon(request):
+    return redirect(static("web/favicon.svg"), permanent=True)
 
 
 # -- datasets and versions -----------------------------------------------------------------------
@@ -405,7 +411,7 @@ def leaderboard(request, ref: str):
             "threshold": threshold,
             "threshold_label": overview.threshold_label(threshold),
             "notice": notice,
-            "api_url": reverse("api:evaluation-list") + "?" + urlencode({"on": record_set.ref}),
+            "api_url": reverse("api:evaluation-list") + "?" + urlencode({"on": record_set.ref}, safe="@/:"),
         },
     )
 

@@ -11,7 +11,10 @@ def test_viridis_matches_matplotlib_at_its_stops_and_is_monotone_in_lightness():
     # matplotlib's viridis(0.5) is #21918c and viridis(0.25) #3b528b: linear between stops stays close
     for x, expected in [(0.5, "#21918c"), (0.25, "#3b528b")]:
         got = svg.viridis(x)
-        assert all(abs(int(got[k : k + 2], 16) - int(expected[k : k + 2], 16)) <= 3 for k in (1, 3, 5)), (x, got)
+        assert all(abs(int(got[k : k + 2], 16) - int(expected[k : k + 2], 16)) <= 3 for k in (1, 3, 5)), (
+            x,
+            got,
+        )
     lum = []
     for i in range(11):
         c = svg.viridis(i / 10)

@@ -190,7 +190,7 @@ def test_leaderboard_lists_evaluations_with_disclosure(registered, client):
     assert sorted(rows) == ["bindembed-ft@1", "quiet-ft@1"]
     visible = text(body)
     assert "training data declared and checked" in visible and "undisclosed" in visible
-    assert "/api/v1/evaluations/?on=flip-bind%401%2Fone_vs_many%3Atest" in body
+    assert "/api/v1/evaluations/?on=flip-bind@1/one_vs_many:test" in body
     assert text(page(client, "/leaderboards/")).count("flip-bind@1/one_vs_many:test") == 1
 
 
