@@ -169,6 +169,9 @@ LEAKLEDGER = {
     "MMSEQS_PATH": os.environ.get("LEAKLEDGER_MMSEQS_PATH", "mmseqs"),
     # Seconds an anonymous API read is served from the cache (api/cache.py); 0 turns it off.
     "API_CACHE_SECONDS": env_int("LEAKLEDGER_API_CACHE_SECONDS", 5),
+    # Seconds a rendered page or badge is kept (web/views.py); its key changes with the data, so a
+    # kept page is never stale. 0 renders every request anew.
+    "PAGE_CACHE_SECONDS": env_int("LEAKLEDGER_PAGE_CACHE_SECONDS", 300),
 }
 
 # One cache for all processes in production (e.g. redis://127.0.0.1:6379/1); per process otherwise.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from .models import (
     ContaminationReport,
@@ -51,13 +51,27 @@ def summary_row(summary: dict | None, identity: float) -> dict | None:
 
 
 def registry_generation() -> tuple:
-    """Changes whenever a report, an evaluation or a version is added: a cache key for derived numbers."""
-    return (
-        OverlapReport.objects.aggregate(m=Max("id"))["m"],
-        ContaminationReport.objects.aggregate(m=Max("id"))["m"],
-        DatasetVersion.objects.aggregate(m=Max("id"))["m"],
-        Evaluation.objects.aggregate(m=Max("id"))["m"],
-    )
+    """Changes whenever anything a page shows may have changed: a version, record set, training
+    declaration, evaluation or report is added, or a job is created or finishes. One query; a cache
+    key for derived pages and badges, so that a cached page is never older than the data."""
+    from django.db import connection
+
+    tables = [
+        (m._meta.db_table, "id")
+        for m in (
+            DatasetVersion,
+            RecordSet,
+            ModelTraining,
+            Evaluation,
+            OverlapReport,
+            ContaminationReport,
+            Job,
+        )
+    ] + [(Job._meta.db_table, "finished_at")]
+    sql = "SELECT " + ", ".join(f"(SELECT MAX({col}) FROM {table})" for table, col in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return tuple(cursor.fetchone())
 
 
 # -- home ----------------------------------------------------------------------------------------
@@ -152,7 +166,8 @@ def _live_jobs() -> tuple[set[str], set[tuple[str, str]], set[tuple[str, str]]]:
     """Record sets still being indexed, pairs with an overlap job live, pairs whose job failed."""
     indexing, live_pairs, failed_pairs = set(), set(), set()
     jobs = Job.objects.filter(
-        Q(kind=Job.Kind.SKETCH, state__in=LIVE) | Q(kind=Job.Kind.OVERLAP, payload__has_key="query_set")
+        Q(kind=Job.Kind.SKETCH, state__in=LIVE)
+        | Q(kind=Job.Kind.OVERLAP, state__in=[*LIVE, Job.State.FAILED], payload__has_key="query_set")
     ).values_list("kind", "state", "payload")
     for kind, state, payload in jobs:
         if kind == Job.Kind.SKETCH:
@@ -469,7 +484,11 @@ def evaluation_contamination_map(
     ``fraction`` is ``None`` when the report has no row for the threshold.
     """
     out: dict[int, dict] = {}
-    reports = ContaminationReport.objects.filter(evaluation__in=evaluations).order_by("created_at", "id")
+    reports = (
+        ContaminationReport.objects.filter(evaluation__in=evaluations)
+        .defer("method")
+        .order_by("created_at", "id")
+    )
     for report in reports:  # the latest wins, as in contamination_report_for_evaluation
         row = summary_row(report.summary, threshold)
         out[report.evaluation_id] = {

@@ -5,10 +5,13 @@ report's own. Citations come from the API's citation code (one implementation, t
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -29,7 +32,7 @@ from registry.selectors import (
     version_get,
 )
 
-from . import svg
+from . import fragments, svg
 
 CITATION_FORMATS = [
     ("bibtex", "BibTeX"),
@@ -38,6 +41,36 @@ CITATION_FORMATS = [
     ("datacite", "DataCite"),
 ]
 BADGE_SECONDS = 60  # browsers and README proxies may keep a badge this long; the server recomputes on change
+
+
+def registry_page(view):
+    """Serve the page from the cache while nothing it could show has changed (``registry_generation``).
+
+    The key holds the absolute URL (citations name the host) and the registry's state, so a page
+    is recomputed as soon as a version, report, evaluation or job changes; entries expire after
+    ``LEAKLEDGER_PAGE_CACHE_SECONDS`` (0: every request renders).
+    """
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        seconds = settings.LEAKLEDGER.get("PAGE_CACHE_SECONDS", 0)
+        if not seconds or request.method not in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        state = "-".join(str(g) for g in overview.registry_generation())
+        key = (
+            "leakledger:page:"
+            + hashlib.sha256(f"{request.build_absolute_uri()}|{state}".encode()).hexdigest()
+        )
+        cached = cache.get(key)
+        if cached is not None:
+            content, content_type = cached
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming:
+            cache.set(key, (response.content, response["Content-Type"]), seconds)
+        return response
+
+    return wrapped
 
 
 def _found(lookup, *args):
@@ -73,15 +106,6 @@ def _thresholds(available: list[float]) -> list[dict]:
     ]
 
 
-def _cell_style(cell) -> str:
-    if cell is None or cell.state != "report" or cell.fraction is None:
-        return ""
-    if cell.records == 0:
-        return ""
-    background = svg.viridis(svg.fraction_scale(cell.fraction))
-    return f"background:{background};color:{svg.text_colour(background)}"
-
-
 def _record_set_url(record_set: RecordSet) -> str:
     return reverse("web:version", kwargs={"ref": record_set.version.ref})
 
@@ -90,6 +114,7 @@ def _record_set_url(record_set: RecordSet) -> str:
 
 
 @require_safe
+@registry_page
 def home(request):
     query = request.GET.get("q", "")
     matrix = overview.overlap_matrix(overview.DEFAULT_THRESHOLD)
@@ -148,6 +173,7 @@ def _citations(render_one) -> list[dict]:
 
 
 @require_safe
+@registry_page
 def version(request, ref: str):
     version = _found(version_get, ref)
     card = overview.version_card(version)
@@ -178,16 +204,15 @@ def version(request, ref: str):
 
 
 @require_safe
+@registry_page
 def overlap_matrix(request):
     probe = overview.overlap_matrix(overview.DEFAULT_THRESHOLD)
     threshold, notice = _threshold(request, probe.thresholds)
     matrix = probe if threshold == probe.threshold else overview.overlap_matrix(threshold)
+    label = overview.threshold_label(threshold)
+    refs = [c.ref for c in matrix.columns]
     grid = [
-        (
-            row,
-            [(cell, _cell_style(cell), col) for cell, col in zip(cells, matrix.columns, strict=True)],
-            _record_set_url(row),
-        )
+        (row, fragments.matrix_row(row.ref, list(zip(cells, refs, strict=True)), label), _record_set_url(row))
         for row, cells in matrix.grid()
     ]
     measured = [r for r in matrix.recalls if r is not None]
@@ -204,7 +229,7 @@ def overlap_matrix(request):
             "columns": [(c, _record_set_url(c)) for c in matrix.columns],
             "thresholds": _thresholds(matrix.thresholds),
             "threshold": threshold,
-            "threshold_label": overview.threshold_label(threshold),
+            "threshold_label": label,
             "notice": notice,
             "min_recall": min(measured) if measured else None,
             "recall_missing": len(matrix.recalls) - len(measured),
@@ -216,6 +241,7 @@ def overlap_matrix(request):
 
 
 @require_safe
+@registry_page
 def overlap_report(request, uuid: str):
     report = _found(overlap_selectors.overlap_report_get, uuid)
     data = overlap_selectors.report_to_dict(report, hits=True, limit=100)
@@ -283,6 +309,7 @@ def overlap_pairs_tsv(request, uuid: str):
 
 
 @require_safe
+@registry_page
 def model_version(request, ref: str):
     model_version = _found(model_version_get, ref)
     graph = overview.lineage_graph(model_version)
@@ -343,6 +370,7 @@ def _clean_table(summary: dict) -> list[dict]:
 
 
 @require_safe
+@registry_page
 def evaluation(request, uuid: str):
     evaluation = _found(evaluation_get, uuid)
     report = overlap_selectors.contamination_report_for_evaluation(evaluation, hits=True)
@@ -375,6 +403,7 @@ def evaluation(request, uuid: str):
 
 
 @require_safe
+@registry_page
 def leaderboards(request):
     from django.db.models import Count
 
@@ -389,6 +418,7 @@ def leaderboards(request):
 
 
 @require_safe
+@registry_page
 def leaderboard(request, ref: str):
     record_set = _found(record_set_get, ref)
     probe = overview.leaderboard(record_set)
@@ -421,7 +451,8 @@ def leaderboard(request, ref: str):
 
 def _badge_response(key: str, build) -> HttpResponse:
     """A badge from the cache while nothing was registered since it was drawn, else drawn again."""
-    key = "leakledger:badge:" + key + ":" + "-".join(str(g) for g in overview.registry_generation())
+    state = "-".join(str(g) for g in overview.registry_generation())
+    key = "leakledger:badge:" + hashlib.sha256(f"{key}|{state}".encode()).hexdigest()
     body = cache.get(key)
     if body is None:
         body = build()

@@ -111,13 +111,22 @@ def test_a_pending_pair_is_labelled_pending_never_clean(pending_benchmark, clien
     assert "check pending" in badge
 
 
-def test_version_badge_follows_new_reports(pending_benchmark, client, django_capture_on_commit_callbacks):
+def test_badge_and_cached_pages_follow_new_reports(
+    pending_benchmark, client, django_capture_on_commit_callbacks
+):
+    """Pages and badges are kept in the cache (LEAKLEDGER_PAGE_CACHE_SECONDS), keyed by the registry's
+    state: once the queued checks finish, the same URLs show the new numbers."""
     assert "check pending" in page(client, "/badges/versions/flip-bind-test@1.svg")
+    assert page(client, "/overlap/").count("PENDING") == 2
+    assert page(client, "/overlap/").count("PENDING") == 2  # the kept copy
     with django_capture_on_commit_callbacks(execute=True):
         for job in Job.objects.filter(state=Job.State.PENDING):
             job_run(str(job.uuid))
     badge = page(client, "/badges/versions/flip-bind-test@1.svg")
     assert "13 of 250" in badge and ">5.2%<" in badge
+    matrix = page(client, "/overlap/")
+    assert "PENDING" not in matrix
+    assert sorted(int(n) for n in re.findall(r'data-records="(\d+)"', matrix)) == [0, 0, 13, 13]
 
 
 def test_pair_report_page_and_tsv_of_all_pairs(registered, client):
