@@ -6,12 +6,15 @@ train set (10,792 proteins, ~540 each): the standing checks compute all 400 over
 pair DeepFRI test x FLIP train really overlaps: 18% of the test chains at >= 90% identity). Then
 20 model versions, each trained on one training set, are evaluated on the first benchmark (its
 leaderboard: 20 rows, each with a contamination report). gunicorn serves the project on a
-loopback port with the anonymous read cache off, and wrk drives the two pages with 50
-connections; the script prints p50/p90/p99 per page, throughput and errors, and drops the
-database. Pages read stored reports only: no detection runs during the measurement.
+loopback port with the API's anonymous read cache off, once per ``--page-cache`` value (0: every
+request renders the page; 300: rendered pages are kept under a key of the registry's state, the
+default), and wrk drives each page with 50 connections; the script prints p50/p90/p99 per page,
+throughput and errors, and drops the database. Pages read stored reports only: no detection runs
+during the measurement.
 
 Usage:
-    python benchmarks/bench_pages.py [--duration 30] [--connections 50] [--workers 2] [--data ../shared/data]
+    python benchmarks/bench_pages.py [--duration 30] [--connections 50] [--workers 2] [--page-cache 0,300]
+        [--data ../shared/data]
 
 Needs wrk (``apt-get install -y wrk``), PostgreSQL at ``postgresql://postgres@127.0.0.1:5432``
 (``--pg``) and the shared data folder. Only loopback addresses.
@@ -95,6 +98,11 @@ def main() -> int:
         type=Path,
         default=Path(os.environ.get("LEAKLEDGER_SHARED_DATA", REPO.parent / "shared" / "data")),
     )
+    parser.add_argument(
+        "--page-cache",
+        default="0,300",
+        help="LEAKLEDGER_PAGE_CACHE_SECONDS values to measure, one server each (0: every request renders)",
+    )
     parser.add_argument("--seed-into", type=Path, help=argparse.SUPPRESS)  # internal: the seeding subprocess
     args = parser.parse_args()
     if args.seed_into:
@@ -143,69 +151,73 @@ def main() -> int:
             .stdout.strip()
             .splitlines()[-1]
         )
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                str(Path(python).parent / "gunicorn"),
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--access-logfile",
-                "/dev/null",
-                "--error-logfile",
-                str(work / "gunicorn.log"),
-            ],
-            cwd=REPO,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
         pages = {"overlap matrix": "/overlap/", "leaderboard": "/leaderboards/deepfri-go-test-00@1/"}
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/overlap/", timeout=5)
-                break
-            except OSError:
-                time.sleep(0.2)
-        for name, path in pages.items():
-            times = []
-            for _ in range(21):  # warm up, check it answers, time one client alone (median of 20)
-                started = time.perf_counter()
-                with urllib.request.urlopen(base + path, timeout=30) as response:
-                    assert response.status == 200, path
-                    body = response.read()
-                times.append(time.perf_counter() - started)
-            out = work / f"wrk-{len(results)}.json"
-            script = work / f"page-{len(results)}.lua"
-            script.write_text(LUA % {"paths": json.dumps(path), "out": out})
-            load = os.getloadavg()[0]
-            subprocess.run(
+        for page_cache in [int(v) for v in args.page_cache.split(",")]:
+            port = free_port()
+            server = subprocess.Popen(
                 [
-                    "wrk",
-                    "-t",
-                    str(args.wrk_threads),
-                    "-c",
-                    str(args.connections),
-                    "-d",
-                    f"{args.duration}s",
-                    "--timeout",
-                    "10s",
-                    "-s",
-                    str(script),
-                    base,
+                    str(Path(python).parent / "gunicorn"),
+                    "config.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    str(args.workers),
+                    "--access-logfile",
+                    "/dev/null",
+                    "--error-logfile",
+                    str(work / "gunicorn.log"),
                 ],
-                check=True,
-                stdout=subprocess.DEVNULL,
+                cwd=REPO,
+                env={**env, "LEAKLEDGER_PAGE_CACHE_SECONDS": str(page_cache)},
             )
-            results[name] = {
-                **json.loads(out.read_text()),
-                "path": path,
-                "single_ms": sorted(times[1:])[10] * 1000,
-                "bytes": len(body),
-                "load_before": load,
-                "load_after": os.getloadavg()[0],
-            }
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(base + "/overlap/", timeout=5)
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            for name, path in pages.items():
+                times = []
+                for _ in range(21):  # warm up, check it answers, time one client alone (median of 20)
+                    started = time.perf_counter()
+                    with urllib.request.urlopen(base + path, timeout=30) as response:
+                        assert response.status == 200, path
+                        body = response.read()
+                    times.append(time.perf_counter() - started)
+                out = work / f"wrk-{len(results)}.json"
+                script = work / f"page-{len(results)}.lua"
+                script.write_text(LUA % {"paths": json.dumps(path), "out": out})
+                load = os.getloadavg()[0]
+                subprocess.run(
+                    [
+                        "wrk",
+                        "-t",
+                        str(args.wrk_threads),
+                        "-c",
+                        str(args.connections),
+                        "-d",
+                        f"{args.duration}s",
+                        "--timeout",
+                        "10s",
+                        "-s",
+                        str(script),
+                        base,
+                    ],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+                results[(name, page_cache)] = {
+                    **json.loads(out.read_text()),
+                    "path": path,
+                    "single_ms": sorted(times[1:])[10] * 1000,
+                    "bytes": len(body),
+                    "load_before": load,
+                    "load_after": os.getloadavg()[0],
+                }
+            server.terminate()
+            server.wait(timeout=30)
+            server = None
     finally:
         if server is not None:
             server.terminate()
@@ -219,19 +231,19 @@ def main() -> int:
     )
     print(
         f"machine: {os.cpu_count()} cores; gunicorn {args.workers} sync workers; PostgreSQL; CONN_MAX_AGE=60; "
-        f"read cache off; wrk {args.connections} connections, {args.duration} s per page"
+        f"API read cache off; wrk {args.connections} connections, {args.duration} s per page"
     )
     print(
-        "| page | bytes | one client ms | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | load avg |"
+        "| page | page cache | bytes | one client ms | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | load avg |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     failed = 0
-    for name, r in results.items():
+    for (name, page_cache), r in results.items():
         seconds = r["duration_us"] / 1e6
         errors = r["non_2xx"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
         failed += errors
         print(
-            f"| {name} `{r['path']}` | {r['bytes']:,} | {r['single_ms']:.1f} | {r['requests']:,} | "
+            f"| {name} `{r['path']}` | {f'{page_cache} s' if page_cache else 'off'} | {r['bytes']:,} | {r['single_ms']:.1f} | {r['requests']:,} | "
             f"{r['requests'] / seconds:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p90_us'] / 1000:.1f} | "
             f"{r['p99_us'] / 1000:.1f} | {r['max_us'] / 1000:.1f} | {errors} | "
             f"{r['load_before']:.1f} -> {r['load_after']:.1f} |"

@@ -24,6 +24,7 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
 except ImportError:  # pragma: no cover - requirements-dev.txt pins selenium
     webdriver = None
 
@@ -101,6 +102,7 @@ def browser():
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
+        "--hide-scrollbars",
         f"--user-data-dir={profile}",
         "--window-size=1400,1000",
     ):
@@ -113,13 +115,14 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
-def visit(browser, site, path: str, shot: str):
+def visit(browser, site, path: str, shot: str, ready: str = "body"):
     """Open a page as a person would, save a full-page screenshot, and check it loaded cleanly."""
     browser.get_log("browser")  # drop what earlier pages logged
     browser.set_window_size(1400, 700)
     browser.get(site["url"] + path)
+    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.CSS_SELECTOR, ready))
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1400, max(700, min(height, 4000)))
+    browser.set_window_size(1400, max(700, min(height + 140, 4000)))  # the window frame is not page
     browser.save_screenshot(str(SHOTS / f"{shot}.png"))
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
@@ -262,11 +265,10 @@ def test_a_tour_of_the_pages_as_a_person_would_take_it(browser, site):
     [
         ("/admin/login/", "admin-login", "#login-form"),
         ("/api/v1/", "api-browsable", ".navbar"),
-        ("/api/v1/docs/", "api-swagger", ".swagger-ui"),
+        ("/api/v1/docs/", "api-swagger", ".swagger-ui .info .title"),
     ],
 )
 def test_admin_browsable_api_and_swagger_are_styled_with_debug_off(browser, server, path, shot, selector):
-    visit(browser, {"url": server}, path, shot)
-    browser.find_element(By.CSS_SELECTOR, selector)
+    visit(browser, {"url": server}, path, shot, ready=selector)
     sheets = browser.execute_script("return document.styleSheets.length")
     assert sheets >= 1
