@@ -210,11 +210,9 @@ class Command(BaseCommand):
     def browse_hint(self, *, evaluation: str) -> None:
         """Collect the static files (served by WhiteNoise, DEBUG on or off) and print how to see the pages."""
         call_command("collectstatic", interactive=False, verbosity=0)
-        data_dir = Path(settings.DATA_DIR)
-        try:
-            data_dir = data_dir.resolve().relative_to(Path.cwd())
-        except ValueError:
-            pass
+        data_dir = Path(settings.DATA_DIR).resolve()
+        if data_dir.is_relative_to(Path.cwd()):
+            data_dir = data_dir.relative_to(Path.cwd())
         site = "http://127.0.0.1:8000"
         self.stdout.write(self.style.MIGRATE_HEADING("\n# The pages it populated, in a browser"))
         self.stdout.write(
