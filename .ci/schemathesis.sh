@@ -49,6 +49,7 @@ mkdir -p "$LEAKLEDGER_DATA_DIR"
 cd "$REPO"
 
 "$PYTHON" manage.py migrate --noinput -v 0
+"$PYTHON" manage.py collectstatic --noinput -v 0   # HTML answers (browsable API) name hashed static files
 "$PYTHON" manage.py seed_api --user fuzz-owner > "$WORK/seed.json"
 TOKEN="$("$PYTHON" manage.py create_token fuzz-owner)"
 echo "seeded: $(cat "$WORK/seed.json")"
