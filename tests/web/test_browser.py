@@ -188,6 +188,7 @@ def _dataset_card_and_copy_button(browser, site):
     assert "cff-version" in browser.find_element(By.ID, "cite-cff-text").text
     button = browser.find_element(By.CSS_SELECTOR, "#cite-cff button.copy")
     button.click()
+    WebDriverWait(browser, 10).until(lambda b: button.text != "Copy CITATION.cff")
     assert button.text == "Copied"
 
 

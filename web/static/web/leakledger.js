@@ -38,19 +38,21 @@
   }
 
   function copyText(text, button) {
-    var done = function () {
-      var label = button.textContent;
-      button.textContent = "Copied";
+    var label = button.textContent;
+    var show = function (message) {
+      button.textContent = message;
       setTimeout(function () { button.textContent = label; }, 1500);
     };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });
+    if (fallbackCopy(text)) {
+      show("Copied");
+    } else if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { show("Copied"); }, function () { show("Select and copy"); });
     } else {
-      fallbackCopy(text);
-      done();
+      show("Select and copy");
     }
   }
 
+  // Copies within the click itself (works on plain http too, where the Clipboard API is absent).
   function fallbackCopy(text) {
     var area = document.createElement("textarea");
     area.value = text;
@@ -59,8 +61,10 @@
     area.style.left = "-9999px";
     document.body.appendChild(area);
     area.select();
-    try { document.execCommand("copy"); } catch (e) { /* the text stays selectable on the page */ }
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
     document.body.removeChild(area);
+    return copied;
   }
 
   document.addEventListener("DOMContentLoaded", function () {
