@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -29,6 +30,7 @@ from registry.selectors import (
     model_version_chain,
     model_version_get,
     record_set_get,
+    training_ancestry,
     version_get,
 )
 
@@ -328,8 +330,6 @@ def model_version(request, ref: str):
     )
     contamination = overview.evaluation_contamination_map(evaluations)
     chain = model_version_chain(model_version)
-    from registry.selectors import training_ancestry
-
     return render(
         request,
         "web/model_version.html",
@@ -405,11 +405,7 @@ def evaluation(request, uuid: str):
 @require_safe
 @registry_page
 def leaderboards(request):
-    from django.db.models import Count
-
-    from registry.overlap.selectors import test_sets
-
-    sets = test_sets().annotate(n_evaluations=Count("evaluations", distinct=True))
+    sets = overlap_selectors.test_sets().annotate(n_evaluations=Count("evaluations", distinct=True))
     return render(
         request,
         "web/leaderboards.html",
