@@ -3,7 +3,15 @@ from ..base import RegistryCommand
 
 
 def _metrics(values: dict) -> str:
-    return ", ".join(f"{k}={v:.4g}" for k, v in values.items())
+    """``{"mcc": {"mean": 0.43, "records": 250}}`` (per-record means) or ``{"mcc": 0.43}`` (reported)."""
+    parts = []
+    for name, value in values.items():
+        if isinstance(value, dict):
+            mean = "n/a" if value.get("mean") is None else f"{value['mean']:.4g}"
+            parts.append(f"{name}={mean} ({value.get('records', 0):,} records)")
+        else:
+            parts.append(f"{name}={value:.4g}")
+    return ", ".join(parts)
 
 
 def _contamination_lines(report: dict | None, shown: int = 10) -> list[str]:
