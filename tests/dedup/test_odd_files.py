@@ -1,4 +1,4 @@
-"""Every file in ../shared/data/odd/ goes through iter_records: accepted with the right record count, or
+"""Every file in fixtures/odd/ (a copy of ../shared/data/odd/) goes through iter_records: accepted with the right record count, or
 rejected with a ParseError naming the file and what is wrong; never another exception."""
 
 import gzip
@@ -9,9 +9,9 @@ import pytest
 
 from dedup.errors import ParseError
 from dedup.parsing import detect_format, iter_records
-from tests.conftest import shared_data_path
+from tests.conftest import FIXTURES, shared_data_path
 
-ODD = shared_data_path() / "odd"
+ODD = FIXTURES / "odd"
 
 # relative path -> expected record count, or a substring of the rejection message
 EXPECTED = {
@@ -198,10 +198,8 @@ def kind_for(path: Path) -> str:
     return "protein"
 
 
-def odd_files() -> list[str]:
-    if not ODD.is_dir():
-        return sorted(EXPECTED)  # skipped by the shared_data marker; names still show in the report
-    return sorted(str(p.relative_to(ODD)) for p in ODD.rglob("*") if p.is_file())
+def odd_files(folder: Path = ODD) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 def header_count(path: Path) -> int:
@@ -210,7 +208,6 @@ def header_count(path: Path) -> int:
         return sum(1 for line in fh if line.startswith(b">"))
 
 
-@pytest.mark.shared_data
 @pytest.mark.parametrize("rel", odd_files())
 def test_odd_file_is_accepted_with_right_count_or_rejected_clearly(rel):
     path = ODD / rel
@@ -236,14 +233,17 @@ def test_odd_file_is_accepted_with_right_count_or_rejected_clearly(rel):
     assert len({r.identifier for r in records}) == len(records)
 
 
-@pytest.mark.shared_data
 def test_expected_table_matches_the_folder():
-    if not ODD.is_dir():
-        pytest.skip(f"needs {ODD}")
     assert set(EXPECTED) == set(odd_files())
 
 
 @pytest.mark.shared_data
+def test_the_fixture_copy_is_the_shared_folder_byte_for_byte():
+    shared = shared_data_path() / "odd"
+    assert odd_files(shared) == odd_files()
+    assert all((shared / rel).read_bytes() == (ODD / rel).read_bytes() for rel in odd_files())
+
+
 @pytest.mark.parametrize(
     "rel",
     [
