@@ -275,3 +275,28 @@ def test_damaged_copies_never_raise_anything_but_parse_error(rel, tmp_path):
         except ParseError as exc:
             assert str(exc).startswith(str(path))
             assert not exc.reason.startswith("unexpected error"), str(exc)
+
+
+@pytest.mark.parametrize("rel", ["biopython/PDB/1A8O.cif", "biopython/PDB/a_structure.cif"])
+@pytest.mark.parametrize("row", [10, -1])
+def test_mmcif_truncated_inside_atom_site_is_refused_like_a_truncated_gzip(rel, row, tmp_path):
+    """A download cut off mid-row (last line ``ATOM 1 N``) is not a shorter chain: it is refused."""
+    lines = (ODD / rel).read_text().splitlines()
+    atoms = [i for i, line in enumerate(lines) if line.startswith("ATOM")]
+    cut = atoms[row]
+    path = tmp_path / Path(rel).name
+    path.write_text("\n".join(lines[:cut] + [" ".join(lines[cut].split()[:3])]) + "\n")
+    with pytest.raises(ParseError, match=r"truncated") as info:
+        list(iter_records(path, kind="protein"))
+    assert "_atom_site" in str(info.value) and info.value.hint
+
+
+@pytest.mark.parametrize("row", [0, 10, -1])
+def test_pdb_truncated_inside_an_atom_record_is_refused(row, tmp_path):
+    lines = (ODD / "biopython/PDB/1A8O.pdb").read_text().splitlines()
+    atoms = [i for i, line in enumerate(lines) if line.startswith("ATOM")]
+    cut = atoms[row]
+    path = tmp_path / "1A8O.pdb"
+    path.write_text("\n".join(lines[:cut] + [lines[cut][:20]]) + "\n")
+    with pytest.raises(ParseError, match=rf"line {cut + 1}: .*truncated"):
+        list(iter_records(path, kind="protein"))
