@@ -62,6 +62,11 @@ class MmseqsSettings:
         threads: ``--threads`` (default: the CPUs of this machine).
         tmp_dir: parent directory of the temporary working directory (default: the
             system's); the working directory is always removed afterwards.
+        split_memory_limit: ``--split-memory-limit``: MMseqs2 splits the reference to stay
+            under it, so a large reference cannot take a server's memory.
+        nucleotide_kmer: ``-k`` for DNA/RNA searches. MMseqs2's default there (15) builds a
+            4^15-entry k-mer table, 8.4 GB even for two short records (measured); 13 needs
+            0.53 GB, and a >= 90% identity pair shares many 13-mers.
         extra_args: more arguments appended as given.
 
     Examples:
@@ -76,6 +81,8 @@ class MmseqsSettings:
     alignment_mode: int = 3
     threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     tmp_dir: str | None = None
+    split_memory_limit: str = "2G"
+    nucleotide_kmer: int = 13
     extra_args: tuple[str, ...] = ()
 
     def args(self) -> list[str]:
@@ -91,6 +98,8 @@ class MmseqsSettings:
             str(self.max_seqs),
             "--threads",
             str(self.threads),
+            "--split-memory-limit",
+            self.split_memory_limit,
             *self.extra_args,
         ]
 
@@ -231,7 +240,7 @@ def mmseqs_search(
         ]
         search_type = _SEARCH_TYPE[kind]
         if search_type:
-            cmd += ["--search-type", search_type]
+            cmd += ["--search-type", search_type, "-k", str(settings.nucleotide_kmer)]
         if coverage > 0:  # let mmseqs drop low-coverage alignments early (cov-mode 2: query coverage)
             cmd += ["-c", str(coverage), "--cov-mode", "2"]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
