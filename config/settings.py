@@ -129,7 +129,8 @@ STATIC_ROOT = DATA_DIR / "static"
 # --- Celery -------------------------------------------------------------------------------------
 # No broker: run tasks in the calling process so that the embedded default needs nothing started.
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://"
+# With a host, so that kombu does not warn "No hostname was supplied" on every command.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, not lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
