@@ -157,12 +157,16 @@ def lineage_of_version(version: DatasetVersion) -> dict:
     evaluations = Evaluation.objects.filter(record_set__in=record_sets).select_related(
         "model_version__model", "record_set__version__dataset", "record_set__part__split"
     )
-    from .overlap.selectors import reports_for_record_set
+    from .overlap.selectors import comparable, reports_for_record_set
 
     standing = []
+    by_ref = {rs.ref: rs for rs in record_sets}
     for record_set in record_sets:
         reports = reports_for_record_set(record_set)
         for report in reports["as_test_set"] + reports["as_training_set"]:
+            query, reference = by_ref.get(report["query_set"]), by_ref.get(report["reference_set"])
+            if query is not None and reference is not None and not comparable(query, reference):
+                continue  # the set against itself (a contamination report) or its own parts: not an overlap
             standing.append(
                 {
                     "uuid": report["uuid"],
@@ -189,7 +193,10 @@ def lineage_of_version(version: DatasetVersion) -> dict:
         "evaluations_on_it": [
             {"uuid": str(e.uuid), "model": e.model_version.ref, "on": e.record_set.ref} for e in evaluations
         ],
-        "overlap_reports": list({r["uuid"]: r for r in standing}.values()),
+        "overlap_reports": sorted(
+            {r["uuid"]: r for r in standing}.values(),
+            key=lambda r: [-t["fraction"] for t in reversed(r["thresholds"])] + [r["reference_set"]],
+        ),  # worst first: the largest fraction at the loosest threshold, then the next
     }
 
 

@@ -29,6 +29,7 @@ from .bulk import write_records
 from .digest import record_hash, version_digest
 from .hooks import record_set_created
 from .jobs import ProgressReporter, job_handler, run_with_upload
+from .kinds import kind_check
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +241,7 @@ def dataset_version_register(
     derived_from: str | None = None,
     transform: str = "",
     role: str = "",
+    force_kind: bool = False,
     user=None,
     id_column: str = "id",
     sequence_column: str = "sequence",
@@ -277,6 +279,10 @@ def dataset_version_register(
     except ParseError as exc:
         raise InputRejected(str(exc), fields=exc.to_dict()) from exc
     try:
+        if not force_kind:
+            kind_check(
+                (r[2] for batch in _read_spool(spool.path) for r in batch), kind=kind, source=str(path)
+            )
         return _write_version(
             spool,
             path=path,

@@ -85,3 +85,112 @@ def test_commands_do_not_print_kombu_hostname_noise_and_a_missing_key_is_one_lin
     assert "Traceback" not in broken.stderr
     assert broken.stderr.strip().count("\n") == 0, broken.stderr
     assert "LEAKLEDGER_SECRET_KEY must be set" in broken.stderr
+
+
+# 9. nucleotide and label files registered as protein
+ODD = FIXTURES / "odd"
+
+
+@pytest.mark.parametrize(
+    "rel, likely",
+    [
+        ("biopython/Fasta/lupine.nu", "DNA"),
+        ("in_the_wild_excerpts/dm3_upstream2000_head2_lowercase_dna.fa", "DNA"),
+        ("in_the_wild_excerpts/flip_ss_sampled_head20_dssp_labels_as_sequence.fasta", "labels"),
+    ],
+)
+def test_nucleotides_and_labels_are_not_registered_as_protein_unless_forced(data_dir, snapshot, rel, likely):
+    before = snapshot()
+    with pytest.raises(CommandError, match=likely) as info:
+        run("register_dataset", ODD / rel, "--name", "odd", "--kind", "protein")
+    assert "--force-kind" in str(info.value) and str(ODD / rel) in str(info.value)
+    assert snapshot() == before
+    forced = json.loads(
+        run("register_dataset", ODD / rel, "--name", "odd", "--kind", "protein", "--force-kind", "--json")
+    )
+    assert forced["created"] is True
+
+
+def test_a_real_protein_file_and_real_dna_pass_the_kind_check(data_dir, bind_test):
+    run("register_dataset", bind_test, "--name", "p", "--kind", "protein")
+    run("register_dataset", ODD / "biopython/Fasta/lupine.nu", "--name", "n", "--kind", "dna")
+
+
+def test_the_api_upload_refuses_dna_as_protein_with_a_field_to_force_it(
+    data_dir, django_user_model, django_capture_on_commit_callbacks
+):
+    from rest_framework.test import APIClient
+
+    from registry.models import Job
+
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("alice"))
+    path = ODD / "biopython/Fasta/lupine.nu"
+    with open(path, "rb") as fh, django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(
+            "/api/v1/versions/", {"file": fh, "dataset": "lupine", "kind": "protein"}, format="multipart"
+        )
+    job = Job.objects.get(uuid=answer.json()["uuid"])
+    assert job.state == "failed" and "--force-kind" in job.error["detail"], job.error
+    with open(path, "rb") as fh, django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(
+            "/api/v1/versions/",
+            {"file": fh, "dataset": "lupine", "kind": "protein", "force_kind": "true"},
+            format="multipart",
+        )
+    assert Job.objects.get(uuid=answer.json()["uuid"]).state == "succeeded"
+
+
+# 13. lineage: no set against itself, worst first, top 10
+def test_lineage_of_a_benchmark_summarises_its_overlaps_worst_first_and_never_itself(
+    data_dir, django_capture_on_commit_callbacks
+):
+    casp = FIXTURES / "casp16_phase0"
+    trains = [
+        "H0272",
+        "H0217",
+        "H0222",
+        "H0223",
+        "H0225",
+        "H0233",
+        "H0244",
+        "H0208",
+        "H0215",
+        "H0220",
+        "H0227",
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        run(
+            "register_dataset",
+            casp / "all_casp16_phase0.fasta",
+            "--name",
+            "casp16",
+            "--kind",
+            "protein",
+            "--role",
+            "benchmark",
+        )
+        for name in trains:
+            run(
+                "register_dataset",
+                casp / f"{name}.fasta",
+                "--name",
+                name.lower(),
+                "--kind",
+                "protein",
+                "--role",
+                "training",
+            )
+        run("register_model", "leaky@1", "--trained-on", "casp16@1")
+        run("record_evaluation", "leaky@1", "--on", "casp16@1", "--metric", "acc=0.9")
+    result = json.loads(run("lineage", "casp16@1", "--json"))
+    pairs = [(r["query_set"], r["reference_set"]) for r in result["overlap_reports"]]
+    assert ("casp16@1", "casp16@1") not in pairs
+    assert len(pairs) == len(trains)
+    out = run("lineage", "casp16@1")
+    lines = [line for line in out.splitlines() if line.startswith("  overlap")]
+    assert len(lines) == 10, out
+    assert "vs casp16@1" not in out
+    assert "casp16@1 vs h0272@1: exact 9 (12.5%)" in lines[0]  # 9 of 72 chains, the largest file first
+    assert "casp16@1 vs h0217@1: exact 6 (8.3%)" in lines[1]
+    assert "  ... and 1 more overlap report (lineage --json lists all)" in out

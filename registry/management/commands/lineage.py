@@ -1,6 +1,8 @@
 from ...selectors import lineage
 from ..base import RegistryCommand
 
+SHOWN_REPORTS = 10
+
 
 def _metrics(values: dict) -> str:
     """``{"mcc": {"mean": 0.43, "records": 250}}`` (per-record means) or ``{"mcc": 0.43}`` (reported)."""
@@ -65,11 +67,17 @@ class Command(RegistryCommand):
             lines += [
                 f"  evaluation    {e['uuid']}  {e['model']} on {e['on']}" for e in result["evaluations_on_it"]
             ]
-            for report in result["overlap_reports"]:
+            reports = result["overlap_reports"]  # worst first
+            for report in reports[:SHOWN_REPORTS]:
                 counts = ", ".join(
                     f"{t['label']} {t['records']:,} ({t['fraction']:.1%})" for t in report["thresholds"]
                 )
                 lines.append(f"  overlap       {report['query_set']} vs {report['reference_set']}: {counts}")
+            if len(reports) > SHOWN_REPORTS:
+                more = len(reports) - SHOWN_REPORTS
+                lines.append(
+                    f"  ... and {more:,} more overlap report{'s' if more > 1 else ''} (lineage --json lists all)"
+                )
             return "\n".join(lines)
         if kind == "model_version":
             lines = [f"model version {result['ref']}"]

@@ -35,6 +35,12 @@ class Command(RegistryCommand):
             default="",
             help="register as a training set or a benchmark (test set) for standing overlap checks",
         )
+        parser.add_argument(
+            "--force-kind",
+            action="store_true",
+            help="register as --kind even when the content looks like another kind (nucleotides or "
+            "labels as protein)",
+        )
         parser.add_argument("--id-column", default="id", help="CSV/TSV/JSONL identifier column (default: id)")
         parser.add_argument(
             "--sequence-column", default="sequence", help="CSV/TSV/JSONL sequence column (default: sequence)"
@@ -59,6 +65,7 @@ class Command(RegistryCommand):
             derived_from=options["derived_from"],
             transform=options["transform"],
             role=options["role"],
+            force_kind=options["force_kind"],
             id_column=options["id_column"],
             sequence_column=options["sequence_column"],
             skip_identical_duplicates=options["skip_identical_duplicates"],
