@@ -207,4 +207,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LEAKLEDGER_LOG_LEVEL", "WARNING")},
+    # One line per job in a Celery worker, whatever the worker's level (registry/worker_log.py).
+    "loggers": {"leakledger.jobs": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

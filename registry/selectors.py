@@ -1,6 +1,7 @@
 """Joined reads: resolving references, record sets, lineage and training ancestry."""
 
 import uuid as uuid_module
+from pathlib import Path
 
 from django.db.models import QuerySet
 
@@ -9,6 +10,7 @@ from .models import (
     DatasetVersion,
     Derivation,
     Evaluation,
+    Job,
     ModelVersion,
     Record,
     RecordSet,
@@ -193,6 +195,7 @@ def lineage_of_version(version: DatasetVersion) -> dict:
         "evaluations_on_it": [
             {"uuid": str(e.uuid), "model": e.model_version.ref, "on": e.record_set.ref} for e in evaluations
         ],
+        "pending_jobs": jobs_to_dicts(jobs_about(record_sets=list(record_sets), live_only=True)),
         "overlap_reports": sorted(
             {r["uuid"]: r for r in standing}.values(),
             key=lambda r: [-t["fraction"] for t in reversed(r["thresholds"])] + [r["reference_set"]],
@@ -245,6 +248,8 @@ def lineage_of_evaluation(evaluation: Evaluation) -> dict:
         "created_at": evaluation.created_at.isoformat(),
         "model_lineage": lineage_of_model_version(evaluation.model_version),
         "contamination": contamination_report_for_evaluation(evaluation),
+        # the contamination report's job (pending, running or failed while there is no report)
+        "contamination_jobs": jobs_to_dicts(jobs_about(evaluations=[evaluation])),
     }
 
 
@@ -263,3 +268,89 @@ def lineage(ref: str) -> dict:
     if ModelVersion.objects.filter(model__name=parsed.name, version=parsed.version).exists():
         return lineage_of_model_version(model_version_get(ref))
     raise NotFound(f"{ref!r} is neither a dataset version nor a model version.")
+
+
+# -- jobs: what is queued, running, done or failed, and what it is about -------------------------
+
+
+def job_get(identifier: str) -> Job:
+    try:
+        key = uuid_module.UUID(str(identifier))
+    except ValueError:
+        raise RegistryError(f"{identifier!r} is not a job UUID.", code="invalid_reference") from None
+    try:
+        return Job.objects.get(uuid=key)
+    except Job.DoesNotExist:
+        raise NotFound(f"No job {identifier}. List jobs with `manage.py jobs`.") from None
+
+
+def _job_about(job: Job, refs: dict[str, str]) -> str:
+    p = job.payload or {}
+    if job.kind == Job.Kind.SKETCH:
+        return f"index {refs.get(p.get('record_set'), p.get('record_set'))}"
+    if job.kind == Job.Kind.OVERLAP and "evaluation" in p:
+        return f"contamination report of evaluation {p['evaluation']}"
+    if job.kind == Job.Kind.OVERLAP:
+        query = refs.get(p.get("query_set"), p.get("query_set"))
+        return f"overlap {query} vs {refs.get(p.get('reference_set'), p.get('reference_set'))}"
+    if job.kind == Job.Kind.INGEST:
+        return f"register {Path(str(p.get('path', '?'))).name} as {p.get('dataset_name', '?')}"
+    return f"check {Path(str(p.get('source', '?'))).name}"
+
+
+def jobs_to_dicts(jobs: list[Job]) -> list[dict]:
+    """Jobs as plain data: state, progress, error, what each is about, and when."""
+    ids = {(j.payload or {}).get(k) for j in jobs for k in ("record_set", "query_set", "reference_set")} - {
+        None
+    }
+    refs = {
+        str(rs.uuid): rs.ref
+        for rs in RecordSet.objects.filter(uuid__in=ids).select_related("version__dataset", "part__split")
+    }
+    return [
+        {
+            "uuid": str(j.uuid),
+            "kind": j.kind,
+            "state": j.state,
+            "about": _job_about(j, refs),
+            "progress": j.progress,
+            "error": j.error,
+            "attempts": j.attempts,
+            "created_at": j.created_at.isoformat(),
+            "started_at": j.started_at.isoformat() if j.started_at else None,
+            "finished_at": j.finished_at.isoformat() if j.finished_at else None,
+        }
+        for j in jobs
+    ]
+
+
+def jobs_list(*, state: str | None = None, kind: str | None = None, limit: int = 20) -> list[Job]:
+    qs = Job.objects.all()
+    if state:
+        qs = qs.filter(state=state)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+def jobs_about(
+    *,
+    record_sets: list[RecordSet] = (),  # type: ignore[assignment]
+    evaluations: list[Evaluation] = (),  # type: ignore[assignment]
+    since=None,
+    live_only: bool = False,
+) -> list[Job]:
+    """Jobs whose payload names one of the record sets (index, overlap) or evaluations (contamination),
+    oldest first; ``since``: created at or after; ``live_only``: pending or running."""
+    from django.db.models import Q
+
+    uuids = [str(rs.uuid) for rs in record_sets]
+    about = Q(payload__evaluation__in=[str(e.uuid) for e in evaluations])
+    for key in ("record_set", "query_set", "reference_set"):
+        about |= Q(**{f"payload__{key}__in": uuids})
+    qs = Job.objects.filter(about)
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if live_only:
+        qs = qs.filter(state__in=[Job.State.PENDING, Job.State.RUNNING])
+    return list(qs.order_by("created_at", "id"))

@@ -81,3 +81,71 @@ class Progress:
         of = f"/{total:,}" if total else ""
         self.stream.write(f"{self.label}: {stage} {done:,}{of} records ({rate:,.0f}/s)\n")
         self.stream.flush()
+
+
+def queued_since(started, *, record_sets=(), evaluations=()) -> list[dict]:
+    """Jobs created since ``started`` about these record sets or evaluations (what a command queued)."""
+    from .. import selectors
+
+    return selectors.jobs_to_dicts(
+        selectors.jobs_about(record_sets=list(record_sets), evaluations=list(evaluations), since=started)
+    )
+
+
+def pending_for(source: str) -> list[dict]:
+    """Live jobs about a registered record set ``source`` (none for a file): its reports may be missing."""
+    from pathlib import Path
+
+    from .. import selectors
+
+    if Path(source).is_file():
+        return []
+    try:
+        record_set = selectors.record_set_get(source)
+    except RegistryError:
+        return []
+    return selectors.jobs_to_dicts(selectors.jobs_about(record_sets=[record_set], live_only=True))
+
+
+def when(iso: str | None) -> str:
+    """``2026-12-01T08:50:01.123+00:00`` -> ``2026-12-01 08:50:01 UTC`` (what a person reads)."""
+    if not iso:
+        return "-"
+    from datetime import UTC, datetime
+
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def job_progress(job: dict) -> str:
+    progress = job.get("progress") or {}
+    stage, done, total = progress.get("stage"), progress.get("done"), progress.get("total")
+    if not stage:
+        return ""
+    if done is None:
+        return str(stage)
+    return f"{stage} {done:,}" + (f"/{total:,}" if total else "")
+
+
+def job_line(job: dict) -> str:
+    """One job as one line: state, kind, what, since when, progress or error."""
+    state = job["state"]
+    if state == "pending":
+        status = f"pending since {when(job['created_at'])}"
+    elif state == "running":
+        status = f"running since {when(job['started_at'])}, {job_progress(job)}"
+    elif state == "failed":
+        detail = (job.get("error") or {}).get("detail") or (job.get("error") or {}).get("message") or ""
+        status = f"FAILED at {when(job['finished_at'])}: {detail}"
+    else:
+        status = f"done at {when(job['finished_at'])}"
+    return f"{job['kind']} job {job['uuid']} ({job['about']}): {status}"
+
+
+def queued_lines(jobs: list[dict]) -> list[str]:
+    """What a registration queued, for its summary: one line per job, and where to follow them."""
+    if not jobs:
+        return []
+    lines = [f"  job      {job_line(j)}" for j in jobs]
+    if any(j["state"] in ("pending", "running") for j in jobs):
+        lines.append("  (reports say pending until these finish: follow them with `manage.py jobs`)")
+    return lines

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -194,3 +195,49 @@ def test_lineage_of_a_benchmark_summarises_its_overlaps_worst_first_and_never_it
     assert "casp16@1 vs h0272@1: exact 9 (12.5%)" in lines[0]  # 9 of 72 chains, the largest file first
     assert "casp16@1 vs h0217@1: exact 6 (8.3%)" in lines[1]
     assert "  ... and 1 more overlap report (lineage --json lists all)" in out
+
+
+# 7. pending is not clean
+def test_until_its_jobs_ran_every_report_says_pending_and_jobs_shows_them(
+    data_dir, bind_train, bind_test, django_capture_on_commit_callbacks
+):
+    from registry.services.jobs import job_run
+
+    with django_capture_on_commit_callbacks(execute=False):  # as with a worker that is busy
+        out = run(
+            "register_dataset",
+            bind_train,
+            "--name",
+            "train",
+            "--kind",
+            "protein",
+            "--role",
+            "training",
+            "--skip-identical-duplicates",
+        )
+        assert re.search(r"job +sketch job [0-9a-f-]{36} \(index train@1\): pending since", out), out
+        assert "manage.py jobs" in out
+        run("register_dataset", bind_test, "--name", "test", "--kind", "protein", "--role", "benchmark")
+        run("register_model", "net@1", "--trained-on", "train@1")
+        evaluation = json.loads(
+            run("record_evaluation", "net@1", "--on", "test@1", "--metric", "acc=0.5", "--json")
+        )
+    assert [j["state"] for j in evaluation["jobs"]] == ["pending", "pending"]
+    lineage = run("lineage", "test@1")
+    assert re.search(r"pending +sketch job .* \(index test@1\): pending since", lineage), lineage
+    contamination = run("lineage", evaluation["uuid"])
+    assert "contamination: pending" in contamination and "overlap job" in contamination, contamination
+    assert "not computed yet" not in contamination
+    listing = json.loads(run("jobs", "--json"))["jobs"]
+    assert {j["state"] for j in listing} == {"pending"} and len(listing) == 5
+    one = run("jobs", listing[-1]["uuid"])
+    assert "pending" in one and "about" in one
+
+    for job in listing[::-1]:  # what a worker does: oldest first; the sketch jobs queue the standing checks
+        with django_capture_on_commit_callbacks(execute=True):
+            job_run(job["uuid"])
+    lineage = run("lineage", "test@1")
+    assert "overlap       test@1 vs train@1: exact 13 (5.2%)" in lineage and "pending" not in lineage
+    contamination = run("lineage", evaluation["uuid"])
+    assert "pending" not in contamination and "exact" in contamination
+    assert json.loads(run("jobs", "--state", "pending", "--json"))["jobs"] == []

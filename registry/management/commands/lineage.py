@@ -1,5 +1,5 @@
 from ...selectors import lineage
-from ..base import RegistryCommand
+from ..base import RegistryCommand, job_line
 
 SHOWN_REPORTS = 10
 
@@ -16,9 +16,24 @@ def _metrics(values: dict) -> str:
     return ", ".join(parts)
 
 
-def _contamination_lines(report: dict | None, shown: int = 10) -> list[str]:
+def _no_report_lines(jobs: list[dict]) -> list[str]:
+    """Why there is no contamination report yet: its job is pending, running or failed, or none exists."""
+    if not jobs:
+        return ["  contamination: not queued (run `manage.py recover_jobs`, or record the evaluation again)"]
+    job = jobs[-1]
+    if job["state"] == "failed":
+        return [f"  contamination: FAILED, no report: {job_line(job)}"]
+    if job["state"] == "succeeded":
+        return [f"  contamination: no report although its job finished: {job_line(job)}"]
+    return [
+        f"  contamination: {job['state']}: no report yet, so no claim either way ({job_line(job)})",
+        "  (follow it with `manage.py jobs`; a worker must be running when CELERY_BROKER_URL is set)",
+    ]
+
+
+def _contamination_lines(report: dict | None, shown: int = 10, jobs: list[dict] | None = None) -> list[str]:
     if report is None:
-        return ["  contamination: not computed yet (it runs in the background; try again shortly)"]
+        return _no_report_lines(jobs or [])
     summary = report["summary"]
     lines = [
         f"  contamination of {report['record_set']} against the training ancestry "
@@ -67,6 +82,7 @@ class Command(RegistryCommand):
             lines += [
                 f"  evaluation    {e['uuid']}  {e['model']} on {e['on']}" for e in result["evaluations_on_it"]
             ]
+            lines += [f"  pending       {job_line(j)}" for j in result["pending_jobs"]]
             reports = result["overlap_reports"]  # worst first
             for report in reports[:SHOWN_REPORTS]:
                 counts = ", ".join(
@@ -92,5 +108,5 @@ class Command(RegistryCommand):
         lines = [f"evaluation {result['uuid']}", f"  {result['model']} on {result['on']}: {metrics}"]
         ancestry = result["model_lineage"]["training_ancestry"]
         lines.append(f"  training ancestry: {', '.join(ancestry) or 'none'}")
-        lines += _contamination_lines(result["contamination"])
+        lines += _contamination_lines(result["contamination"], jobs=result.get("contamination_jobs"))
         return "\n".join(lines)

@@ -1,7 +1,9 @@
 from pathlib import Path
 
+from django.utils import timezone
+
 from ... import services
-from ..base import RegistryCommand
+from ..base import RegistryCommand, queued_lines, queued_since
 
 
 class Command(RegistryCommand):
@@ -33,6 +35,7 @@ class Command(RegistryCommand):
         parser.add_argument("--code-ref", default="", help="code reference (commit URL, tag)")
 
     def act(self, options) -> dict:
+        started = timezone.now()
         evaluation = services.evaluation_record(
             model_ref=options["model"],
             on_ref=options["on"],
@@ -47,6 +50,7 @@ class Command(RegistryCommand):
             "metrics": evaluation.metrics,
             "scored_metrics": evaluation.scores_metric_names,
             "scores": evaluation.scores.count(),
+            "jobs": queued_since(started, record_sets=[evaluation.record_set], evaluations=[evaluation]),
         }
 
     def summarise(self, result: dict) -> str:
@@ -54,5 +58,6 @@ class Command(RegistryCommand):
         lines = [f"recorded evaluation {result['uuid']}", f"  {result['model']} on {result['on']}: {metrics}"]
         if result["scores"]:
             lines.append(f"  {result['scores']:,} per-record scores ({', '.join(result['scored_metrics'])})")
+        lines.extend(queued_lines(result["jobs"]))
         lines.append(f"  contamination report: manage.py lineage {result['uuid']}")
         return "\n".join(lines)

@@ -1,7 +1,10 @@
 from pathlib import Path
 
+from django.utils import timezone
+
 from ... import services
-from ..base import Progress, RegistryCommand
+from ...models import RecordSet
+from ..base import Progress, RegistryCommand, queued_lines, queued_since
 
 
 class Command(RegistryCommand):
@@ -53,6 +56,7 @@ class Command(RegistryCommand):
         )
 
     def act(self, options) -> dict:
+        started = timezone.now()
         registration = services.dataset_version_register(
             path=options["file"],
             dataset_name=options["name"],
@@ -71,7 +75,8 @@ class Command(RegistryCommand):
             skip_identical_duplicates=options["skip_identical_duplicates"],
             on_progress=Progress(options["file"].name),
         )
-        return registration.to_dict()
+        record_sets = RecordSet.objects.filter(version=registration.version)
+        return {**registration.to_dict(), "jobs": queued_since(started, record_sets=record_sets)}
 
     def summarise(self, result: dict) -> str:
         verb = "registered" if result["created"] else "already registered"
@@ -83,4 +88,5 @@ class Command(RegistryCommand):
         if result["skipped_duplicates"]:
             lines.append(f"  skipped  {result['skipped_duplicates']:,} verbatim duplicate record(s)")
         lines.extend(f"  note     {m}" for m in result["messages"])
+        lines.extend(queued_lines(result["jobs"]))
         return "\n".join(lines)

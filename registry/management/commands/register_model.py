@@ -1,8 +1,10 @@
 import json
 
+from django.utils import timezone
+
 from ... import services
 from ...selectors import training_ancestry
-from ..base import RegistryCommand, parse_pairs
+from ..base import RegistryCommand, parse_pairs, queued_lines, queued_since
 
 
 class Command(RegistryCommand):
@@ -30,6 +32,7 @@ class Command(RegistryCommand):
         parser.add_argument("--description", default="", help="description of the model (first version only)")
 
     def act(self, options) -> dict:
+        started = timezone.now()
         parameters = {}
         for key, value in parse_pairs(options["param"], "--param"):
             try:
@@ -51,6 +54,7 @@ class Command(RegistryCommand):
             "trained_on": [rs.ref for rs in version.trained_on.order_by("id")],
             "training_ancestry": [rs.ref for rs in training_ancestry(version)],
             "parameters": version.parameters,
+            "jobs": queued_since(started, record_sets=version.trained_on.all()),
         }
 
     def summarise(self, result: dict) -> str:
@@ -62,4 +66,5 @@ class Command(RegistryCommand):
         inherited = [r for r in result["training_ancestry"] if r not in result["trained_on"]]
         for ref in inherited:
             lines.append(f"  inherited        {ref} (through its base)")
+        lines.extend(queued_lines(result["jobs"]))
         return "\n".join(lines)
