@@ -28,6 +28,7 @@ from ..models.names import validate_name, validate_version
 from .bulk import write_records
 from .digest import record_hash, version_digest
 from .hooks import record_set_created
+from .idempotence import identical_again, identical_elsewhere, identical_record
 from .jobs import ProgressReporter, job_handler, run_with_upload
 from .kinds import kind_check
 
@@ -334,8 +335,9 @@ def _write_version(
             existing,
             created=False,
             skipped_duplicates=spool.skipped_duplicates,
-            messages=[f"identical content is already registered as {existing.ref}; nothing was written"],
+            messages=identical_again(existing, role=role),
         )
+    twins = identical_elsewhere(spool.digest, dataset_name)
     try:
         with transaction.atomic():
             dataset, _ = Dataset.objects.get_or_create(
@@ -372,6 +374,7 @@ def _write_version(
             _write_records(new, spool, on_progress)
             if source_version is not None:
                 Derivation.objects.create(source=source_version, target=new, transform=transform)
+            messages = identical_record(new, twins, source_version)
             record_set_created(record_set)
     except IntegrityError:
         # A concurrent registration of the same content won the race: report it, as a re-run would.
@@ -379,7 +382,7 @@ def _write_version(
         if existing is None:
             raise
         return Registration(existing, created=False, messages=[f"registered concurrently as {existing.ref}"])
-    return Registration(new, created=True, skipped_duplicates=spool.skipped_duplicates)
+    return Registration(new, created=True, skipped_duplicates=spool.skipped_duplicates, messages=messages)
 
 
 def _write_records(version: DatasetVersion, spool: _Spool, on_progress: ProgressCallback | None) -> None:

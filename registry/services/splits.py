@@ -47,6 +47,18 @@ def _listing(items, total: int | None = None) -> str:
     return shown + (f" … and {total - MAX_LISTED} more" if total > MAX_LISTED else "")
 
 
+def normalise_part_names(mapping: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Part names are case-insensitive: ``Train`` and ``train`` are one part, named ``train``.
+
+    >>> normalise_part_names({"Train": ["a"], "train": ["b"], " Test ": ["c"]})
+    {'train': ['a', 'b'], 'test': ['c']}
+    """
+    merged: dict[str, list[str]] = {}
+    for name, ids in mapping.items():
+        merged.setdefault(name.strip().lower(), []).extend(ids)
+    return merged
+
+
 def read_mapping(path: Path) -> dict[str, list[str]]:
     """Read ``{"part": [ids...]}`` (JSON, as CATH and FLIP publish) or ``id<TAB>part`` lines (TSV)."""
     try:
@@ -139,6 +151,7 @@ def split_register(
     )
     if not mapping:
         raise InputRejected("the mapping defines no parts.")
+    mapping = normalise_part_names(mapping)
     for part_name in mapping:
         _check_field(validate_name, part_name, "part")
 

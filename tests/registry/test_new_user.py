@@ -241,3 +241,129 @@ def test_until_its_jobs_ran_every_report_says_pending_and_jobs_shows_them(
     contamination = run("lineage", evaluation["uuid"])
     assert "pending" not in contamination and "exact" in contamination
     assert json.loads(run("jobs", "--state", "pending", "--json"))["jobs"] == []
+
+
+# 10. a model trained on a benchmark; the contamination headline after every evaluation
+@pytest.mark.django_db(transaction=True)  # jobs run on commit, as in the CLI without a broker
+def test_training_on_a_benchmark_warns_and_every_evaluation_prints_its_contamination(
+    data_dir, bind_test, monkeypatch
+):
+    from registry.services import jobs
+
+    run("register_dataset", bind_test, "--name", "bench", "--kind", "protein", "--role", "benchmark")
+    model = json.loads(run("register_model", "leaky@1", "--trained-on", "bench@1", "--json"))
+    assert any("bench@1" in w and "benchmark" in w for w in model["warnings"]), model
+    human = run("register_model", "leaky@2", "--trained-on", "bench@1")
+    assert "warning" in human and "benchmark" in human
+    out = run("record_evaluation", "leaky@1", "--on", "bench@1", "--metric", "acc=0.9")
+    assert "contamination: exact 250 of 250 test records (100.0%)" in out, out
+    assert "trained on bench@1 itself" in out
+    monkeypatch.setattr(jobs, "job_enqueue", lambda job: None)  # a worker that has not got to it yet
+    pending = run("record_evaluation", "leaky@1", "--on", "bench@1", "--metric", "acc=0.9")
+    assert "contamination: pending" in pending, pending
+
+
+# 11. warnings that protect the science
+def test_scores_covering_few_records_and_a_metric_far_from_its_mean_are_warned(bind_registered, tmp_path):
+    few = tmp_path / "few.tsv"
+    few.write_text("id\tacc\nP01887\t0.5\nQ9KQN0\t0.5\n")
+    result = json.loads(
+        run(
+            "record_evaluation",
+            "net@1",
+            "--on",
+            "flip-bind@1/ovm:test",
+            "--metric",
+            "acc=0.93",
+            "--scores",
+            few,
+            "--json",
+        )
+    )
+    warnings = " | ".join(result["warnings"])
+    assert "cover 2 of 250 records" in warnings, warnings
+    assert "acc=0.93" in warnings and "0.5" in warnings, warnings
+    human = run(
+        "record_evaluation", "net@1", "--on", "flip-bind@1/ovm:test", "--metric", "acc=0.93", "--scores", few
+    )
+    assert "warning  scores cover 2 of 250 records" in human, human
+    fine = json.loads(
+        run(
+            "record_evaluation",
+            "net@1",
+            "--on",
+            "flip-bind@1/ovm:test",
+            "--metric",
+            "mcc=0.43",
+            "--scores",
+            SCORES,
+            "--json",
+        )
+    )
+    assert not [w for w in fine["warnings"] if "scores" in w or "mean" in w], fine["warnings"]
+
+
+def test_part_names_are_normalised_and_a_split_covering_a_tiny_fraction_is_noted(
+    data_dir, bind_all, tmp_path
+):
+    run("register_dataset", bind_all, "--name", "flip-bind", "--kind", "protein")
+    mapping = tmp_path / "m.tsv"
+    mapping.write_text("O60895\tTrain\nP01887\ttrain\nQ9KQN0\ttest\n")
+    result = json.loads(
+        run("register_split", "flip-bind@1", "--name", "tiny", "--mapping", mapping, "--json")
+    )
+    assert {p["ref"]: p["records"] for p in result["parts"]} == {
+        "flip-bind@1/tiny:train": 2,
+        "flip-bind@1/tiny:test": 1,
+    }
+    assert any("3 of 1,314 records" in w for w in result["warnings"]), result["warnings"]
+
+
+# 12. idempotence
+def test_same_content_under_a_new_name_says_identical_to_and_records_it(data_dir, bind_test):
+    run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein")
+    copy = json.loads(
+        run("register_dataset", bind_test, "--name", "bind-copy", "--kind", "protein", "--json")
+    )
+    assert copy["created"] is True
+    assert any("identical to bind-test@1" in m for m in copy["messages"]), copy["messages"]
+    lineage = json.loads(run("lineage", "bind-copy@1", "--json"))
+    assert [e["source"] for e in lineage["ancestors"]] == ["bind-test@1"]
+    assert "identical" in lineage["ancestors"][0]["transform"]
+
+
+def test_registering_again_with_a_role_applies_it_or_refuses_and_says_how(
+    data_dir, bind_test, django_capture_on_commit_callbacks
+):
+    run("register_dataset", bind_test, "--name", "bt", "--kind", "protein")
+    with django_capture_on_commit_callbacks(execute=True):
+        again = json.loads(
+            run(
+                "register_dataset",
+                bind_test,
+                "--name",
+                "bt",
+                "--kind",
+                "protein",
+                "--role",
+                "benchmark",
+                "--json",
+            )
+        )
+    assert again["created"] is False
+    assert any("role benchmark" in m for m in again["messages"]), again["messages"]
+    assert "nothing was written" not in " ".join(again["messages"])
+    assert json.loads(run("lineage", "bt@1", "--json"))["role"] == "benchmark"
+    assert [j["kind"] for j in again["jobs"]] == ["sketch"]
+    with pytest.raises(CommandError, match="registered as a benchmark.*--role training"):
+        run("register_dataset", bind_test, "--name", "bt", "--kind", "protein", "--role", "training")
+
+
+def test_a_model_registered_again_with_identical_arguments_is_idempotent(bind_registered):
+    again = json.loads(run("register_model", "net@1", "--trained-on", "flip-bind@1/ovm:train", "--json"))
+    assert again["created"] is False and again["trained_on"] == ["flip-bind@1/ovm:train"]
+    assert "already registered net@1" in run(
+        "register_model", "net@1", "--trained-on", "flip-bind@1/ovm:train"
+    )
+    with pytest.raises(CommandError, match="already registered with other arguments: trained on"):
+        run("register_model", "net@1", "--trained-on", "flip-bind@1")

@@ -6,7 +6,7 @@ import pytest
 
 from registry import services
 from registry.models import Job
-from tests.registry.test_overlap_worker import BROKER, _wait, broker_app, to_broker, worker  # noqa: F401, F811
+from tests.registry.test_overlap_worker import BROKER, _wait, broker_app, to_broker, worker  # noqa: F401
 
 pytestmark = [
     pytest.mark.worker,
@@ -15,18 +15,14 @@ pytestmark = [
 ]
 
 
-def test_the_worker_logs_one_line_per_job_at_its_default_level(
-    worker,
-    to_broker,
-    tmp_path,
-    bind_test,
-    data_dir,  # noqa: F811
-):
+def test_the_worker_logs_one_line_per_job_at_its_default_level(request, tmp_path, bind_test, data_dir):
+    start_worker = request.getfixturevalue("worker")
+    request.getfixturevalue("to_broker")
     import os
 
     if "postgres" not in os.environ.get("DATABASE_URL", ""):
         pytest.skip("needs PostgreSQL (DATABASE_URL): the worker process must see the test database")
-    proc = worker()
+    proc = start_worker()
     services.dataset_version_register(path=bind_test, dataset_name="t", kind="protein", role="benchmark")
     job = Job.objects.get(kind="sketch")
     _wait(lambda: Job.objects.filter(pk=job.pk, state="succeeded").exists(), what="the sketch job")

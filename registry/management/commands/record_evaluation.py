@@ -3,7 +3,9 @@ from pathlib import Path
 from django.utils import timezone
 
 from ... import services
-from ..base import RegistryCommand, queued_lines, queued_since
+from ...overlap.selectors import contamination_report_for_evaluation
+from ...services.warnings import evaluation_warnings
+from ..base import RegistryCommand, contamination_headline, queued_lines, queued_since, when
 
 
 class Command(RegistryCommand):
@@ -51,6 +53,8 @@ class Command(RegistryCommand):
             "scored_metrics": evaluation.scores_metric_names,
             "scores": evaluation.scores.count(),
             "jobs": queued_since(started, record_sets=[evaluation.record_set], evaluations=[evaluation]),
+            "warnings": evaluation_warnings(evaluation),
+            "contamination": contamination_report_for_evaluation(evaluation, hits=False),
         }
 
     def summarise(self, result: dict) -> str:
@@ -58,6 +62,15 @@ class Command(RegistryCommand):
         lines = [f"recorded evaluation {result['uuid']}", f"  {result['model']} on {result['on']}: {metrics}"]
         if result["scores"]:
             lines.append(f"  {result['scores']:,} per-record scores ({', '.join(result['scored_metrics'])})")
+        lines.extend(f"  warning  {w}" for w in result["warnings"])
+        if result["contamination"] is not None:
+            lines.append(f"  contamination: {contamination_headline(result['contamination'])}")
+        else:
+            live = [
+                j for j in result["jobs"] if j["kind"] == "overlap" and j["state"] in ("pending", "running")
+            ]
+            since = f" since {when(live[0]['created_at'])}" if live else ""
+            lines.append(f"  contamination: pending{since}: no report yet, so no claim either way")
         lines.extend(queued_lines(result["jobs"]))
-        lines.append(f"  contamination report: manage.py lineage {result['uuid']}")
+        lines.append(f"  contamination report in full: manage.py lineage {result['uuid']}")
         return "\n".join(lines)

@@ -2,6 +2,7 @@ from django.utils import timezone
 
 from ... import services
 from ...models import RecordSet
+from ...services.warnings import split_warnings
 from ..base import RegistryCommand, parse_pairs, queued_lines, queued_since
 
 
@@ -53,10 +54,12 @@ class Command(RegistryCommand):
             "uuid": str(split.uuid),
             "parts": parts,
             "jobs": queued_since(started, record_sets=record_sets),
+            "warnings": split_warnings(split),
         }
 
     def summarise(self, result: dict) -> str:
         lines = [f"registered split {result['split']}"]
         lines.extend(f"  {p['ref']:<50} {p['role']:<10} {p['records']:>8,} records" for p in result["parts"])
+        lines.extend(f"  warning  {w}" for w in result["warnings"])
         lines.extend(queued_lines(result["jobs"]))
         return "\n".join(lines)
