@@ -17,6 +17,7 @@ from .models import (
     SplitPart,
 )
 from .refs import parse_ref
+from .suggest import did_you_mean
 
 
 def version_get(ref: str) -> DatasetVersion:
@@ -26,10 +27,21 @@ def version_get(ref: str) -> DatasetVersion:
             dataset__name=parsed.name, version=parsed.version
         )
     except DatasetVersion.DoesNotExist:
-        raise NotFound(
-            f"No dataset version {ref!r}. List versions with `manage.py lineage {parsed.name}@<version>` "
-            "or GET /api/v1/versions/?dataset=" + parsed.name
-        ) from None
+        raise NotFound(f"No dataset version {ref!r}.{_version_hint(parsed.name, parsed.version)}") from None
+
+
+def _version_hint(name: str, version: str) -> str:
+    """The versions of a known dataset, or names close to an unknown one, and where to list them."""
+    versions = list(DatasetVersion.objects.filter(dataset__name=name).values_list("version", flat=True))
+    if versions:
+        return (
+            f" {name} has versions: {', '.join(versions)}.{did_you_mean(version, versions)} "
+            f"List them with `manage.py list versions {name}`."
+        )
+    refs = [
+        f"{n}@{v}" for n, v in DatasetVersion.objects.values_list("dataset__name", "version").order_by("id")
+    ]
+    return f"{did_you_mean(f'{name}@{version}', refs)} List versions with `manage.py list versions`."
 
 
 def record_set_get(ref: str) -> RecordSet:
@@ -50,6 +62,7 @@ def record_set_get(ref: str) -> RecordSet:
         raise NotFound(
             f"{version.ref} has no split part {parsed.split}:{parsed.part}; "
             f"known parts: {', '.join(known) or 'none (register one with register_split)'}."
+            + did_you_mean(f"{parsed.split}:{parsed.part}", known)
         ) from None
     return RecordSet.objects.select_related("version__dataset", "part__split").get(part=part)
 
@@ -68,8 +81,12 @@ def model_version_get(ref: str) -> ModelVersion:
             model__name=parsed.name, version=parsed.version
         )
     except ModelVersion.DoesNotExist:
+        refs = [
+            f"{n}@{v}" for n, v in ModelVersion.objects.values_list("model__name", "version").order_by("id")
+        ]
         raise NotFound(
-            f"No model version {ref!r}. Register it with `manage.py register_model {ref} ...`."
+            f"No model version {ref!r}.{did_you_mean(ref, refs)} List them with `manage.py list models`, or "
+            f"register it with `manage.py register_model {ref} ...`."
         ) from None
 
 
@@ -77,13 +94,19 @@ def evaluation_get(identifier: str) -> Evaluation:
     try:
         key = uuid_module.UUID(identifier)
     except ValueError:
-        raise RegistryError(f"{identifier!r} is not an evaluation UUID.", code="invalid_reference") from None
+        raise RegistryError(
+            f"{identifier!r} is not an evaluation UUID (a dataset or model version is name@version). List "
+            "evaluations with `manage.py list evaluations`.",
+            code="invalid_reference",
+        ) from None
     try:
         return Evaluation.objects.select_related("model_version__model", "record_set__version__dataset").get(
             uuid=key
         )
     except Evaluation.DoesNotExist:
-        raise NotFound(f"No evaluation {identifier}.") from None
+        raise NotFound(
+            f"No evaluation {identifier}. List evaluations with `manage.py list evaluations`."
+        ) from None
 
 
 def model_version_chain(model_version: ModelVersion) -> list[ModelVersion]:
@@ -267,7 +290,16 @@ def lineage(ref: str) -> dict:
         return lineage_of_version(version)
     if ModelVersion.objects.filter(model__name=parsed.name, version=parsed.version).exists():
         return lineage_of_model_version(model_version_get(ref))
-    raise NotFound(f"{ref!r} is neither a dataset version nor a model version.")
+    if DatasetVersion.objects.filter(dataset__name=parsed.name).exists():
+        raise NotFound(f"No dataset version {ref!r}.{_version_hint(parsed.name, parsed.version)}")
+    if ModelVersion.objects.filter(model__name=parsed.name).exists():
+        model_version_get(ref)  # raises, naming the model's versions
+    refs = [f"{n}@{v}" for n, v in DatasetVersion.objects.values_list("dataset__name", "version")]
+    refs += [f"{n}@{v}" for n, v in ModelVersion.objects.values_list("model__name", "version")]
+    raise NotFound(
+        f"{ref!r} is neither a dataset version nor a model version.{did_you_mean(ref, refs)} List them with "
+        "`manage.py list versions` and `manage.py list models`."
+    )
 
 
 # -- jobs: what is queued, running, done or failed, and what it is about -------------------------

@@ -11,6 +11,7 @@ from ..errors import Conflict, Forbidden, InputRejected, RegistryError
 from ..models import Evaluation, EvaluationScore, MLModel, ModelTraining, ModelVersion
 from ..models.names import validate_name, validate_version
 from ..refs import parse_ref
+from ..suggest import did_you_mean
 from .hooks import evaluation_created, record_set_created
 from .ingest import _check_field
 
@@ -158,6 +159,7 @@ def read_scores(path: Path, record_ids: dict[str, int]) -> tuple[list[str], list
             if identifier not in record_ids:
                 raise InputRejected(
                     f"{path}, line {lineno}: record {identifier!r} is not in the evaluated record set."
+                    + did_you_mean(identifier, record_ids)
                 )
             if identifier in seen:
                 raise InputRejected(f"{path}, line {lineno}: record {identifier!r} is scored twice.")

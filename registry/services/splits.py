@@ -12,6 +12,7 @@ from .. import selectors
 from ..errors import Conflict, Forbidden, InputRejected, RegistryError
 from ..models import Record, RecordSet, Split, SplitMembership, SplitPart
 from ..models.names import validate_name
+from ..suggest import did_you_mean
 from .hooks import record_set_created
 from .ingest import _check_field, dataset_can_write
 
@@ -159,7 +160,8 @@ def split_register(
     unknown = {i for ids in mapping.values() for i in ids if i not in record_ids}
     if unknown:
         raise InputRejected(
-            f"{len(unknown)} id(s) in the mapping are not records of {version.ref}: {_listing(unknown)}.",
+            f"{len(unknown)} id(s) in the mapping are not records of {version.ref}: {_listing(unknown)}."
+            + "".join(did_you_mean(i, record_ids) for i in sorted(unknown)[:3]),
             fields={"unknown_ids": sorted(unknown)[:MAX_LISTED]},
         )
     owners: dict[str, set[str]] = defaultdict(set)

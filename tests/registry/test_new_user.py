@@ -367,3 +367,74 @@ def test_a_model_registered_again_with_identical_arguments_is_idempotent(bind_re
     )
     with pytest.raises(CommandError, match="already registered with other arguments: trained on"):
         run("register_model", "net@1", "--trained-on", "flip-bind@1")
+
+
+# 3. listings, show, did-you-mean, and hints that point at commands that exist
+def test_every_manage_py_command_a_message_names_exists():
+    from django.core.management import get_commands
+
+    sources = [p for d in ("registry", "api", "config") for p in (REPO / d).rglob("*.py")]
+    named = {m for p in sources for m in re.findall(r"manage\.py ([a-z_]+)", p.read_text())}
+    named |= set(re.findall(r"manage\.py ([a-z_]+)", (REPO / "README.md").read_text()))
+    assert named and named <= set(get_commands()), named - set(get_commands())
+
+
+def test_list_and_show_what_is_registered(bind_registered, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        uuid = json.loads(
+            run(
+                "record_evaluation", "net@1", "--on", "flip-bind@1/ovm:test", "--metric", "mcc=0.43", "--json"
+            )
+        )["uuid"]
+    datasets = run("list", "datasets")
+    assert "flip-bind" in datasets and "protein" in datasets and "1 version" in datasets
+    versions = json.loads(run("list", "versions", "--json"))["versions"]
+    assert [(v["ref"], v["records"]) for v in versions] == [("flip-bind@1", 1314)]
+    assert "net@1" in run("list", "models") and "flip-bind@1/ovm:train" in run("list", "models")
+    evaluations = run("list", "evaluations")
+    assert uuid in evaluations and "exact 13" in evaluations, evaluations
+    assert "sketch" in run("list", "jobs")
+    card = run("show", "flip-bind@1")
+    assert "digest" in card and "ovm:train" in card and "ovm:test" in card
+    assert "1,077 records" in run("show", "flip-bind@1/ovm:train")
+    assert "flip-bind@1" in run("show", "flip-bind")
+    assert "trained on" in run("show", "net@1")
+    assert "mcc=0.43" in run("show", uuid)
+
+
+def test_unknown_names_get_did_you_mean_suggestions_and_a_listing_that_exists(bind_registered, tmp_path):
+    with pytest.raises(CommandError, match=r"Did you mean 'flip-bind@1'\?.*manage.py list versions"):
+        run("lineage", "flip-bnd@1")
+    with pytest.raises(CommandError, match=r"flip-bind has versions: 1\b"):
+        run("lineage", "flip-bind@7")
+    with pytest.raises(CommandError, match=r"Did you mean 'net@1'\?"):
+        run("record_evaluation", "nett@1", "--on", "flip-bind@1", "--metric", "acc=1")
+    with pytest.raises(CommandError, match=r"Did you mean 'ovm:test'\?"):
+        run("record_evaluation", "net@1", "--on", "flip-bind@1/ovm:tset", "--metric", "acc=1")
+    with pytest.raises(CommandError, match=r"is not an evaluation UUID.*manage.py list evaluations"):
+        run("lineage", "netsurfp2-train")
+    scores = tmp_path / "s.tsv"
+    scores.write_text("id\tacc\no60895\t1\n")  # the record is O60895
+    with pytest.raises(CommandError, match=r"record 'o60895' is not in .*Did you mean 'O60895'\?"):
+        run(
+            "record_evaluation",
+            "net@1",
+            "--on",
+            "flip-bind@1/ovm:test",
+            "--metric",
+            "acc=1",
+            "--scores",
+            scores,
+        )
+    mapping = tmp_path / "m.tsv"
+    mapping.write_text("o60895\ttrain\n")
+    with pytest.raises(CommandError, match=r"Did you mean 'O60895'"):
+        run("register_split", "flip-bind@1", "--name", "s2", "--mapping", mapping)
+
+
+def test_a_bad_evaluation_uuid_is_an_evaluation_uuid_over_the_api_too(data_dir):
+    from rest_framework.test import APIClient
+
+    detail = APIClient().get("/api/v1/evaluations/nope/").json()["detail"]
+    assert detail == "'nope' is not an evaluation UUID.", detail
+    assert APIClient().get("/api/v1/jobs/nope/").json()["detail"] == "'nope' is not a job UUID."
