@@ -36,8 +36,8 @@ def part_role(name: str, overrides: dict[str, str] | None = None) -> str:
     >>> part_role("train"), part_role("Validation"), part_role("fold3")
     ('train', 'validation', 'other')
     """
-    if overrides and name in overrides:
-        return overrides[name]
+    if overrides and name.lower() in {k.lower() for k in overrides}:
+        return {k.lower(): v for k, v in overrides.items()}[name.lower()]
     return _ROLE_BY_NAME.get(name.lower(), "other")
 
 
@@ -49,14 +49,20 @@ def _listing(items, total: int | None = None) -> str:
 
 
 def normalise_part_names(mapping: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Part names are case-insensitive: ``Train`` and ``train`` are one part, named ``train``.
+    """Part names that differ only in case or surrounding space are one part (``Train`` == ``train``),
+    named in lower case; other names are kept as given.
 
-    >>> normalise_part_names({"Train": ["a"], "train": ["b"], " Test ": ["c"]})
-    {'train': ['a', 'b'], 'test': ['c']}
+    >>> normalise_part_names({"Train": ["a"], "train": ["b"], " Test ": ["c"], "True": ["d"]})
+    {'train': ['a', 'b'], 'Test': ['c'], 'True': ['d']}
     """
+    groups: dict[str, list[str]] = {}
+    for name in mapping:
+        groups.setdefault(name.strip().lower(), []).append(name)
     merged: dict[str, list[str]] = {}
-    for name, ids in mapping.items():
-        merged.setdefault(name.strip().lower(), []).extend(ids)
+    for key, names in groups.items():
+        target = key if len(names) > 1 else names[0].strip()
+        for name in names:
+            merged.setdefault(target, []).extend(mapping[name])
     return merged
 
 
