@@ -210,3 +210,8 @@ LOGGING = {
     # One line per job in a Celery worker, whatever the worker's level (registry/worker_log.py).
     "loggers": {"leakledger.jobs": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+
+# Where the registry is served, for the URLs in citations made without a request (`manage.py cite`).
+LEAKLEDGER_PUBLIC_URL = os.environ.get("LEAKLEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+if not LEAKLEDGER_PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"LEAKLEDGER_PUBLIC_URL={LEAKLEDGER_PUBLIC_URL!r} is not an http(s) URL.")

@@ -95,6 +95,15 @@ SPDX = {
         "Artistic-2.0",
         "CDLA-Permissive-2.0",
         "CDLA-Sharing-1.0",
+        "AFL-3.0",
+        "AGPL-3.0-only",
+        "BSD-4-Clause",
+        "CC-BY-NC-ND-4.0",
+        "EPL-2.0",
+        "GPL-2.0-or-later",
+        "LGPL-2.1-only",
+        "ISC",
+        "Zlib",
     ]
 }
 
@@ -181,8 +190,11 @@ def download_name(version: DatasetVersion, fmt: str) -> str:
 
 
 def _url(request, name: str, **kwargs) -> str:
+    """Absolute: from the request, or (the CLI) from ``LEAKLEDGER_PUBLIC_URL``."""
+    from django.conf import settings
+
     path = reverse(name, kwargs=kwargs)
-    return request.build_absolute_uri(path) if request is not None else path
+    return request.build_absolute_uri(path) if request is not None else settings.LEAKLEDGER_PUBLIC_URL + path
 
 
 def _creator(user) -> dict:
@@ -192,6 +204,11 @@ def _creator(user) -> dict:
     if user.first_name and user.last_name:
         return {"given": user.first_name, "family": user.last_name}
     return {"name": user.get_full_name() or user.get_username()}
+
+
+def _creators(dataset) -> list[dict]:
+    """The dataset's authors as registered (``--author``), else its owner or the registry."""
+    return list(dataset.authors or []) or [_creator(dataset.owner)]
 
 
 def _spdx(license_text: str) -> str | None:
@@ -285,12 +302,16 @@ def _render(fmt: str, c: dict):
             c["key"],
             {
                 "title": _bibtex_escape(c["title"]),
-                "author": _bibtex_author(c["creator"]),
+                "author": " and ".join(_bibtex_author(a) for a in c["creators"]),
                 "year": str(date.year),
                 "month": str(date.month),
-                "version": _bibtex_escape(c["version"]),
+                # APA and Nature styles print version but drop note: the digest goes there too.
+                "version": _bibtex_escape(c["version_cited"]),
                 "url": c["url"],
-                "howpublished": _bibtex_escape(f"{PUBLISHER} registry, {c['ref_label']}"),
+                "howpublished": _bibtex_escape(
+                    f"{PUBLISHER} registry, {c['ref_label']}"
+                    + (f"; source: {c['source']}" if c.get("source") else "")
+                ),
                 "note": _bibtex_escape(c["note"]),
             },
         )
@@ -300,7 +321,7 @@ def _render(fmt: str, c: dict):
             "message": "If you use this, please cite it as below; the sha256 digest identifies the exact content.",
             "type": "dataset",
             "title": c["title"],
-            "authors": [_cff_author(c["creator"])],
+            "authors": [_cff_author(a) for a in c["creators"]],
             "version": c["version"],
             "date-released": date.date().isoformat(),
             "url": c["url"],
@@ -310,30 +331,36 @@ def _render(fmt: str, c: dict):
             ],
             "abstract": c["abstract"],
         }
+        if c.get("source") and re.match(r"^https?://", c["source"]):
+            cff["repository"] = c["source"]
         spdx = _spdx(c.get("license", ""))
         if spdx:
             cff["license"] = spdx
         elif re.match(r"^https?://", c.get("license", "")):
             cff["license-url"] = c["license"]
+        elif c.get("license"):  # not an SPDX id: CFF has no free-text licence, so the abstract says it
+            cff["abstract"] += f" Licence: {c['license']}."
         return _yaml(cff) + "\n"
     if fmt == "csl":
         item = {
             "id": c["key"],
             "type": "dataset",
             "title": c["title"],
-            "author": [_csl_author(c["creator"])],
+            "author": [_csl_author(a) for a in c["creators"]],
             "issued": {"date-parts": [[date.year, date.month, date.day]]},
-            "version": c["version"],
+            "version": c["version_cited"],
             "URL": c["url"],
             "publisher": PUBLISHER,
             "note": c["note"],
             "abstract": c["abstract"],
         }
+        if c.get("source"):
+            item["source"] = c["source"]
         return [item]
     # DataCite JSON, kernel 4.5
     record = {
         "types": {"resourceTypeGeneral": "Dataset", "resourceType": c["resource_type"]},
-        "creators": [_datacite_creator(c["creator"])],
+        "creators": [_datacite_creator(a) for a in c["creators"]],
         "titles": [{"title": c["title"]}],
         "publisher": {"name": PUBLISHER},
         "publicationYear": str(date.year),
@@ -356,7 +383,13 @@ def _render(fmt: str, c: dict):
     if c.get("license"):
         rights = {"rights": c["license"]}
         if _spdx(c["license"]):
-            rights.update(rightsIdentifier=_spdx(c["license"]), rightsIdentifierScheme="SPDX")
+            spdx = _spdx(c["license"])
+            rights.update(
+                rightsIdentifier=spdx,
+                rightsIdentifierScheme="SPDX",
+                rightsUri=f"https://spdx.org/licenses/{spdx}.html",
+                schemeUri="https://spdx.org/licenses/",
+            )
         record["rightsList"] = [rights]
     if not record["relatedIdentifiers"]:
         del record["relatedIdentifiers"]
@@ -384,9 +417,11 @@ def version_citation(version: DatasetVersion, fmt: str, request=None):
     citation = {
         "key": f"{dataset.name}_{version.version}",
         "title": f"{dataset.name}, version {version.version}",
-        "creator": _creator(dataset.owner),
+        "creators": _creators(dataset),
         "date": version.created_at,
         "version": version.version,
+        "version_cited": f"{version.version}, sha256:{version.digest}",
+        "source": dataset.source,
         "url": url,
         "ref_label": version.ref,
         "note": f"{version.ref}; sha256 content digest {version.digest}; {version.record_count} records",
@@ -425,9 +460,10 @@ def evaluation_citation(evaluation: Evaluation, fmt: str, request=None):
     citation = {
         "key": f"evaluation_{evaluation.uuid}",
         "title": f"Evaluation of {model_version.ref} on {on_ref}",
-        "creator": _creator(evaluation.created_by or model_version.model.owner),
+        "creators": [_creator(evaluation.created_by or model_version.model.owner)],
         "date": evaluation.created_at,
         "version": str(evaluation.uuid),
+        "version_cited": f"{evaluation.uuid}, on sha256:{evaluated.digest}",
         "url": url,
         "ref_label": f"evaluation {evaluation.uuid}",
         "note": f"{model_version.ref} on {on_ref} (sha256 content digest {evaluated.digest}): {metrics}",
@@ -530,7 +566,7 @@ def croissant(version: DatasetVersion, request=None) -> dict:
         "datePublished": version.created_at.date().isoformat(),
         "citeAs": version_citation(version, "bibtex", request),
         "license": dataset.license or "unknown",
-        "creator": _schema_person(dataset.owner),
+        "creator": _schema_creators(dataset),
         "publisher": {"@type": "sc:Organization", "name": PUBLISHER},
         "identifier": [f"sha256:{version.digest}", f"urn:uuid:{version.uuid}"],
         "keywords": [dataset.kind, "sequences", "train/test overlap"],
@@ -593,6 +629,17 @@ def _semver(version: str) -> str:
     if re.fullmatch(r"\d+\.\d+", version):
         return f"{version}.0"
     return version
+
+
+def _schema_creators(dataset) -> list[dict] | dict:
+    if not dataset.authors:
+        return _schema_person(dataset.owner)
+    return [
+        {"@type": "sc:Person", "name": f"{a['given']} {a['family']}"}
+        if "family" in a
+        else {"@type": "sc:Organization", "name": a["name"]}
+        for a in dataset.authors
+    ]
 
 
 def _schema_person(user) -> dict:

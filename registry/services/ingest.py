@@ -32,6 +32,25 @@ from .idempotence import identical_again, identical_elsewhere, identical_record
 from .jobs import ProgressReporter, job_handler, run_with_upload
 from .kinds import kind_check
 
+
+def parse_authors(items: list[str]) -> list[dict]:
+    """``["Dallago, Christian", "FLIP consortium"]`` -> ``[{"family", "given"}, {"name"}]``, as cited.
+
+    >>> parse_authors(["Dallago, Christian", "FLIP consortium"])
+    [{'family': 'Dallago', 'given': 'Christian'}, {'name': 'FLIP consortium'}]
+    """
+    out = []
+    for item in items:
+        family, comma, given = (part.strip() for part in item.partition(","))
+        if not family or (comma and not given):
+            raise RegistryError(
+                f"--author {item!r} is not 'Family, Given' (a person) or a name (an organisation).",
+                fields={"authors": [item]},
+            )
+        out.append({"family": family, "given": given} if comma else {"name": family})
+    return out
+
+
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int | None], None]
@@ -243,6 +262,7 @@ def dataset_version_register(
     transform: str = "",
     role: str = "",
     force_kind: bool = False,
+    authors: list[str] | None = None,
     user=None,
     id_column: str = "id",
     sequence_column: str = "sequence",
@@ -256,6 +276,7 @@ def dataset_version_register(
     and writes nothing in that case.
     """
     path = Path(path)
+    creators = parse_authors(authors or [])
     source_version = registration_check(
         dataset_name=dataset_name,
         kind=kind,
@@ -299,6 +320,7 @@ def dataset_version_register(
             role=role,
             user=user,
             on_progress=on_progress,
+            authors=creators,
         )
     finally:
         spool.path.unlink(missing_ok=True)
@@ -328,6 +350,7 @@ def _write_version(
     role,
     user,
     on_progress,
+    authors=(),
 ) -> Registration:
     existing = _existing(dataset_name, spool.digest)
     if existing is not None:
@@ -348,6 +371,7 @@ def _write_version(
                     "license": license,
                     "description": description,
                     "source": source,
+                    "authors": list(authors),
                 },
             )
             # Serialise concurrent registrations into one dataset (version numbering, digest check).

@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -438,3 +439,65 @@ def test_a_bad_evaluation_uuid_is_an_evaluation_uuid_over_the_api_too(data_dir):
     detail = APIClient().get("/api/v1/evaluations/nope/").json()["detail"]
     assert detail == "'nope' is not an evaluation UUID.", detail
     assert APIClient().get("/api/v1/jobs/nope/").json()["detail"] == "'nope' is not a job UUID."
+
+
+# 14. cite on the command line
+def test_cite_on_the_cli_carries_licence_source_authors_and_the_digest_where_styles_print_it(
+    data_dir, bind_test, tmp_path
+):
+    import bibtexparser
+
+    source = "https://github.com/J-SNACKKB/FLIP"
+    reg = json.loads(
+        run(
+            "register_dataset",
+            bind_test,
+            "--name",
+            "flip-bind-test",
+            "--kind",
+            "protein",
+            "--license",
+            "AFL-3.0",
+            "--source",
+            source,
+            "--author",
+            "Dallago, Christian",
+            "--author",
+            "Mou, Jody",
+            "--json",
+        )
+    )
+    digest = reg["digest"]
+    library = bibtexparser.parse_string(run("cite", "flip-bind-test@1", "--format", "bibtex"))
+    assert not library.failed_blocks
+    [entry] = library.entries
+    assert entry["author"] == "Dallago, Christian and Mou, Jody"
+    assert digest in entry["version"]  # APA and Nature styles print version; they drop note
+    assert source in entry["howpublished"]
+    cff = run("cite", "flip-bind-test@1", "--format", "cff")
+    assert 'license: "AFL-3.0"' in cff and source in cff and '"family-names": "Dallago"' not in cff
+    assert 'family-names: "Dallago"' in cff
+    path = tmp_path / "CITATION.cff"
+    path.write_text(cff)
+    check = subprocess.run(
+        [str(Path(sys.executable).parent / "cffconvert"), "--validate", "-i", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    datacite = json.loads(run("cite", "flip-bind-test@1", "--format", "datacite"))
+    assert datacite["rightsList"] == [
+        {
+            "rights": "AFL-3.0",
+            "rightsIdentifier": "AFL-3.0",
+            "rightsIdentifierScheme": "SPDX",
+            "rightsUri": "https://spdx.org/licenses/AFL-3.0.html",
+            "schemeUri": "https://spdx.org/licenses/",
+        }
+    ]
+    assert [c["familyName"] for c in datacite["creators"]] == ["Dallago", "Mou"]
+    [csl] = json.loads(run("cite", "flip-bind-test@1", "--format", "csl"))
+    assert digest in csl["version"] and csl["source"] == source
+    assert [a["family"] for a in csl["author"]] == ["Dallago", "Mou"]
+    with pytest.raises(CommandError, match="--author 'Dallago,' is not"):
+        run("register_dataset", bind_test, "--name", "other", "--kind", "protein", "--author", "Dallago,")

@@ -39,6 +39,13 @@ class Command(RegistryCommand):
             help="register as a training set or a benchmark (test set) for standing overlap checks",
         )
         parser.add_argument(
+            "--author",
+            action="append",
+            default=[],
+            metavar="'FAMILY, GIVEN'",
+            help="an author of the data, as citations name them (repeatable, in order; first version only)",
+        )
+        parser.add_argument(
             "--force-kind",
             action="store_true",
             help="register as --kind even when the content looks like another kind (nucleotides or "
@@ -70,6 +77,7 @@ class Command(RegistryCommand):
             transform=options["transform"],
             role=options["role"],
             force_kind=options["force_kind"],
+            authors=options["author"],
             id_column=options["id_column"],
             sequence_column=options["sequence_column"],
             skip_identical_duplicates=options["skip_identical_duplicates"],
