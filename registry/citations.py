@@ -22,6 +22,7 @@ from django.urls import reverse
 from registry.models import DatasetVersion, Evaluation, Record, Split, SplitMembership
 
 PUBLISHER = "LeakLedger"
+SPLIT_URLS = {"train": "cr:TrainingSplit", "validation": "cr:ValidationSplit", "test": "cr:TestSplit"}
 MEDIA = {"fasta": "text/x-fasta", "csv": "text/csv"}
 CHUNK_RECORDS = 2000
 CROISSANT_CONTEXT = {
@@ -515,10 +516,17 @@ def croissant(version: DatasetVersion, request=None) -> dict:
     record_sets = []
     for split in splits:
         set_id = f"split-{split.name}"
+        # A record in two parts (a published leak) is in both: a repeated field, not one value
+        # "test;train" that matches no split. The CSV column joins the parts with ";".
         field = column(
-            f"split_{split.name}", f"split:{split.name}", f"Part of split {split.name!r} the record is in."
+            f"split_{split.name}",
+            f"split:{split.name}",
+            f"Part(s) of split {split.name!r} the record is in (repeated: a record may be in several).",
         )
-        field["references"] = {"field": {"@id": f"{set_id}/name"}}
+        field["repeated"] = True
+        field["source"]["transform"] = {"separator": ";"}
+        # No cr:references to the split's key: mlcroissant cannot join on a repeated field, and the
+        # values are the key's names all the same.
         fields.append(field)
         record_sets.append(
             {
@@ -531,10 +539,16 @@ def croissant(version: DatasetVersion, request=None) -> dict:
                 "key": {"@id": f"{set_id}/name"},
                 "field": [
                     {"@type": "cr:Field", "@id": f"{set_id}/name", "name": "name", "dataType": "sc:Text"},
+                    {"@type": "cr:Field", "@id": f"{set_id}/url", "name": "url", "dataType": "sc:URL"},
                     {"@type": "cr:Field", "@id": f"{set_id}/role", "name": "role", "dataType": "sc:Text"},
                 ],
                 "data": [
-                    {f"{set_id}/name": part.name, f"{set_id}/role": part.role}
+                    {
+                        f"{set_id}/name": part.name,
+                        # Croissant's split conventions; a part of role "other" has no standard split
+                        f"{set_id}/url": SPLIT_URLS.get(part.role, f"{split.name}/{part.name}"),
+                        f"{set_id}/role": part.role,
+                    }
                     for part in sorted(split.parts.all(), key=lambda p: p.name)
                 ],
             }

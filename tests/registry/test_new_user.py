@@ -501,3 +501,36 @@ def test_cite_on_the_cli_carries_licence_source_authors_and_the_digest_where_sty
     assert [a["family"] for a in csl["author"]] == ["Dallago", "Mou"]
     with pytest.raises(CommandError, match="--author 'Dallago,' is not"):
         run("register_dataset", bind_test, "--name", "other", "--kind", "protein", "--author", "Dallago,")
+
+
+# 15. Croissant split conventions
+def test_croissant_splits_follow_the_conventions_and_filtering_on_train_keeps_the_shared_records(
+    bind_registered, tmp_path
+):
+    import mlcroissant
+
+    from registry import citations
+    from registry.selectors import version_get
+
+    version = version_get("flip-bind@1")
+    metadata = citations.croissant(version)
+    [split_set] = [rs for rs in metadata["recordSet"] if rs.get("dataType") == "cr:Split"]
+    assert split_set["key"] == {"@id": "split-ovm/name"}
+    urls = {row["split-ovm/name"]: row["split-ovm/url"] for row in split_set["data"]}
+    assert urls == {"train": "cr:TrainingSplit", "test": "cr:TestSplit"}
+    # read offline: the CSV beside the metadata, byte for byte the download
+    (tmp_path / "records.csv").write_bytes(b"".join(citations.records_stream(version, "csv")))
+    for item in metadata["distribution"]:
+        item["contentUrl"] = "records.csv" if item["encodingFormat"] == "text/csv" else "records.fasta"
+    (tmp_path / "records.fasta").write_bytes(b"".join(citations.records_stream(version, "fasta")))
+    path = tmp_path / "croissant.json"
+    path.write_text(json.dumps(metadata))
+    records = list(mlcroissant.Dataset(jsonld=str(path)).records("records"))
+    assert len(records) == 1314
+    membership = {
+        r["records/identifier"].decode(): [p.decode() for p in r["records/split_ovm"]] for r in records
+    }
+    train = {i for i, parts in membership.items() if "train" in parts}
+    test = {i for i, parts in membership.items() if "test" in parts}
+    assert (len(train), len(test), len(train & test)) == (1077, 250, 13)
+    assert not any(";" in p for parts in membership.values() for p in parts)
