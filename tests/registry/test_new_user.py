@@ -534,3 +534,44 @@ def test_croissant_splits_follow_the_conventions_and_filtering_on_train_keeps_th
     test = {i for i, parts in membership.items() if "test" in parts}
     assert (len(train), len(test), len(train & test)) == (1077, 250, 13)
     assert not any(";" in p for parts in membership.values() for p in parts)
+
+
+# 16. export the clean subset
+def test_export_clean_writes_the_uncontaminated_records_and_registers_them_with_their_lineage(
+    bind_registered, bind_mapping, tmp_path, django_capture_on_commit_callbacks
+):
+    out = tmp_path / "clean.fasta"
+    with django_capture_on_commit_callbacks(execute=True):
+        result = json.loads(
+            run(
+                "export_clean",
+                "flip-bind@1/ovm:test",
+                "--against-model",
+                "net@1",
+                "--identity",
+                "0.9",
+                "-o",
+                out,
+                "--register",
+                "flip-bind-test-clean",
+                "--json",
+            )
+        )
+    shared = set(json.loads(bind_mapping.read_text())["train"]) & set(
+        json.loads(bind_mapping.read_text())["test"]
+    )
+    written = [line[1:].split()[0] for line in out.read_text().splitlines() if line.startswith(">")]
+    assert not shared & set(written)
+    assert len(written) == result["clean"] == 250 - result["removed"] and result["removed"] >= len(shared)
+    # checked again, independently of the export: nothing of the clean file is in the model's training data
+    again = json.loads(run("check_overlap", out, "--against-model", "net@1", "--identity", "0.9", "--json"))
+    assert all(row["records"] == 0 for row in again["summary"]["thresholds"]), again["summary"]
+    lineage = json.loads(run("lineage", result["registered"]["ref"], "--json"))
+    [edge] = lineage["ancestors"]
+    assert edge["source"] == "flip-bind@1"
+    for word in ("flip-bind@1/ovm:test", "net@1", "90%", "coverage >= 80%", "exact", "minhash"):
+        assert word in edge["transform"], edge["transform"]
+    human = run(
+        "export_clean", "flip-bind@1/ovm:test", "--against-model", "net@1", "-o", tmp_path / "c2.fasta"
+    )
+    assert f"wrote {len(written)} of 250 records" in human
