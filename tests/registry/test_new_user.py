@@ -575,3 +575,20 @@ def test_export_clean_writes_the_uncontaminated_records_and_registers_them_with_
         "export_clean", "flip-bind@1/ovm:test", "--against-model", "net@1", "-o", tmp_path / "c2.fasta"
     )
     assert f"wrote {len(written)} of 250 records" in human
+
+
+# 2. the demo's last hint works as printed
+def test_the_demos_last_hint_runs_as_printed(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "LEAKLEDGER_DATA_DIR": str(tmp_path / "demo")}
+    demo = subprocess.run(
+        [sys.executable, "manage.py", "demo", "--fresh"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert demo.returncode == 0, demo.stderr
+    last = demo.stdout.strip().splitlines()[-1]
+    command = re.search(r"Explore with `([^`]+)`", last).group(1)
+    assert "manage.py lineage flip-bind@1" in command
+    shown = subprocess.run(
+        ["bash", "-c", command], cwd=REPO, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("dataset version flip-bind@1")
