@@ -56,31 +56,41 @@ def parse_pairs(items: list[str], flag: str) -> list[tuple[str, str]]:
 
 
 class Progress:
-    """Periodic progress lines on stderr (every ``interval`` seconds), silent for short work."""
+    """Progress lines on stderr: each stage as it starts once the work has run for ``interval`` seconds
+    (short work stays silent), its count every ``interval`` seconds, and how long it took."""
 
-    def __init__(self, label: str, stream=None, interval: float = 2.0):
+    INTERVAL = 2.0
+
+    def __init__(self, label: str, stream=None, interval: float | None = None):
         self.label = label
         self.stream = stream or sys.stderr
-        self.interval = interval
-        self.started = time.monotonic()
+        self.interval = self.INTERVAL if interval is None else interval
+        self.begun = self.started = time.monotonic()
         self._last = self.started
         self._stage = None
         self._reported = False
 
+    def _write(self, text: str) -> None:
+        self.stream.write(f"{self.label}: {text}\n")
+        self.stream.flush()
+
     def __call__(self, stage: str, done: int, total: int | None = None, **_extra) -> None:
         now = time.monotonic()
-        if stage != self._stage:  # rates are per stage; short stages stay silent
+        if stage != self._stage:  # rates are per stage
             if self._stage is not None and self._reported:
-                self.stream.write(f"{self.label}: {self._stage} done in {now - self.started:.1f}s\n")
-            self._stage, self.started, self._last, self._reported = stage, now, now, False
+                self._write(f"{self._stage} done in {now - self.started:.1f}s")
+            self._stage, self.started, self._last = stage, now, now
+            self._reported = now - self.begun >= self.interval
+            if self._reported:  # long work: say what starts now (a tier, an MMseqs2 stage)
+                of = f" ({total:,} records)" if total else ""
+                self._write(f"{stage} started{of}")
             return
         if now - self._last < self.interval:
             return
         self._last, self._reported = now, True
         rate = done / max(now - self.started, 1e-9)
         of = f"/{total:,}" if total else ""
-        self.stream.write(f"{self.label}: {stage} {done:,}{of} records ({rate:,.0f}/s)\n")
-        self.stream.flush()
+        self._write(f"{stage} {done:,}{of} records ({rate:,.0f}/s)")
 
 
 def queued_since(started, *, record_sets=(), evaluations=()) -> list[dict]:

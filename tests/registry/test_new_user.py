@@ -592,3 +592,26 @@ def test_the_demos_last_hint_runs_as_printed(tmp_path):
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("dataset version flip-bind@1")
+
+
+# 8. every tier reports progress, MMseqs2's own stages included
+@pytest.mark.skipif(not __import__("shutil").which("mmseqs"), reason="mmseqs (Debian mmseqs2) not installed")
+def test_check_overlap_reports_every_tier_and_mmseqs_stages_on_stderr(
+    bind_registered, bind_test, monkeypatch, capsys
+):
+    from registry.management import base
+
+    monkeypatch.setattr(base.Progress, "INTERVAL", 0.0)  # report everything, however quick
+    out, err = run_both(
+        "check_overlap", bind_test, "--against", "flip-bind@1/ovm:train", "--tiers", "exact,minhash,mmseqs"
+    )
+    assert "exact" in out
+    err = capsys.readouterr().err
+    for stage in (
+        "exact started",
+        "minhash started",
+        "mmseqs started",
+        "mmseqs prefilter started",
+        "mmseqs align started",
+    ):
+        assert f"test.fasta: {stage}" in err, err
