@@ -228,6 +228,8 @@ def test_until_its_jobs_ran_every_report_says_pending_and_jobs_shows_them(
     assert re.search(r"pending +sketch job .* \(index test@1\): pending since", lineage), lineage
     contamination = run("lineage", evaluation["uuid"])
     assert "contamination: pending" in contamination and "overlap job" in contamination, contamination
+    check = run("check_overlap", "test@1", "--against", "train@1")
+    assert re.search(r"pending +sketch job .* \(index test@1\): pending since", check), check
     assert "not computed yet" not in contamination
     listing = json.loads(run("jobs", "--json"))["jobs"]
     assert {j["state"] for j in listing} == {"pending"} and len(listing) == 5
