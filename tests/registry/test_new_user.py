@@ -75,9 +75,10 @@ def manage(*args, env: dict) -> subprocess.CompletedProcess:
 
 
 # 17, 18. noise on stderr; a missing production key is one line, not a traceback
-def test_commands_do_not_print_kombu_hostname_noise_and_a_missing_key_is_one_line(tmp_path, bind_test):
-    env = {"LEAKLEDGER_DATA_DIR": str(tmp_path / "var")}
-    assert manage("migrate", "-v", "0", env=env).returncode == 0
+def test_commands_do_not_print_kombu_hostname_noise_and_a_missing_key_is_one_line(
+    migrated_data_dir, bind_test
+):
+    env = {"LEAKLEDGER_DATA_DIR": str(migrated_data_dir)}
     proc = manage("register_dataset", bind_test, "--name", "t", "--kind", "protein", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "registered t@1" in proc.stdout
@@ -580,8 +581,8 @@ def test_export_clean_writes_the_uncontaminated_records_and_registers_them_with_
 
 
 # 2. the demo's last hint works as printed
-def test_the_demos_last_hint_runs_as_printed(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "LEAKLEDGER_DATA_DIR": str(tmp_path / "demo")}
+def test_the_demos_last_hint_runs_as_printed(migrated_data_dir):
+    env = {"PATH": "/usr/bin:/bin", "LEAKLEDGER_DATA_DIR": str(migrated_data_dir)}
     demo = subprocess.run(
         [sys.executable, "manage.py", "demo", "--fresh"], cwd=REPO, env=env, capture_output=True, text=True
     )
