@@ -139,7 +139,8 @@ STORAGES = {
 # --- Celery -------------------------------------------------------------------------------------
 # No broker: run tasks in the calling process so that the embedded default needs nothing started.
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://"
+# With a host, so that kombu does not warn "No hostname was supplied" on every command.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, not lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -219,4 +220,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LEAKLEDGER_LOG_LEVEL", "WARNING")},
+    # One line per job in a Celery worker, whatever the worker's level (registry/worker_log.py).
+    "loggers": {"leakledger.jobs": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+
+# Where the registry is served, for the URLs in citations made without a request (`manage.py cite`).
+LEAKLEDGER_PUBLIC_URL = os.environ.get("LEAKLEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+if not LEAKLEDGER_PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"LEAKLEDGER_PUBLIC_URL={LEAKLEDGER_PUBLIC_URL!r} is not an http(s) URL.")

@@ -109,7 +109,8 @@ def parse_uuid(value: str, what: str) -> uuid_module.UUID:
     try:
         return uuid_module.UUID(str(value))
     except ValueError:
-        raise exceptions.NotFound(f"{value!r} is not a {what} UUID.") from None
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise exceptions.NotFound(f"{value!r} is not {article} {what} UUID.") from None
 
 
 # Which HTTP status a failed job's error code answers with, when the job ran inside the request.

@@ -174,6 +174,7 @@ class UploadMixin:
                 "id_column": data["id_column"],
                 "sequence_column": data["sequence_column"],
                 "skip_identical_duplicates": data["skip_identical_duplicates"],
+                "force_kind": data["force_kind"],
                 "user_id": request.user.pk,
                 "delete_after": True,
             }

@@ -466,6 +466,7 @@ def overlap_run(
     if "minhash" in method.tiers:
         t0 = time.perf_counter()
         todo = np.flatnonzero(~settled)
+        say("minhash", 0, len(todo))
         sigs = _query_signatures(query, todo, settings)
         nonempty = ~(sigs == EMPTY).all(axis=1)
         todo, sigs = todo[nonempty], sigs[nonempty]
@@ -533,6 +534,7 @@ def overlap_run(
             todo = np.flatnonzero(~settled).tolist()
             ref_ids = _reference_sequence_ids(references)
             ref_res = storage.residues_read(ref_ids)
+            say("mmseqs", 0, len(todo))
             hits = dedup_mmseqs.mmseqs_search(
                 [(str(u), query.residues[u]) for u in todo],
                 [(str(s), r) for s, r in ref_res.items()],
@@ -540,6 +542,7 @@ def overlap_run(
                 identity=method.identity,
                 coverage=method.coverage,
                 settings=mm,
+                on_progress=lambda stage: say(f"mmseqs {stage}", 0, len(todo)),
             )
             found = reference_records(
                 references, [int(h.reference) for h in hits if int(h.reference) not in ref_map]

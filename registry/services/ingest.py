@@ -28,7 +28,28 @@ from ..models.names import validate_name, validate_version
 from .bulk import write_records
 from .digest import record_hash, version_digest
 from .hooks import record_set_created
+from .idempotence import identical_again, identical_elsewhere, identical_record
 from .jobs import ProgressReporter, job_handler, run_with_upload
+from .kinds import kind_check
+
+
+def parse_authors(items: list[str]) -> list[dict]:
+    """``["Dallago, Christian", "FLIP consortium"]`` -> ``[{"family", "given"}, {"name"}]``, as cited.
+
+    >>> parse_authors(["Dallago, Christian", "FLIP consortium"])
+    [{'family': 'Dallago', 'given': 'Christian'}, {'name': 'FLIP consortium'}]
+    """
+    out = []
+    for item in items:
+        family, comma, given = (part.strip() for part in item.partition(","))
+        if not family or (comma and not given):
+            raise RegistryError(
+                f"--author {item!r} is not 'Family, Given' (a person) or a name (an organisation).",
+                fields={"authors": [item]},
+            )
+        out.append({"family": family, "given": given} if comma else {"name": family})
+    return out
+
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +261,8 @@ def dataset_version_register(
     derived_from: str | None = None,
     transform: str = "",
     role: str = "",
+    force_kind: bool = False,
+    authors: list[str] | None = None,
     user=None,
     id_column: str = "id",
     sequence_column: str = "sequence",
@@ -253,6 +276,7 @@ def dataset_version_register(
     and writes nothing in that case.
     """
     path = Path(path)
+    creators = parse_authors(authors or [])
     source_version = registration_check(
         dataset_name=dataset_name,
         kind=kind,
@@ -277,6 +301,10 @@ def dataset_version_register(
     except ParseError as exc:
         raise InputRejected(str(exc), fields=exc.to_dict()) from exc
     try:
+        if not force_kind:
+            kind_check(
+                (r[2] for batch in _read_spool(spool.path) for r in batch), kind=kind, source=str(path)
+            )
         return _write_version(
             spool,
             path=path,
@@ -292,6 +320,7 @@ def dataset_version_register(
             role=role,
             user=user,
             on_progress=on_progress,
+            authors=creators,
         )
     finally:
         spool.path.unlink(missing_ok=True)
@@ -321,6 +350,7 @@ def _write_version(
     role,
     user,
     on_progress,
+    authors=(),
 ) -> Registration:
     existing = _existing(dataset_name, spool.digest)
     if existing is not None:
@@ -328,8 +358,9 @@ def _write_version(
             existing,
             created=False,
             skipped_duplicates=spool.skipped_duplicates,
-            messages=[f"identical content is already registered as {existing.ref}; nothing was written"],
+            messages=identical_again(existing, role=role),
         )
+    twins = identical_elsewhere(spool.digest, dataset_name)
     try:
         with transaction.atomic():
             dataset, _ = Dataset.objects.get_or_create(
@@ -340,6 +371,7 @@ def _write_version(
                     "license": license,
                     "description": description,
                     "source": source,
+                    "authors": list(authors),
                 },
             )
             # Serialise concurrent registrations into one dataset (version numbering, digest check).
@@ -366,6 +398,7 @@ def _write_version(
             _write_records(new, spool, on_progress)
             if source_version is not None:
                 Derivation.objects.create(source=source_version, target=new, transform=transform)
+            messages = identical_record(new, twins, source_version)
             record_set_created(record_set)
     except IntegrityError:
         # A concurrent registration of the same content won the race: report it, as a re-run would.
@@ -373,7 +406,7 @@ def _write_version(
         if existing is None:
             raise
         return Registration(existing, created=False, messages=[f"registered concurrently as {existing.ref}"])
-    return Registration(new, created=True, skipped_duplicates=spool.skipped_duplicates)
+    return Registration(new, created=True, skipped_duplicates=spool.skipped_duplicates, messages=messages)
 
 
 def _write_records(version: DatasetVersion, spool: _Spool, on_progress: ProgressCallback | None) -> None:

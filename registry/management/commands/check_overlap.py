@@ -2,7 +2,7 @@ import csv
 from pathlib import Path
 
 from ...overlap import services
-from ..base import Progress, RegistryCommand
+from ..base import Progress, RegistryCommand, job_line, pending_for
 
 PAIR_COLUMNS = ["query", "reference_set", "reference", "identity", "coverage", "jaccard", "tier"]
 
@@ -72,6 +72,7 @@ class Command(RegistryCommand):
                 for pair in result["pairs"]:
                     writer.writerow(["" if pair[c] is None else pair[c] for c in PAIR_COLUMNS])
         self.top = options["top"]
+        result["pending_jobs"] = pending_for(options["source"])
         return result
 
     def summarise(self, result: dict) -> str:
@@ -97,4 +98,6 @@ class Command(RegistryCommand):
                     f"    {p['query']} -> {p['reference_set']} {p['reference']}  "
                     f"{p['identity']:.3f}  {p['coverage']:.3f}  {p['tier']}"
                 )
+        # This check ran now; the standing jobs of a registered set may not have, and say so.
+        lines += [f"  pending  {job_line(j)}" for j in result.get("pending_jobs", [])]
         return "\n".join(lines)

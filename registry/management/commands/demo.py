@@ -14,6 +14,20 @@ from django.db import connection
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 
 
+def as_typed(command: str) -> str:
+    """``command`` as a user types it to reach this demo's database: this interpreter (the venv's, not
+    the system python) and this data directory, relative to the current directory when inside it."""
+    import os
+    import sys
+
+    def here(path) -> str:
+        relative = os.path.relpath(os.path.abspath(path))
+        return relative if not relative.startswith("..") else os.path.abspath(path)
+
+    data_dir = shlex.quote(here(settings.DATA_DIR))
+    return f"LEAKLEDGER_DATA_DIR={data_dir} {shlex.quote(here(sys.executable))} manage.py {command}"
+
+
 class Command(BaseCommand):
     help = "Run the LeakLedger demo on the real data in fixtures/ and print each step."
 
@@ -202,8 +216,8 @@ class Command(BaseCommand):
         self.browse_hint(evaluation=memoriser)
         self.stdout.write(
             self.style.SUCCESS(
-                "\nDone. Explore with `python manage.py lineage flip-bind@1`, the admin, or the API at /api/v1/docs/ "
-                "(python manage.py runserver)."
+                f"\nDone. Explore with `{as_typed('lineage flip-bind@1')}`, the admin, or the API at /api/v1/docs/ "
+                f"(`{as_typed('runserver')}`)."
             )
         )
 
