@@ -1,6 +1,6 @@
 """Pages for people, over the registry's selectors: each view looks an object up, asks a selector for
 the numbers, and renders a template. No detection runs in a request; every number is a stored
-report's own. Citations come from the API's citation code (one implementation, two front ends)."""
+report's own. Citations come from registry.citations, as the API's do (one implementation, two front ends)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from api import citations
-from registry import overview
+from registry import citations, overview
 from registry.errors import RegistryError
 from registry.models import Dataset, RecordSet
 from registry.overlap import selectors as overlap_selectors
