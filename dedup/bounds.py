@@ -46,9 +46,9 @@ class Prepared:
             self.aligned_text = "".join(c if c in BLOSUM_ALPHABET else "X" for c in units)
         else:
             self.aligned_text = units
-        self.composition: dict[str, int] | None = None
-        self.kmers: list[str] | None = None
-        self.kmer_set: frozenset[str] | None = None
+        self.composition: tuple[np.ndarray, np.ndarray] | None = None
+        self.kmers: np.ndarray | None = None
+        self.kmer_set: np.ndarray | None = None
         self._qgram_k = qgram_k
         self._codes: np.ndarray | None = None
         self._score_codes: np.ndarray | None = None
@@ -65,23 +65,36 @@ class Prepared:
             self._score_codes = score_codes(self._kind, self.codes())
         return self._score_codes
 
-    def get_composition(self) -> dict[str, int]:
+    def get_composition(self) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct residue codes (sorted) and how often each occurs."""
         if self.composition is None:
-            comp: dict[str, int] = {}
-            for ch in self.units:
-                comp[ch] = comp.get(ch, 0) + 1
-            self.composition = comp
+            values, counts = np.unique(self.codes(), return_counts=True)
+            self.composition = (values, counts)
         return self.composition
 
-    def get_kmers(self) -> list[str]:
+    def get_kmers(self) -> np.ndarray:
+        """A 64-bit hash of the k-mer at every position (uint64; empty when shorter than k).
+
+        A polynomial hash modulo 2**64: two different k-mers may collide, which can only
+        raise the count of shared k-mers, so the q-gram bound stays safe.
+        """
         if self.kmers is None:
             k = self._qgram_k
-            self.kmers = [self.units[i : i + k] for i in range(len(self.units) - k + 1)]
+            codes = self.codes().astype(np.uint64)
+            n = len(codes) - k + 1
+            if n <= 0:
+                self.kmers = np.empty(0, dtype=np.uint64)
+            else:
+                h = np.zeros(n, dtype=np.uint64)
+                for j in range(k):
+                    h = h * np.uint64(0x100000001B3) + codes[j : j + n]
+                self.kmers = h
         return self.kmers
 
-    def get_kmer_set(self) -> frozenset[str]:
+    def get_kmer_set(self) -> np.ndarray:
+        """The distinct k-mer hashes, sorted."""
         if self.kmer_set is None:
-            self.kmer_set = frozenset(self.get_kmers())
+            self.kmer_set = np.unique(self.get_kmers())
         return self.kmer_set
 
 
@@ -133,10 +146,9 @@ class Bounds:
             stats.pruned_length += 1
             return False
         if rc is None and need > 0:
-            qc, rcomp = qp.get_composition(), rp.get_composition()
-            if len(qc) > len(rcomp):
-                qc, rcomp = rcomp, qc
-            common = sum(min(n, rcomp.get(ch, 0)) for ch, n in qc.items())
+            (qv, qn), (rv, rn) = qp.get_composition(), rp.get_composition()
+            _common, qi, ri = np.intersect1d(qv, rv, assume_unique=True, return_indices=True)
+            common = int(np.minimum(qn[qi], rn[ri]).sum())
             if common + _EPS < need:
                 stats.pruned_composition += 1
                 return False
@@ -154,5 +166,10 @@ class Bounds:
 
 
 def _shared_kmers(qp: Prepared, rp: Prepared) -> int:
+    """Query k-mer positions whose k-mer occurs in the reference."""
     rset = rp.get_kmer_set()
-    return sum(1 for km in qp.get_kmers() if km in rset)
+    kmers = qp.get_kmers()
+    if len(rset) == 0 or len(kmers) == 0:
+        return 0
+    at = np.minimum(np.searchsorted(rset, kmers), len(rset) - 1)
+    return int(np.count_nonzero(rset[at] == kmers))

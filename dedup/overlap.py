@@ -331,15 +331,21 @@ def read_sequences(source: Records, *, kind: str) -> list[tuple[str, str]]:
 
 
 def _versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
     import Bio
-    import datasketch
 
     from . import __version__
 
+    try:  # from the metadata: importing datasketch for its version took 0.4 s of an ad-hoc check
+        datasketch_version: str | None = dist_version("datasketch")
+    except PackageNotFoundError:  # pragma: no cover
+        datasketch_version = None
     return {
         "dedup": __version__,
         "biopython": Bio.__version__,
-        "datasketch": getattr(datasketch, "__version__", None),
+        "datasketch": datasketch_version,
         "numpy": np.__version__,
     }
 
@@ -365,6 +371,7 @@ def find_overlap(
     trim: bool = False,
     progress: Callable[[str], None] | None = None,
     threads: int | None = None,
+    aligner: str | None = None,
 ) -> OverlapResult:
     """Find, for each query record, its best match in the reference set.
 
@@ -387,6 +394,8 @@ def find_overlap(
         progress: called with short progress messages (the CLI prints them on stderr).
         threads: threads for sketching and alignment, and the cap of the MMseqs2
             tier's ``--threads`` (default: every CPU). The hits do not depend on it.
+        aligner: alignment backend, ``"numba"`` or ``"biopython"`` (default: numba
+            when installed); both give the same alignments (:mod:`dedup.alignment`).
 
     Returns:
         An :class:`OverlapResult`.
@@ -489,6 +498,7 @@ def find_overlap(
                 reference_coverage=reference_coverage,
                 trim=trim,
                 threads=threads,
+                backend=aligner,
             ),
             stats,
             say,
@@ -503,7 +513,7 @@ def find_overlap(
                 "bands": bands,
                 "rows": rows,
                 "trim": trim,
-                "aligner": aligner_spec(kind).key(),
+                "aligner": aligner_spec(kind, aligner).key(),
             },
             seconds=time.perf_counter() - t0,
             queries=len(remaining),
