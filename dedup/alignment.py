@@ -5,8 +5,9 @@ alignment that ``Bio.Align.PairwiseAligner`` yields, scored per kind as
 :mod:`dedup.verify` describes.
 
 - ``"numba"`` (default when numba is installed): the compiled kernel of
-  :mod:`dedup._align_kernel`, about ten times faster than Biopython per pair and free
-  of the GIL, so that threads verify pairs on every core.
+  :mod:`dedup._align_kernel`, 3-4 times faster than Biopython per pair on one core
+  (``benchmarks/README.md``, "Verification") and free of the GIL, so that threads
+  verify pairs on every core.
 - ``"biopython"``: ``Bio.Align.PairwiseAligner``, the reference the kernel is
   checked against pair by pair (``tests/dedup/test_align_kernel.py``), and the path
   used without numba.

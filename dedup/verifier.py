@@ -137,7 +137,7 @@ class Verifier:
         self._bio = make_biopython_aligner(kind) if backend == "biopython" else None
         self._qgram_k = QGRAM_K[kind]
         self._tokens = TokenMap() if kind == "text" else None
-        self._cache: dict[tuple[str, str], Prepared] = {}
+        self._cache: dict[tuple[str, str], tuple[str, Prepared]] = {}
         # Identity must come out >= the threshold after rounding noise, never below.
         self._eps = 1e-9
 
@@ -146,15 +146,24 @@ class Verifier:
         """The aligner's name, version, scoring and backend (:meth:`AlignerSpec.key` for method keys)."""
         return aligner_spec(self.kind, self.backend)
 
+    def _cached(self, key: tuple[str, str], seq: str) -> Prepared | None:
+        # Identifiers may repeat with different sequences (files do that): the entry must be this sequence's.
+        entry = self._cache.get(key)
+        if entry is not None and (entry[0] is seq or entry[0] == seq):
+            return entry[1]
+        return None
+
+    def _store(self, key: tuple[str, str], seq: str, prep: Prepared) -> Prepared:
+        if len(self._cache) >= _MAX_CACHED:
+            self._cache.clear()
+        self._cache[key] = (seq, prep)
+        return prep
+
     def _prepare(self, side: str, seq_id: str, seq: str) -> Prepared:
-        key = (side, seq_id)
-        prep = self._cache.get(key)
-        if prep is None or (self._tokens is None and prep.length != len(seq)):
-            if len(self._cache) >= _MAX_CACHED:
-                self._cache.clear()
+        prep = self._cached((side, seq_id), seq)
+        if prep is None:
             units = self._tokens.encode(seq) if self._tokens is not None else seq
-            prep = Prepared(units, self.kind, self._qgram_k)
-            self._cache[key] = prep
+            prep = self._store((side, seq_id), seq, Prepared(units, self.kind, self._qgram_k))
         return prep
 
     def forget(self, side: str, seq_id: str) -> None:
@@ -169,11 +178,10 @@ class Verifier:
         table = _COMPLEMENT.get(self.kind)
         if table is None:
             return None
-        key = ("rc", reference_id)
-        prep = self._cache.get(key)
-        if prep is None or prep.length != len(reference):
-            prep = Prepared(reference.translate(table)[::-1], self.kind, self._qgram_k)
-            self._cache[key] = prep
+        prep = self._cached(("rc", reference_id), reference)
+        if prep is None:
+            rc = Prepared(reference.translate(table)[::-1], self.kind, self._qgram_k)
+            prep = self._store(("rc", reference_id), reference, rc)
         return prep
 
     # -- alignment ------------------------------------------------------------------------------

@@ -96,3 +96,12 @@ def test_cli_threads_option(capsys):
     with pytest.raises(SystemExit):
         main([*args, "--threads", "0"])
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_a_repeated_identifier_with_another_sequence_is_not_mistaken_for_the_first():
+    # one batch, the same query identifier twice with two sequences of the same length
+    a = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEV"
+    b = "GSHMLEDPVDAFQPATLLPAALGSEIAEALRE"
+    v = Verifier(kind="protein", identity=0.9, coverage=0.8, threads=2)
+    hits = v.verify_many([("q", a, "r1", a, None), ("q", b, "r2", b, None), ("q", b, "r1", a, None)])
+    assert [h and h.reference for h in hits] == ["r1", "r2", None]
