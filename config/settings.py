@@ -155,8 +155,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("LEAKLEDGER_VISIBILITY_TIMEOUT", 3600, minimum=60)
 }
 
+# Worker processes per Celery worker (Celery's own default: one per CPU). Set it here rather than
+# with `celery worker --concurrency`, so that LEAKLEDGER_THREADS below can share the CPUs out.
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+CELERY_WORKER_CONCURRENCY = env_int("LEAKLEDGER_WORKER_CONCURRENCY", _CPUS, minimum=1)
+
 # --- LeakLedger limits and detection settings ---------------------------------------------------
 LEAKLEDGER = {
+    # Threads one job sketches and aligns on, and the cap of MMseqs2's --threads: by default the
+    # CPUs divided by the worker's concurrency, so a worker running two jobs never oversubscribes.
+    "THREADS": env_int("LEAKLEDGER_THREADS", max(1, _CPUS // CELERY_WORKER_CONCURRENCY), minimum=1),
     # Largest file accepted for registration (bytes on disk, compressed or not).
     "MAX_FILE_BYTES": env_int("LEAKLEDGER_MAX_FILE_BYTES", 4 * 1024**3, minimum=1),
     # Guards against gzip bombs: largest decompressed size.

@@ -7,7 +7,9 @@ installed): no Django, so it can be used alone.
 - :mod:`dedup.params`, :mod:`dedup.shingle`, :mod:`dedup.sketch`: datasketch-compatible
   MinHash signatures, vectorised.
 - :mod:`dedup.lsh`: LSH band keys (64-bit, for a database index) and an in-memory index.
-- :mod:`dedup.verify`: alignment of candidate pairs into identity and coverage.
+- :mod:`dedup.verify`: alignment of candidate pairs into identity and coverage
+  (:mod:`dedup.alignment` the aligners, :mod:`dedup.hits` what they produce).
+- :mod:`dedup.parallel`: how many threads the compiled kernels use.
 - :mod:`dedup.mmseqs`: the MMseqs2 homology tier.
 - :mod:`dedup.overlap`: :func:`find_overlap`, the tiers put together, with the
   measured calibration.
@@ -23,10 +25,12 @@ Examples:
 
 __version__ = "0.1.0"
 
+from .alignment import ALIGNER_NAME, ALIGNER_VERSION, BACKENDS, AlignerSpec, aligner_spec, default_backend
 from .errors import DedupError, InvalidSequenceError, ParameterMismatchError, ParseError
 from .lsh import LSHIndex, band_keys, lsh_params
 from .mmseqs import MmseqsError, MmseqsSettings, mmseqs_search
 from .mmseqs import available as mmseqs_available
+from .mmseqs import capped as mmseqs_capped
 from .mmseqs import unavailable_reason as mmseqs_unavailable_reason
 from .mmseqs import version as mmseqs_version
 from .overlap import (
@@ -41,6 +45,7 @@ from .overlap import (
     lsh_settings,
     read_sequences,
 )
+from .parallel import available_cpus, parallel_map, resolve_threads
 from .params import HASH_NAME, MAX_K, SketchParams
 from .parsing import (
     ALPHABETS,
@@ -115,7 +120,13 @@ __all__ = [
     "LSHIndex",
     "band_keys",
     "lsh_params",
-    # verify
+    # verify (hits, alignment)
+    "ALIGNER_NAME",
+    "ALIGNER_VERSION",
+    "BACKENDS",
+    "AlignerSpec",
+    "aligner_spec",
+    "default_backend",
     "TIERS",
     "Hit",
     "PairAlignment",
@@ -125,10 +136,15 @@ __all__ = [
     "best_hits",
     "verify_candidates",
     "verify_pairs",
+    # parallel
+    "available_cpus",
+    "parallel_map",
+    "resolve_threads",
     # mmseqs
     "MmseqsError",
     "MmseqsSettings",
     "mmseqs_available",
+    "mmseqs_capped",
     "mmseqs_search",
     "mmseqs_unavailable_reason",
     "mmseqs_version",

@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from .alignment import BACKENDS
 from .errors import DedupError
 from .mmseqs import MmseqsSettings
 from .overlap import OverlapResult, default_sketch_params, find_overlap, read_sequences
@@ -48,6 +49,16 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"give a fraction from 0 to 1 (e.g. {value / 100:g} for {value:g}%)")
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1, got {text}")
+    return value
+
+
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
@@ -95,7 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ov.add_argument("--trim", action="store_true", help="report passing parts of longer alignments")
     ov.add_argument("--mmseqs", default="mmseqs", help="mmseqs executable (default: mmseqs on PATH)")
-    ov.add_argument("--threads", type=int, help="mmseqs threads (default: all CPUs)")
+    ov.add_argument(
+        "--threads",
+        type=_threads,
+        help="threads for sketching and alignment, and the cap of mmseqs --threads (default: all CPUs); "
+        "the results do not depend on it",
+    )
+    ov.add_argument(
+        "--aligner",
+        choices=BACKENDS,
+        help="alignment backend: numba (compiled, default when installed) or biopython (the reference); "
+        "both give the same alignments",
+    )
     ov.add_argument("--json", action="store_true", help="print JSON: summary, pairs, method, calibration")
     ov.add_argument(
         "--pairs-out", metavar="FILE.tsv", help="write the best pair of every matched query as TSV"
@@ -185,11 +207,7 @@ def write_pairs(result: OverlapResult, path: str) -> None:
 
 def _overlap(args: argparse.Namespace) -> int:
     params = SketchParams(args.kind, args.k) if args.k else default_sketch_params(args.kind)
-    mm = (
-        MmseqsSettings(executable=args.mmseqs)
-        if args.threads is None
-        else MmseqsSettings(executable=args.mmseqs, threads=args.threads)
-    )
+    mm = MmseqsSettings(executable=args.mmseqs)  # find_overlap caps its threads at --threads
     result = find_overlap(
         args.query,
         args.reference,
@@ -203,6 +221,8 @@ def _overlap(args: argparse.Namespace) -> int:
         mmseqs_settings=mm,
         trim=args.trim,
         progress=_progress(args.quiet),
+        threads=args.threads,
+        aligner=args.aligner,
     )
     if args.pairs_out:
         write_pairs(result, args.pairs_out)

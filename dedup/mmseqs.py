@@ -26,18 +26,20 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .errors import DedupError
-from .verify import Hit
+from .hits import Hit
+from .parallel import available_cpus
 
 __all__ = [
     "MmseqsError",
     "MmseqsSettings",
     "available",
+    "capped",
     "mmseqs_search",
     "unavailable_reason",
     "version",
@@ -61,7 +63,7 @@ class MmseqsSettings:
         evalue: ``-e``, the E-value cut-off.
         max_seqs: ``--max-seqs``, results per query that pass the prefilter.
         alignment_mode: ``--alignment-mode`` (3: full alignment with identity and coverage).
-        threads: ``--threads`` (default: the CPUs of this machine).
+        threads: ``--threads`` (default: the CPUs this process may use; see :func:`capped`).
         tmp_dir: parent directory of the temporary working directory (default: the
             system's); the working directory is always removed afterwards.
         split_memory_limit: ``--split-memory-limit``: MMseqs2 splits the reference to stay
@@ -81,7 +83,7 @@ class MmseqsSettings:
     evalue: float = 10.0
     max_seqs: int = 1000
     alignment_mode: int = 3
-    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    threads: int = field(default_factory=available_cpus)
     tmp_dir: str | None = None
     split_memory_limit: str = "2G"
     nucleotide_kmer: int = 13
@@ -110,6 +112,21 @@ class MmseqsSettings:
         d = asdict(self)
         d["extra_args"] = list(self.extra_args)
         return d
+
+
+def capped(settings: MmseqsSettings, threads: int | None) -> MmseqsSettings:
+    """``settings`` with ``--threads`` at most ``threads`` (``None``: unchanged).
+
+    How ``find_overlap(threads=N)``, ``python -m dedup overlap --threads N`` and a
+    Celery job's ``LEAKLEDGER_THREADS`` keep MMseqs2 within their share of the CPUs.
+
+    Examples:
+        >>> capped(MmseqsSettings(threads=8), 2).threads, capped(MmseqsSettings(threads=1), 2).threads
+        (2, 1)
+    """
+    if threads is None or settings.threads <= threads:
+        return settings
+    return replace(settings, threads=threads)
 
 
 def _resolve(executable: str) -> str | None:

@@ -38,10 +38,11 @@ import numpy as np
 from . import mmseqs as _mmseqs
 from .errors import ParseError
 from .lsh import LSHIndex, lsh_params
+from .parallel import resolve_threads
 from .params import SketchParams
 from .parsing import KINDS, iter_records, normalise, sequence_sha256, validate
 from .sketch import sketch_batch
-from .verify import TIERS, Hit, Verifier, VerifyStats, best_hits
+from .verify import TIERS, Hit, Verifier, VerifyStats, aligner_spec, best_hits
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -330,15 +331,21 @@ def read_sequences(source: Records, *, kind: str) -> list[tuple[str, str]]:
 
 
 def _versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
     import Bio
-    import datasketch
 
     from . import __version__
 
+    try:  # from the metadata: importing datasketch for its version took 0.4 s of an ad-hoc check
+        datasketch_version: str | None = dist_version("datasketch")
+    except PackageNotFoundError:  # pragma: no cover
+        datasketch_version = None
     return {
         "dedup": __version__,
         "biopython": Bio.__version__,
-        "datasketch": getattr(datasketch, "__version__", None),
+        "datasketch": datasketch_version,
         "numpy": np.__version__,
     }
 
@@ -363,6 +370,8 @@ def find_overlap(
     mmseqs_settings: _mmseqs.MmseqsSettings | None = None,
     trim: bool = False,
     progress: Callable[[str], None] | None = None,
+    threads: int | None = None,
+    aligner: str | None = None,
 ) -> OverlapResult:
     """Find, for each query record, its best match in the reference set.
 
@@ -383,6 +392,10 @@ def find_overlap(
         trim: let verification report the part of an alignment that passes when the
             whole does not (:class:`dedup.verify.Verifier`, "Trimming"); off by default.
         progress: called with short progress messages (the CLI prints them on stderr).
+        threads: threads for sketching and alignment, and the cap of the MMseqs2
+            tier's ``--threads`` (default: every CPU). The hits do not depend on it.
+        aligner: alignment backend, ``"numba"`` or ``"biopython"`` (default: numba
+            when installed); both give the same alignments (:mod:`dedup.alignment`).
 
     Returns:
         An :class:`OverlapResult`.
@@ -428,6 +441,7 @@ def find_overlap(
     if bands is None or rows is None:
         bands, rows = lsh_params(threshold, params.num_perm)
     say = progress or (lambda _msg: None)
+    threads = resolve_threads(threads)
 
     queries = read_sequences(query, kind=kind)
     say(f"read {len(queries)} query records")
@@ -483,6 +497,8 @@ def find_overlap(
                 coverage=coverage,
                 reference_coverage=reference_coverage,
                 trim=trim,
+                threads=threads,
+                backend=aligner,
             ),
             stats,
             say,
@@ -497,6 +513,7 @@ def find_overlap(
                 "bands": bands,
                 "rows": rows,
                 "trim": trim,
+                "aligner": aligner_spec(kind, aligner).key(),
             },
             seconds=time.perf_counter() - t0,
             queries=len(remaining),
@@ -507,7 +524,7 @@ def find_overlap(
         reports["minhash"] = TierReport("minhash", False, reason="not requested")
 
     # Tier 3: MMseqs2.
-    mm_settings = mmseqs_settings or _mmseqs.MmseqsSettings()
+    mm_settings = _mmseqs.capped(mmseqs_settings or _mmseqs.MmseqsSettings(), threads)
     if "mmseqs" in tiers:
         reason = _mmseqs.unavailable_reason(mm_settings.executable)
         if kind == "text":
@@ -583,7 +600,8 @@ def _minhash_tier(
 ) -> list[Hit]:
     if not queries or not references:
         return []
-    ref_sigs = sketch_batch([s for _r, s in references], params)
+    threads = verifier.threads
+    ref_sigs = sketch_batch([s for _r, s in references], params, threads=threads)
     index = LSHIndex(params, bands=bands, rows=rows)
     index.add(list(range(len(references))), ref_sigs)
     say(f"minhash: sketched and indexed {len(references)} reference sequences ({bands} bands x {rows} rows)")
@@ -592,7 +610,8 @@ def _minhash_tier(
     n_pairs = 0
     for lo in range(0, len(queries), chunk):
         part = queries[lo : lo + chunk]
-        q_sigs = sketch_batch([s for _q, s in part], params)
+        q_sigs = sketch_batch([s for _q, s in part], params, threads=threads)
+        pairs: list[tuple[str, str, str, str, float | None]] = []
         for (qid, qseq), qsig, cands in zip(part, q_sigs, index.query_batch(q_sigs), strict=True):
             if not cands:
                 continue
@@ -600,10 +619,11 @@ def _minhash_tier(
             jac = np.count_nonzero(ref_sigs[cand] == qsig, axis=1) / params.num_perm
             for j in np.argsort(-jac, kind="stable").tolist():
                 rid, rseq = references[int(cand[j])]
-                hit = verifier.verify(qid, qseq, rid, rseq, jaccard=float(jac[j]))
-                n_pairs += 1
-                if hit is not None:
-                    hits.append(hit)
+                pairs.append((qid, qseq, rid, rseq, float(jac[j])))
+        # one batch per chunk: aligned on every thread, verdicts in this order whatever their number
+        hits.extend(h for h in verifier.verify_many(pairs) if h is not None)
+        n_pairs += len(pairs)
+        for qid, _q in part:
             verifier.forget("q", qid)  # a query's k-mers are not needed once its candidates are done
         say(
             f"minhash: {min(lo + chunk, len(queries))} of {len(queries)} query records, {n_pairs} pairs checked"

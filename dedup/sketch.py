@@ -43,6 +43,7 @@ import numpy as np
 
 from dedup import _kernels
 from dedup.errors import ParameterMismatchError
+from dedup.parallel import parallel_map, resolve_threads
 from dedup.params import SketchParams
 from dedup.shingle import NUCLEOTIDE_CODES, PROTEIN_CODES, batch_shingle_hashes
 
@@ -211,13 +212,18 @@ def sketch(sequence: str, params: SketchParams) -> Signature:
     return Signature(params, sketch_batch([sequence], params)[0])
 
 
-def sketch_batch(sequences: Sequence[str], params: SketchParams, *, backend: str = "auto") -> np.ndarray:
+def sketch_batch(
+    sequences: Sequence[str], params: SketchParams, *, backend: str = "auto", threads: int | None = 1
+) -> np.ndarray:
     """MinHash signatures of many sequences as a ``(len(sequences), num_perm)`` uint32 array.
 
     Args:
         sequences: normalised sequences (str).
         params: sketch parameters.
         backend: ``"auto"`` (compiled kernel when available), ``"numba"`` or ``"numpy"``.
+        threads: threads the compiled kernel runs on (``None``: every CPU); each
+            thread sketches its own slice of the sequences, so the values do not
+            depend on it. The numpy path always uses one.
 
     Raises:
         ValueError: ``backend="numba"`` but numba is not installed, or an unknown backend.
@@ -238,20 +244,33 @@ def sketch_batch(sequences: Sequence[str], params: SketchParams, *, backend: str
     kernel = _kernels.minhash_kernel() if params.kind != "text" and backend != "numpy" else None
     if backend == "numba" and kernel is None and params.kind != "text":
         raise ValueError("backend='numba' needs a working numba installation; use backend='numpy'")
-    use_kernel = kernel is not None
-    step = _KERNEL_BATCH if use_kernel else 4096
-    for lo in range(0, len(sequences), step):
-        chunk = sequences[lo : lo + step]
-        if use_kernel:
-            _sketch_kernel(kernel, chunk, params, a, b, out[lo : lo + len(chunk)])
-        else:
+    if kernel is None:
+        for lo in range(0, len(sequences), 4096):
+            chunk = sequences[lo : lo + 4096]
             hashes, offsets = batch_shingle_hashes(chunk, params)
             _minhash_numpy(hashes, offsets, a, b, out[lo : lo + len(chunk)])
+        return out
+    n_threads = resolve_threads(threads)
+    # Slices small enough to share the work out evenly, large enough to amortise a kernel call.
+    step = (
+        _KERNEL_BATCH
+        if n_threads == 1
+        else max(256, min(_KERNEL_BATCH, -(-len(sequences) // (4 * n_threads))))
+    )
+    slices = [(lo, min(lo + step, len(sequences))) for lo in range(0, len(sequences), step)]
+
+    def run(bounds: tuple[int, int]) -> None:
+        lo, hi = bounds
+        _sketch_kernel(kernel, sequences[lo:hi], params, a, b, out[lo:hi])
+
+    if slices:
+        run(slices[0])  # the first call loads (or compiles) the kernel, once, in this thread
+    parallel_map(run, slices[1:], n_threads)
     return out
 
 
 def sketch_chunks(
-    sequences: Iterable[str], params: SketchParams, chunk_size: int = 4096
+    sequences: Iterable[str], params: SketchParams, chunk_size: int = 4096, *, threads: int | None = 1
 ) -> Iterator[np.ndarray]:
     """Stream signatures in ``(<= chunk_size, num_perm)`` arrays with bounded memory.
 
@@ -263,7 +282,7 @@ def sketch_chunks(
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     it = iter(sequences)
     while chunk := list(itertools.islice(it, chunk_size)):
-        yield sketch_batch(chunk, params)
+        yield sketch_batch(chunk, params, threads=threads)
 
 
 def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:

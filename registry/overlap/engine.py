@@ -407,7 +407,13 @@ def _query_signatures(query: QuerySide, todo: np.ndarray, settings: SketchSettin
         else:
             out[i] = sig
     if missing:
-        out[missing] = sketch_batch([query.residues[todo[i]] for i in missing], index.params_of(settings))
+        from django.conf import settings as django_settings
+
+        out[missing] = sketch_batch(
+            [query.residues[todo[i]] for i in missing],
+            index.params_of(settings),
+            threads=django_settings.LEAKLEDGER["THREADS"],
+        )
     return out
 
 
@@ -523,7 +529,10 @@ def overlap_run(
 
     if "mmseqs" in method.tiers:
         conf = django_settings.LEAKLEDGER
-        mm = mmseqs_settings or dedup_mmseqs.MmseqsSettings(executable=conf.get("MMSEQS_PATH", "mmseqs"))
+        mm = dedup_mmseqs.capped(
+            mmseqs_settings or dedup_mmseqs.MmseqsSettings(executable=conf.get("MMSEQS_PATH", "mmseqs")),
+            conf["THREADS"],
+        )
         reason = dedup_mmseqs.unavailable_reason(mm.executable)
         if method.kind == "text":
             reason = "MMseqs2 does not search text"

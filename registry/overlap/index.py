@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from django.conf import settings as django_settings
 from django.db import IntegrityError
 
 from dedup.lsh import band_keys, lsh_params
@@ -95,7 +96,7 @@ def record_set_sequence_ids(record_set: RecordSet) -> np.ndarray:
 
 def sketch_and_key(residues: list[str], settings: SketchSettings) -> tuple[np.ndarray, np.ndarray]:
     """Signatures ``(n, num_perm)`` uint32 and band keys ``(n, bands)`` int64 of sequences."""
-    signatures = sketch_batch(residues, params_of(settings))
+    signatures = sketch_batch(residues, params_of(settings), threads=django_settings.LEAKLEDGER["THREADS"])
     return signatures, band_keys(signatures, settings.bands, settings.rows)
 
 

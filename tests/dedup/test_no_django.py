@@ -6,7 +6,20 @@ import sys
 
 from tests.conftest import REPO
 
-MODULES = ("errors", "params", "parsing", "shingle", "sketch", "lsh", "verify", "mmseqs", "overlap")
+MODULES = (
+    "errors",
+    "params",
+    "parsing",
+    "shingle",
+    "sketch",
+    "lsh",
+    "hits",
+    "alignment",
+    "verify",
+    "parallel",
+    "mmseqs",
+    "overlap",
+)
 
 
 def test_import_dedup_does_not_import_django():
