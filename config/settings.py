@@ -161,6 +161,41 @@ LEAKLEDGER = {
     "API_CACHE_SECONDS": env_int("LEAKLEDGER_API_CACHE_SECONDS", 5),
 }
 
+# --- Jobs: leases, recovery, retries, publishing (registry/services/jobs.py) -------------------
+LEAKLEDGER.update(
+    {
+        # A running job's lease: a thread of the worker renews its heartbeat every this many seconds,
+        # whatever stage the job is in (an hours-long MinHash join included).
+        "JOB_HEARTBEAT_SECONDS": env_int("LEAKLEDGER_JOB_HEARTBEAT_SECONDS", 10, minimum=1),
+        # A running job whose heartbeat is older than this is taken to be dead (its worker was killed):
+        # recover_jobs re-queues it and another worker may claim it. Keep it several heartbeats long.
+        "JOB_STALE_SECONDS": env_int("LEAKLEDGER_JOB_STALE_SECONDS", 120, minimum=2),
+        # Attempts (claims) a job gets before a transient fault or a dying worker fails it for good.
+        "JOB_MAX_ATTEMPTS": env_int("LEAKLEDGER_JOB_MAX_ATTEMPTS", 6, minimum=1),
+        # Seconds a request waits for the broker to take a task; past that the job stays pending with
+        # its file and recover_jobs enqueues it once the broker is back.
+        "BROKER_PUBLISH_TIMEOUT": env_int("LEAKLEDGER_BROKER_PUBLISH_TIMEOUT", 3, minimum=1),
+    }
+)
+if LEAKLEDGER["JOB_STALE_SECONDS"] <= 2 * LEAKLEDGER["JOB_HEARTBEAT_SECONDS"]:
+    raise ImproperlyConfigured(
+        "LEAKLEDGER_JOB_STALE_SECONDS must be more than twice LEAKLEDGER_JOB_HEARTBEAT_SECONDS, or live jobs "
+        "would look dead between two heartbeats."
+    )
+_publish_timeout = LEAKLEDGER["BROKER_PUBLISH_TIMEOUT"]
+# Bounded publishing: a broker that is down or hung (SIGSTOPped, partitioned) costs a request seconds,
+# not a gunicorn worker timeout.
+CELERY_BROKER_CONNECTION_TIMEOUT = _publish_timeout
+CELERY_BROKER_TRANSPORT_OPTIONS.update(
+    {"socket_connect_timeout": _publish_timeout, "socket_timeout": max(_publish_timeout, 5)}
+)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
+
 # One cache for all processes in production (e.g. redis://127.0.0.1:6379/1); per process otherwise.
 CACHES = {
     "default": (

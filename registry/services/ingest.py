@@ -106,13 +106,16 @@ def _spool_records(
     skip_identical_duplicates: bool,
     on_progress: ProgressCallback | None,
     spool_dir: Path,
+    spool_tag: str = "",
 ) -> _Spool:
     batch_size = settings.LEAKLEDGER["BATCH_SIZE"]
     hashes: list[str] = []
     seen: dict[str, str] = {}
     count = residues = skipped = 0
     spool_dir.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(prefix="spool-", suffix=".marshal", dir=spool_dir, delete=False)  # noqa: SIM115 (closed by the with below; kept past it)
+    prefix = f"spool-{spool_tag}-" if spool_tag else "spool-"
+    # Closed by the with below; kept past it.
+    handle = tempfile.NamedTemporaryFile(prefix=prefix, suffix=".marshal", dir=spool_dir, delete=False)  # noqa: SIM115
     spool_path = Path(handle.name)
     try:
         with handle:
@@ -217,14 +220,20 @@ def registration_check(
     source_version = selectors.version_get(derived_from) if derived_from else None
     dataset = Dataset.objects.filter(name=dataset_name).first()
     if dataset is not None:
-        if dataset.kind != kind:
-            raise Conflict(
-                f"dataset {dataset_name!r} holds {dataset.kind} data, not {kind}; use another name.",
-                fields={"kind": [f"dataset is {dataset.kind}"]},
-            )
-        if not dataset_can_write(user, dataset):
-            raise Forbidden(f"Only the owner of {dataset_name!r} or members of its group may add versions.")
+        _dataset_write_check(dataset, kind=kind, user=user)
     return source_version
+
+
+def _dataset_write_check(dataset: Dataset, *, kind: str, user) -> None:
+    """May ``user`` add a version of ``kind`` to ``dataset``? Checked when the request arrives, and again
+    under the dataset's row lock when the job writes (the dataset may have been created in between)."""
+    if dataset.kind != kind:
+        raise Conflict(
+            f"dataset {dataset.name!r} holds {dataset.kind} data, not {kind}; use another name.",
+            fields={"kind": [f"dataset is {dataset.kind}"]},
+        )
+    if not dataset_can_write(user, dataset):
+        raise Forbidden(f"Only the owner of {dataset.name!r} or members of its group may add versions.")
 
 
 def dataset_version_register(
@@ -245,12 +254,14 @@ def dataset_version_register(
     sequence_column: str = "sequence",
     skip_identical_duplicates: bool = False,
     on_progress: ProgressCallback | None = None,
+    spool_tag: str = "",
 ) -> Registration:
     """Validate ``path`` whole, then register it as a new version of ``dataset_name``.
 
     Returns the existing version (``created=False``) when the dataset already holds identical
     content. Raises ``InputRejected`` (naming file, line and record) when the file is invalid,
-    and writes nothing in that case.
+    and writes nothing in that case. ``spool_tag`` (a job's UUID hex) names the working file, so that
+    ``recover_jobs`` can tell a dead job's spool from a live one's.
     """
     path = Path(path)
     source_version = registration_check(
@@ -273,6 +284,7 @@ def dataset_version_register(
             skip_identical_duplicates=skip_identical_duplicates,
             on_progress=on_progress,
             spool_dir=Path(settings.DATA_DIR) / "tmp",
+            spool_tag=spool_tag,
         )
     except ParseError as exc:
         raise InputRejected(str(exc), fields=exc.to_dict()) from exc
@@ -342,8 +354,11 @@ def _write_version(
                     "source": source,
                 },
             )
-            # Serialise concurrent registrations into one dataset (version numbering, digest check).
+            # Serialise concurrent registrations into one dataset (version numbering, digest check), and
+            # decide under the lock whether this write may happen: another user's job may have created
+            # the dataset, of another kind, since this request was checked.
             dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+            _dataset_write_check(dataset, kind=kind, user=user)
             name = version or _next_version_name(dataset)
             if dataset.versions.filter(version=name).exists():
                 raise Conflict(
@@ -388,6 +403,8 @@ def ingest_job(job) -> dict:
     def work(options: dict) -> dict:
         user_id = options.pop("user_id", None)
         user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-        return dataset_version_register(**options, user=user, on_progress=ProgressReporter(job)).to_dict()
+        return dataset_version_register(
+            **options, user=user, on_progress=ProgressReporter(job), spool_tag=job.uuid.hex
+        ).to_dict()
 
     return run_with_upload(job, work)

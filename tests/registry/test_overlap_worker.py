@@ -129,7 +129,7 @@ def worker(tmp_path):
 def _redeliver(job: Job, app: Celery) -> None:
     """What the broker and the stale-heartbeat rule do after a worker death, without the wait."""
     Job.objects.filter(pk=job.pk).update(
-        heartbeat_at=timezone.now() - jobs.STALE_AFTER - timedelta(seconds=1)
+        heartbeat_at=timezone.now() - jobs.stale_threshold() - timedelta(seconds=1)
     )
     app.send_task("registry.tasks.run_job", args=[str(job.uuid)])
 
