@@ -187,7 +187,7 @@ _publish_timeout = LEAKLEDGER["BROKER_PUBLISH_TIMEOUT"]
 # not a gunicorn worker timeout.
 CELERY_BROKER_CONNECTION_TIMEOUT = _publish_timeout
 CELERY_BROKER_TRANSPORT_OPTIONS.update(
-    {"socket_connect_timeout": _publish_timeout, "socket_timeout": max(_publish_timeout, 5)}
+    {"socket_connect_timeout": _publish_timeout, "socket_timeout": _publish_timeout}
 )
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,

@@ -246,7 +246,7 @@ class Lease:
 
 
 class ProgressReporter:
-    """Records a job's progress at most every ``interval`` seconds (also its heartbeat).
+    """Records a job's progress at most every ``interval`` seconds, and at every change of stage.
 
     Under a :class:`Lease` (PostgreSQL workers) the lease's thread writes it, outside the job's
     transaction; otherwise (SQLite, one process) it is written here.
@@ -259,8 +259,8 @@ class ProgressReporter:
 
     def __call__(self, stage: str, done: int, total: int | None = None, **extra) -> None:
         now = time.monotonic()
-        if now - self._last < self.interval:
-            return
+        if now - self._last < self.interval and stage == (self.job.progress or {}).get("stage"):
+            return  # a new stage is always recorded: it says what the job is waiting on
         self._last = now
         progress = {"stage": stage, "done": done, "total": total, **extra}
         self.job.progress = progress
