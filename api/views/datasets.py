@@ -37,7 +37,7 @@ from registry.models import (
 from registry.overlap import selectors as overlap_selectors
 from registry.services import dataset_can_write, split_register
 from registry.services.ingest import registration_check
-from registry.services.jobs import job_create
+from registry.services.jobs import job_create, job_enqueue
 
 from .. import citations
 from ..filters import (
@@ -177,8 +177,12 @@ class UploadMixin:
                 "user_id": request.user.pk,
                 "delete_after": True,
             }
-            job = job_create(kind="ingest", payload=payload, user=request.user)
-            self._kept_upload = keep  # finalize_response keeps it for the job, which removes it when done
+            job = job_create(kind="ingest", payload=payload, user=request.user, enqueue=False)
+            # From here on the file is the job's (it removes it when it finishes): whatever happens to this
+            # request, a pending job never loses its upload. finalize_response keeps it.
+            self._kept_upload = keep
+        # Without a broker the job runs here; with one that is down, the job stays pending for recover_jobs.
+        job_enqueue(job)
         job.refresh_from_db()
         return job_answer(job, request)
 
