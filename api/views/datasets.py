@@ -20,7 +20,7 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from registry import selectors
@@ -48,6 +48,7 @@ from ..filters import (
     SplitPartFilter,
     VersionFilter,
 )
+from ..parsers import SafeJSONParser
 from ..renderers import CITATION_FORMATS, CITATION_RENDERERS, CSVRenderer, FastaRenderer, JSONLDRenderer
 from ..serializers import (
     DatasetSerializer,
@@ -362,7 +363,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         if getattr(self, "action", None) == "create":
             return [MultiPartParser()]
         if getattr(self, "action", None) == "splits":
-            return [JSONParser(), MultiPartParser()]
+            return [SafeJSONParser(), MultiPartParser()]
         return super().get_parsers()
 
     @extend_schema(

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from registry import selectors
@@ -25,6 +25,7 @@ from registry.services import evaluation_record, model_version_register
 
 from .. import citations
 from ..filters import EvaluationFilter, JobFilter, MLModelFilter, ModelVersionFilter
+from ..parsers import SafeJSONParser
 from ..renderers import CITATION_RENDERERS
 from ..serializers import (
     DerivationSerializer,
@@ -119,7 +120,7 @@ class ModelVersionViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOn
     search_fields = ["model__name", "version"]
     lookup_field = "ref"
     lookup_value_regex = r"[^/]+"
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     immutable_message = "Model versions are immutable: register a new version."
 
     def get_queryset(self):
@@ -211,7 +212,7 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
     search_fields = ["model_version__model__name", "record_set__version__dataset__name", "code_ref"]
     lookup_field = "uuid"
     lookup_value_regex = r"[^/]+"  # anything the URL can hold, so that a bad UUID is a JSON 404
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [SafeJSONParser, MultiPartParser]
     immutable_message = "Evaluations are immutable: record a new evaluation."
     action_error_statuses = {"cite": ("400",)}
 

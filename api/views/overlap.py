@@ -5,12 +5,13 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 
 from registry.models import Job, OverlapHit, OverlapReport
 from registry.services.jobs import job_create, job_enqueue
 
 from ..filters import OverlapReportFilter
+from ..parsers import SafeJSONParser
 from ..serializers import (
     JobSerializer,
     OverlapHitSerializer,
@@ -99,7 +100,7 @@ QUERY_RESPONSES = {
 )
 class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
     serializer_class = OverlapQuerySerializer
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, SafeJSONParser]
     pagination_class = None
     filter_backends = []
     extra_error_statuses = {"POST": ("413",)}
