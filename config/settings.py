@@ -44,12 +44,43 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("LEAKLEDGER_DEBUG", False)
+PRODUCTION = env_bool("LEAKLEDGER_PRODUCTION", False)  # "0", "false", "" are not production
 SECRET_KEY = os.environ.get("LEAKLEDGER_SECRET_KEY", "")
 if not SECRET_KEY:
-    if os.environ.get("LEAKLEDGER_PRODUCTION"):
+    if PRODUCTION:
         raise ImproperlyConfigured("LEAKLEDGER_SECRET_KEY must be set when LEAKLEDGER_PRODUCTION is set.")
     SECRET_KEY = "insecure-development-key-set-LEAKLEDGER_SECRET_KEY-in-production"
 ALLOWED_HOSTS = env_list("LEAKLEDGER_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+
+# --- Production hardening: refuse weak settings, secure transport by default ----------------------
+# With LEAKLEDGER_PRODUCTION=1, `manage.py check --deploy --fail-level WARNING` passes (a test runs it).
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-set-LEAKLEDGER_SECRET_KEY-in-production"
+if PRODUCTION:
+    _weak = []
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or SECRET_KEY.startswith("django-insecure-"):
+        _weak.append("LEAKLEDGER_SECRET_KEY is a published development key")
+    elif len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        _weak.append("LEAKLEDGER_SECRET_KEY is too weak (at least 50 characters, not repetitive)")
+    if DEBUG:
+        _weak.append("LEAKLEDGER_DEBUG is on (it shows tracebacks and settings to anyone)")
+    if not os.environ.get("LEAKLEDGER_ALLOWED_HOSTS", "").strip():
+        _weak.append("LEAKLEDGER_ALLOWED_HOSTS is not set (name the host names this site answers to)")
+    if _weak:
+        raise ImproperlyConfigured(
+            "LEAKLEDGER_PRODUCTION=1 refuses this configuration: "
+            + "; ".join(_weak)
+            + ". Make a key with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (nginx, a load balancer).
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("LEAKLEDGER_PROXY_SSL_HEADER", PRODUCTION) else None
+)
+SECURE_SSL_REDIRECT = env_bool("LEAKLEDGER_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("LEAKLEDGER_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LEAKLEDGER_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("LEAKLEDGER_HSTS_PRELOAD", PRODUCTION)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("LEAKLEDGER_SECURE_COOKIES", PRODUCTION)
+CSRF_TRUSTED_ORIGINS = env_list("LEAKLEDGER_CSRF_TRUSTED_ORIGINS", "")
 
 # Where uploads and working files live (uploaded files are streamed here, never held in memory).
 DATA_DIR = Path(os.environ.get("LEAKLEDGER_DATA_DIR", BASE_DIR / "var"))
