@@ -22,6 +22,7 @@ from registry.models import (
 )
 from registry.overlap import selectors as overlap_selectors
 from registry.services import evaluation_record, model_version_register
+from registry.services.ml import model_can_write
 
 from .. import citations
 from ..filters import EvaluationFilter, JobFilter, MLModelFilter, ModelVersionFilter
@@ -233,7 +234,8 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
             "multipart/form-data": EvaluationUploadSerializer,
         },
         responses={201: EvaluationSerializer},
-        description="Only the model's owner (or anyone, for a model without owner). The contamination "
+        description="Only the model's owner or staff (a model registered from the command line has no owner: "
+        "only staff). The contamination "
         "report against the model's training ancestry is computed in the background. Per-record scores go "
         "inline (JSON `scores`) or, for many records, as a file (multipart `scores_file`).",
     )
@@ -243,10 +245,10 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
         form.is_valid(raise_exception=True)
         data = form.validated_data
         model_version = lookup_model_version(data["model_version"])
-        owner_id = model_version.model.owner_id
-        if owner_id is not None and owner_id != request.user.pk and not request.user.is_superuser:
+        if not model_can_write(request.user, model_version.model):
             raise exceptions.PermissionDenied(
-                f"Only the owner of model {model_version.model.name!r} may record its evaluations."
+                f"Only the owner of model {model_version.model.name!r} (or staff, for a model registered from the "
+                "command line) may record its evaluations."
             )
         scores_path = None
         try:

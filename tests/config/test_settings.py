@@ -64,7 +64,11 @@ def test_production_0_is_not_production(tmp_path):
     )
     assert manage(env, "check").returncode == 0
     shown = manage(
-        env, "shell", "--no-imports", "-c", "from django.conf import settings; print(settings.SECURE_SSL_REDIRECT)"
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.SECURE_SSL_REDIRECT)",
     )
     assert shown.stdout.strip() == "False", shown.stderr
 
