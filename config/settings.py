@@ -179,8 +179,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 LEAKLEDGER = {
     # Largest file accepted for registration (bytes on disk, compressed or not).
     "MAX_FILE_BYTES": env_int("LEAKLEDGER_MAX_FILE_BYTES", 4 * 1024**3, minimum=1),
-    # Guards against gzip bombs: largest decompressed size.
-    "MAX_UNCOMPRESSED_BYTES": env_int("LEAKLEDGER_MAX_UNCOMPRESSED_BYTES", 16 * 1024**3, minimum=1),
+    # Guards against gzip bombs: largest decompressed size (as large as the largest file accepted).
+    "MAX_UNCOMPRESSED_BYTES": env_int("LEAKLEDGER_MAX_UNCOMPRESSED_BYTES", 4 * 1024**3, minimum=1),
     # Longest sequence accepted (residues; characters for text).
     "MAX_SEQUENCE_LENGTH": env_int("LEAKLEDGER_MAX_SEQUENCE_LENGTH", 1_000_000, minimum=1),
     # Rows per bulk insert.
@@ -206,6 +206,9 @@ LEAKLEDGER.update(
         # Seconds a request waits for the broker to take a task; past that the job stays pending with
         # its file and recover_jobs enqueues it once the broker is back.
         "BROKER_PUBLISH_TIMEOUT": env_int("LEAKLEDGER_BROKER_PUBLISH_TIMEOUT", 3, minimum=1),
+        # Without a broker an upload is registered inside its request: at most this many bytes are read
+        # (decompressed), so that one request cannot hold a web worker for long. The CLI has no such bound.
+        "INLINE_MAX_BYTES": env_int("LEAKLEDGER_INLINE_MAX_BYTES", 32 * 1024**2, minimum=1),
     }
 )
 if LEAKLEDGER["JOB_STALE_SECONDS"] <= 2 * LEAKLEDGER["JOB_HEARTBEAT_SECONDS"]:

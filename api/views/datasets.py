@@ -37,7 +37,7 @@ from registry.models import (
 from registry.overlap import selectors as overlap_selectors
 from registry.services import dataset_can_write, split_register
 from registry.services.ingest import registration_check
-from registry.services.jobs import job_create, job_enqueue
+from registry.services.jobs import job_create, job_enqueue, jobs_run_inline
 
 from .. import citations
 from ..filters import (
@@ -178,6 +178,8 @@ class UploadMixin:
                 "user_id": request.user.pk,
                 "delete_after": True,
             }
+            if jobs_run_inline():  # no worker: the job runs inside this request, so bound its work
+                payload["inline_max_bytes"] = int(settings.LEAKLEDGER["INLINE_MAX_BYTES"])
             job = job_create(kind="ingest", payload=payload, user=request.user, enqueue=False)
             # From here on the file is the job's (it removes it when it finishes): whatever happens to this
             # request, a pending job never loses its upload. finalize_response keeps it.

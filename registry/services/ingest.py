@@ -56,13 +56,27 @@ class Registration:
         }
 
 
-def limits_from_settings() -> ParseLimits:
+def limits_from_settings(max_uncompressed_bytes: int | None = None) -> ParseLimits:
     conf = settings.LEAKLEDGER
     return ParseLimits(
         max_file_bytes=conf["MAX_FILE_BYTES"],
-        max_uncompressed_bytes=conf["MAX_UNCOMPRESSED_BYTES"],
+        max_uncompressed_bytes=min(
+            conf["MAX_UNCOMPRESSED_BYTES"], max_uncompressed_bytes or conf["MAX_UNCOMPRESSED_BYTES"]
+        ),
         max_sequence_length=conf["MAX_SEQUENCE_LENGTH"],
     )
+
+
+def _inline_limit_hint(exc: ParseError, inline_max_bytes: int | None) -> ParseError:
+    """Say which bound a request-time registration hit, and how to register the file anyway."""
+    if inline_max_bytes is None or not exc.reason.startswith("the data decompresses to more than"):
+        return exc
+    exc.hint = (
+        f"Without a Celery worker this registry reads at most {inline_max_bytes:,} bytes (decompressed) inside a "
+        "request (LEAKLEDGER_INLINE_MAX_BYTES). Register the file with `python manage.py register_dataset`, or "
+        "run a worker (CELERY_BROKER_URL) and upload it again."
+    )
+    return exc
 
 
 def dataset_can_write(user, dataset: Dataset) -> bool:
@@ -107,6 +121,7 @@ def _spool_records(
     on_progress: ProgressCallback | None,
     spool_dir: Path,
     spool_tag: str = "",
+    max_uncompressed_bytes: int | None = None,
 ) -> _Spool:
     batch_size = settings.LEAKLEDGER["BATCH_SIZE"]
     hashes: list[str] = []
@@ -129,7 +144,7 @@ def _spool_records(
                 path,
                 kind=kind,
                 format=file_format,
-                limits=limits_from_settings(),
+                limits=limits_from_settings(max_uncompressed_bytes),
                 id_column=id_column,
                 sequence_column=sequence_column,
                 on_progress=parser_progress,
@@ -255,13 +270,15 @@ def dataset_version_register(
     skip_identical_duplicates: bool = False,
     on_progress: ProgressCallback | None = None,
     spool_tag: str = "",
+    inline_max_bytes: int | None = None,
 ) -> Registration:
     """Validate ``path`` whole, then register it as a new version of ``dataset_name``.
 
     Returns the existing version (``created=False``) when the dataset already holds identical
     content. Raises ``InputRejected`` (naming file, line and record) when the file is invalid,
     and writes nothing in that case. ``spool_tag`` (a job's UUID hex) names the working file, so that
-    ``recover_jobs`` can tell a dead job's spool from a live one's.
+    ``recover_jobs`` can tell a dead job's spool from a live one's. ``inline_max_bytes`` bounds the
+    bytes read (decompressed) when the registration runs inside a web request.
     """
     path = Path(path)
     source_version = registration_check(
@@ -285,8 +302,10 @@ def dataset_version_register(
             on_progress=on_progress,
             spool_dir=Path(settings.DATA_DIR) / "tmp",
             spool_tag=spool_tag,
+            max_uncompressed_bytes=inline_max_bytes,
         )
     except ParseError as exc:
+        exc = _inline_limit_hint(exc, inline_max_bytes)
         raise InputRejected(str(exc), fields=exc.to_dict()) from exc
     try:
         return _write_version(

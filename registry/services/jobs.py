@@ -123,6 +123,13 @@ def job_enqueue(job: Job) -> None:
     transaction.on_commit(lambda: job_publish(job))
 
 
+def jobs_run_inline() -> bool:
+    """True without a broker (eager mode): a job runs inside the request that creates it."""
+    from ..tasks import run_job
+
+    return bool(run_job.app.conf.task_always_eager)
+
+
 def job_publish(job: Job) -> bool:
     """Hand the job's task to the broker, waiting at most ``BROKER_PUBLISH_TIMEOUT`` seconds or so.
 
@@ -133,7 +140,7 @@ def job_publish(job: Job) -> bool:
     """
     from ..tasks import run_job
 
-    if run_job.app.conf.task_always_eager:
+    if jobs_run_inline():
         run_job.delay(str(job.uuid))
         return True
     try:

@@ -208,3 +208,30 @@ def test_the_json_parser_returns_what_was_sent_or_says_why_not(value, depth):
     for _ in range(depth):
         parsed = parsed[0]
     assert parsed == value
+
+
+# --- decompression cost inside a request (no broker) ------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_worker_an_upload_reads_at_most_the_inline_limit(owner_client, settings, tmp_path):
+    import gzip
+
+    settings.LEAKLEDGER = {**settings.LEAKLEDGER, "INLINE_MAX_BYTES": 100_000}
+    records = GLOBINS.read_bytes()  # 45 globins, about 12 kB
+    copies = b"".join(records.replace(b">", b">copy%d_" % i) for i in range(20))  # valid: ids stay unique
+    bomb = gzip.compress(copies)  # 240 kB decompressed from a small file
+    response = owner_client.post(
+        "/api/v1/datasets/globins/versions/",
+        {"file": SimpleUploadedFile("many.fa.gz", bomb), "kind": "protein"},
+        format="multipart",
+    )
+    body = assert_error_shape(response, 400, "input_rejected")
+    assert "LEAKLEDGER_INLINE_MAX_BYTES" in body["detail"] and "register_dataset" in body["detail"]
+    assert not DatasetVersion.objects.exists()
+    small = owner_client.post(
+        "/api/v1/datasets/globins/versions/",
+        {"file": SimpleUploadedFile("globins.fa", records), "kind": "protein"},
+        format="multipart",
+    )
+    assert small.status_code == 201, small.content
