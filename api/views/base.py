@@ -48,6 +48,11 @@ class ApiViewMixin:
     immutable_message: str | None = None
 
     def initial(self, request, *args, **kwargs):
+        # A method the view does not serve is a 405 before anything about the request is judged
+        # (DRF would negotiate ?format= first, answering TRACE ...?format=x with a 400).
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            self.http_method_not_allowed(request, *args, **kwargs)
         nul_refused(request)
         super().initial(request, *args, **kwargs)
 

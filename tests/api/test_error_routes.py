@@ -56,3 +56,8 @@ def test_a_bug_answers_json_500_under_the_api(anon_client, monkeypatch):
 def test_pages_outside_the_api_keep_django_html(anon_client):
     response = anon_client.get("/nowhere/")
     assert response.status_code == 404 and not response["Content-Type"].startswith("application/json")
+
+
+def test_an_undeclared_method_is_a_405_before_its_query_is_judged(anon_client, flip_test):
+    response = anon_client.generic("TRACE", f"/api/v1/versions/{flip_test.ref}/cite/?format=0")
+    assert_error_shape(response, 405, "method_not_allowed")
