@@ -326,7 +326,8 @@ def _run_claimed(job: Job) -> Job:
         error = {"detail": f"internal error: {exc.__class__.__name__}: {exc}", "code": "internal_error"}
         _fail(job, error, attempt=attempt)
         raise
-    job.refresh_from_db(fields=["progress"])
+    if getattr(job, "lease", None) is None:  # under a lease, this object holds the latest progress
+        job.refresh_from_db(fields=["progress"])
     done = {**(job.progress or {}), "stage": "done"}
     if done.get("total") is not None:  # progress writes are rate-limited: the last one may lag
         done["done"] = done["total"]

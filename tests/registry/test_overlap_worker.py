@@ -7,8 +7,8 @@ subprocess, on the pytest-django test database, runs them.
 
 After the kill the job is left ``running`` with the dead worker's heartbeat. In production the
 broker redelivers the unacknowledged task (``acks_late``) and ``job_claim`` takes the job over once
-its heartbeat is stale (five minutes); the test makes the heartbeat stale and redelivers the task
-itself, instead of waiting.
+its heartbeat is stale (``LEAKLEDGER_JOB_STALE_SECONDS``); the test makes the heartbeat stale and
+redelivers the task itself, instead of waiting.
 """
 
 import os
