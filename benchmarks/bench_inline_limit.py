@@ -1,7 +1,7 @@
 """How long one upload holds a web worker without a broker (eager mode), at LEAKLEDGER_INLINE_MAX_BYTES.
 
 Without a Celery broker an upload is registered inside its request. The bound on that work is
-``LEAKLEDGER_INLINE_MAX_BYTES`` (decompressed bytes read; 32 MiB by default). This script times, through
+``LEAKLEDGER_INLINE_MAX_BYTES`` (decompressed bytes read; 8 MiB by default). This script times, through
 the real API (Django's test client, SQLite in a temporary folder, the same view and job code as
 gunicorn runs):
 

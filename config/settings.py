@@ -208,7 +208,7 @@ LEAKLEDGER.update(
         "BROKER_PUBLISH_TIMEOUT": env_int("LEAKLEDGER_BROKER_PUBLISH_TIMEOUT", 3, minimum=1),
         # Without a broker an upload is registered inside its request: at most this many bytes are read
         # (decompressed), so that one request cannot hold a web worker for long. The CLI has no such bound.
-        "INLINE_MAX_BYTES": env_int("LEAKLEDGER_INLINE_MAX_BYTES", 32 * 1024**2, minimum=1),
+        "INLINE_MAX_BYTES": env_int("LEAKLEDGER_INLINE_MAX_BYTES", 8 * 1024**2, minimum=1),
     }
 )
 if LEAKLEDGER["JOB_STALE_SECONDS"] <= 2 * LEAKLEDGER["JOB_HEARTBEAT_SECONDS"]:
