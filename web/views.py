@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -501,12 +501,8 @@ def version_badge(request, ref: str):
 
 
 def page_not_found(request, exception=None):
-    """404 as JSON in the API's error shape under /api/, as a page everywhere else."""
+    """404 as a page (config/urls.py sends those under /api/ to the API's JSON error shape)."""
     detail = str(exception.args[0]) if exception is not None and exception.args else "Not found."
-    if request.path.startswith("/api/"):
-        if not isinstance(exception, Http404) or not exception.args or not isinstance(exception.args[0], str):
-            detail = f"No API endpoint {request.path}. The endpoints are listed at /api/v1/."
-        return JsonResponse({"detail": detail, "code": "not_found", "fields": {}}, status=404)
     if not isinstance(exception.args[0] if exception and exception.args else None, str):
         detail = f"Nothing at {request.path}."
     return render(request, "404.html", {"detail": detail}, status=404)

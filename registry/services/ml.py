@@ -20,6 +20,19 @@ def _user_or_none(user):
     return user if user is not None and user.is_authenticated else None
 
 
+def model_can_write(user, model: MLModel) -> bool:
+    """May ``user`` add versions or evaluations to ``model``? Its owner and staff may.
+
+    A model registered from the command line has no owner: it is the operator's, so over the API
+    only staff may add to it (as for datasets). ``user=None`` is the local operator (CLI).
+    """
+    if user is None:
+        return True
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or user.is_staff or (model.owner_id is not None and model.owner_id == user.pk)
+
+
 def model_version_register(
     *,
     ref: str,
@@ -51,8 +64,7 @@ def model_version_register(
         model, _ = MLModel.objects.get_or_create(
             name=parsed.name, defaults={"owner": _user_or_none(user), "description": description}
         )
-        # A model registered from the command line has no owner: it is the operator's (staff over the API).
-        if user is not None and model.owner_id != user.pk and not (user.is_superuser or user.is_staff):
+        if not model_can_write(user, model):
             raise Forbidden(f"only the owner of model {model.name!r} may add versions.")
         existing = (
             model.versions.select_related("model", "base__model").filter(version=parsed.version).first()

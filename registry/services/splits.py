@@ -81,6 +81,10 @@ def read_mapping(path: Path) -> dict[str, list[str]]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputRejected(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}).") from None
+        except RecursionError:
+            raise InputRejected(
+                f'{path}: JSON nested too deeply; a mapping is {{"part": [ids...]}}.'
+            ) from None
         parts = {}
         for name, ids in data.items():
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
