@@ -390,8 +390,9 @@ class OverlapResult:
         exact = row.identity >= 1.0
         best: dict[str, Pair] = {}
         for pair in self.pairs:
-            if exact and pair.tier != "exact":
-                continue
+            whole = pair.coverage >= 1.0 and (pair.reference_coverage or 1.0) >= 1.0
+            if exact and not (pair.tier == "exact" or (pair.identity >= 1.0 and whole)):
+                continue  # the exact row counts identical sequences only
             if pair.identity + 1e-9 < row.identity:
                 continue
             cur = best.get(pair.query)
