@@ -366,11 +366,15 @@ class Client:
             existing = self.model_version(ref)
             if sorted(existing.trained_on) == sets and existing.base == base_ref:
                 return existing
-            exc.detail += (
-                f" The registered {ref} was trained on {existing.trained_on} (base {existing.base}), "
-                f"not {sets} (base {base_ref}): register a new version."
-            )
-            raise
+            raise Conflict(
+                exc.status,
+                f"{exc.detail} The registered {ref} was trained on {existing.trained_on} (base {existing.base}), "
+                f"not {sets} (base {base_ref}): register a new version.",
+                exc.code,
+                exc.fields,
+                method=exc.method,
+                url=exc.url,
+            ) from None
 
     def evaluation(self, uuid: str) -> Evaluation:
         return Evaluation.from_json(self.transport.json("GET", f"evaluations/{uuid}/"))

@@ -5,7 +5,6 @@ import re
 import stat
 
 import pytest
-
 from leakledger_client import Client, ConfigError
 from leakledger_client.config import api_root, config_path, resolve, write_config_file
 
