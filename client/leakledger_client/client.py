@@ -61,6 +61,7 @@ class Client:
         progress: progress on stderr for uploads and background work: ``None`` (default) shows a bar
             on a terminal and a line every few seconds otherwise, ``False`` nothing.
         timeout: seconds to wait for one HTTP answer.
+        wait_timeout: longest wait for a background job or report, in seconds (default: no limit).
 
     Example:
         >>> ll = Client("http://127.0.0.1:8000", token="...")             # doctest: +SKIP
@@ -74,9 +75,11 @@ class Client:
         *,
         progress: bool | None = None,
         timeout: float = 300.0,
+        wait_timeout: float | None = None,
         poll_interval: float = 0.5,
     ):
         self.settings = config.resolve(url, token)
+        self.wait_timeout = wait_timeout
         self.transport = Transport(self.settings, timeout=timeout)
         self.progress = progress
         self.poll_interval = poll_interval
@@ -100,6 +103,7 @@ class Client:
             JobTimeout: still not finished after ``timeout`` seconds (it goes on on the server).
         """
         current = job if isinstance(job, Job) else self.job(job)
+        timeout = timeout if timeout is not None else self.wait_timeout
         bar = Progress(label or f"{current.kind or 'job'} {current.uuid[:8]}", enabled=self.progress)
         started = time.monotonic()
         delay = self.poll_interval
@@ -434,7 +438,7 @@ class Client:
         return target
 
     def contamination(
-        self, evaluation: str | Evaluation, *, wait: bool = True, timeout: float | None = 3600.0
+        self, evaluation: str | Evaluation, *, wait: bool = True, timeout: float | None = None
     ) -> ContaminationReport:
         """The evaluation's full contamination report (every contaminated record's best hit).
 
@@ -442,6 +446,7 @@ class Client:
         until it exists, with progress; otherwise ``NotReady`` is raised while it is pending.
         """
         key = evaluation.uuid if isinstance(evaluation, Evaluation) else evaluation
+        timeout = timeout if timeout is not None else self.wait_timeout
         bar = Progress(f"contamination report of evaluation {key[:8]}", enabled=self.progress, unit="s")
         started = time.monotonic()
         delay = self.poll_interval

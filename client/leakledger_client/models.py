@@ -230,6 +230,10 @@ def _table(rows: list[Threshold], metric_names: list[str]) -> list[str]:
             mean = (row.clean_metrics.get(m) or {}).get("mean")
             line += f"  {'-' if mean is None else f'{mean:.4g}':>14}"
         lines.append(line)
+    if any(row.recall is not None for row in rows):
+        lines.append(
+            "  recall: measured for exactly these tiers and settings at that identity; -: not measured"
+        )
     return lines
 
 

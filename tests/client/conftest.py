@@ -154,6 +154,7 @@ def client_for(ledger):
     from leakledger_client import Client
 
     def make(token: str | None = "default", **kwargs):
+        kwargs.setdefault("wait_timeout", 300)  # a dead worker fails the test instead of hanging it
         return Client(ledger.url, ledger.token if token == "default" else token, progress=False, **kwargs)
 
     return make
