@@ -28,10 +28,7 @@ def test_the_streamed_body_is_valid_multipart_whatever_the_read_size():
     )
     parts = {p.get_param("name", header="content-disposition"): p for p in message.iter_parts()}
     assert parts["kind"].get_content() == "protein" and parts["role"].get_content() == "benchmark"
-    assert (
-        parts["file"].get_filename() == "test.fasta"
-        and parts["file"].get_content() == path.read_bytes()
-    )
+    assert parts["file"].get_filename() == "test.fasta" and parts["file"].get_content() == path.read_bytes()
 
 
 def test_progress_is_silent_for_short_work_and_periodic_for_long_work():
