@@ -581,12 +581,12 @@ def check_local(
     )
     pairs = []
     for hit in result.hits:
-        index, _, ident = hit.reference.partition("\t")
+        file_index, _, ident = hit.reference.partition("\t")
         pairs.append(
             Pair(
                 query=hit.query,
                 reference=ident,
-                reference_set=names[int(index)],
+                reference_set=names[int(file_index)],
                 identity=hit.identity,
                 coverage=hit.query_coverage,
                 reference_coverage=hit.reference_coverage,

@@ -53,7 +53,7 @@ class Progress:
             self.stream.flush()
 
     def _update_bar(self, done: int | None, total: int | None, stage: str) -> None:
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]
 
         if self._bar is None or stage != self._stage:
             if self._bar is not None:

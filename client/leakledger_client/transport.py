@@ -182,7 +182,8 @@ class Transport:
             data = None
         if isinstance(data, dict) and "detail" in data:
             code = str(data.get("code") or "error")
-            fields = data.get("fields") if isinstance(data.get("fields"), dict) else {}
+            raw_fields = data.get("fields")
+            fields: dict[str, Any] = raw_fields if isinstance(raw_fields, dict) else {}
             cls = error_class(status, code)
             if cls is Throttled and "Retry-After" in response.headers:
                 fields = {**fields, "retry_after_seconds": response.headers["Retry-After"]}
