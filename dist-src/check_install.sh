@@ -28,7 +28,7 @@ say "build the wheels"
 PY=$PY bash dist-src/build_wheels.sh "$work/wheels"
 
 say "1. fresh venv: the README's install line, from the checkout (dependencies from the index)"
-python3 -m venv "$work/venv"
+"${PYTHON:-python3}" -m venv "$work/venv"
 V="$work/venv/bin"
 line=$(grep -m1 -E '^pip install \./dist-src/dedup \./client' README.md | sed 's/ *#.*//')
 echo "$line"
@@ -96,7 +96,7 @@ unset LEAKLEDGER_URL LEAKLEDGER_TOKEN LEAKLEDGER_CONFIG LEAKLEDGER_DATA_DIR
 cd "$repo"
 
 say "3. fresh venv: the three wheels (server, client, dedup)"
-python3 -m venv "$work/venv-wheels"
+"${PYTHON:-python3}" -m venv "$work/venv-wheels"
 W="$work/venv-wheels/bin"
 "$W/pip" install --quiet --quiet --find-links "$work/wheels" leakledger leakledger-client
 (cd "$work" && LEAKLEDGER_DATA_DIR="$work/server-var" "$W/leakledger-server" check)

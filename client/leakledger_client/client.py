@@ -36,6 +36,13 @@ if TYPE_CHECKING:
 PathLike = str | os.PathLike[str]
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 CITATION_FORMATS = ("bibtex", "cff", "csl", "datacite")
+JOB_ERROR_STATUS = {
+    "not_found": 404,
+    "conflict": 409,
+    "immutable": 409,
+    "permission_denied": 403,
+    "internal_error": 500,
+}
 
 
 def _is_part_ref(ref: str) -> bool:
@@ -129,7 +136,8 @@ class Client:
             fields = {k: v for k, v in error.items() if k not in ("detail", "code", "message", "fields")}
             fields["job"] = current.url
             raise JobFailed(
-                400 if error.get("code") in (None, "invalid", "input_rejected") else 500,
+                # The status the server answers with when such a job fails inside the request.
+                JOB_ERROR_STATUS.get(str(error.get("code")), 400),
                 str(error.get("detail") or error.get("message") or "the job failed"),
                 str(error.get("code") or "job_failed"),
                 fields,
