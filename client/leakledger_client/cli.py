@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import sys
 from pathlib import Path
@@ -49,6 +50,20 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
+    parser.add_argument(
+        "--url",
+        help="the server (default: LEAKLEDGER_URL, the config file, http://127.0.0.1:8000)",
+        **default,
+    )
+    parser.add_argument("--token", help="API token (default: LEAKLEDGER_TOKEN, the config file)", **default)
+    parser.add_argument(
+        "--json", action="store_true", help="print machine-readable JSON on stdout", **default
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr", **default)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leakledger",
@@ -58,16 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
         "~/.config/leakledger/config.toml (leakledger login). Exit codes: 0 ok; 1 error; 2 bad input; "
         "3 check --fail-above: too much overlap.",
     )
-    parser.add_argument(
-        "--url", help="the server (default: LEAKLEDGER_URL, the config file, http://127.0.0.1:8000)"
-    )
-    parser.add_argument("--token", help="API token (default: LEAKLEDGER_TOKEN, the config file)")
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _common_options(parser, suppress=False)
     parser.add_argument("--version", action="version", version=f"leakledger-client {__version__}")
+    # The same options are accepted after the command too (`leakledger login --url ... --token ...`).
+    common = argparse.ArgumentParser(add_help=False)
+    _common_options(common, suppress=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add = functools.partial(sub.add_parser, parents=[common])
 
-    p = sub.add_parser("register", help="upload a file as a dataset version (streamed; waits for the ingest)")
+    p = add("register", help="upload a file as a dataset version (streamed; waits for the ingest)")
     p.add_argument("file", type=Path)
     p.add_argument("--name", required=True, help="dataset name (created if new)")
     p.add_argument("--kind", choices=KINDS, help="required for a new dataset")
@@ -83,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sequence-column")
     p.add_argument("--skip-identical-duplicates", action="store_true")
 
-    p = sub.add_parser("split", help="register a split of a version")
+    p = add("split", help="register a split of a version")
     p.add_argument("version", metavar="NAME@V")
     p.add_argument("--name", required=True)
     group = p.add_mutually_exclusive_group(required=True)
@@ -92,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", action="append", metavar="PART=ROLE", help="train, validation, test or other")
     p.add_argument("--allow-shared-ids", action="store_true")
 
-    p = sub.add_parser("model", help="register a model version")
+    p = add("model", help="register a model version")
     p.add_argument("ref", metavar="NAME@V")
     p.add_argument("--trained-on", nargs="+", default=[], metavar="REF", help="record sets")
     p.add_argument("--base", metavar="NAME@V", help="the model version it was fine-tuned from")
@@ -101,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--description")
     p.add_argument("--exist-ok", action="store_true", help="an identical registered version is fine")
 
-    p = sub.add_parser("evaluate", help="record an evaluation (and print its contamination with --wait)")
+    p = add("evaluate", help="record an evaluation (and print its contamination with --wait)")
     p.add_argument("model_version", metavar="NAME@V")
     p.add_argument("--on", required=True, metavar="REF", help="the record set evaluated on")
     p.add_argument("--metric", action="append", required=True, metavar="NAME=VALUE")
@@ -109,24 +123,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--code-ref")
     p.add_argument("--wait", action="store_true", help="wait for the contamination report and print it")
 
-    p = sub.add_parser("contamination", help="an evaluation's contamination report (waits for it)")
+    p = add("contamination", help="an evaluation's contamination report (waits for it)")
     p.add_argument("evaluation", metavar="UUID")
     p.add_argument("--no-wait", action="store_true")
 
-    p = sub.add_parser("wait", help="wait for a job and print its result")
+    p = add("wait", help="wait for a job and print its result")
     p.add_argument("job", metavar="UUID")
     p.add_argument("--timeout", type=float)
 
-    p = sub.add_parser("cite", help="cite a dataset version or an evaluation")
+    p = add("cite", help="cite a dataset version or an evaluation")
     p.add_argument("target", metavar="NAME@V|UUID")
     p.add_argument("--format", choices=CITATION_FORMATS, default="bibtex")
 
-    p = sub.add_parser("download", help="records of a version or split part to a file (sha256 checked)")
+    p = add("download", help="records of a version or split part to a file (sha256 checked)")
     p.add_argument("ref", metavar="REF")
     p.add_argument("-o", "--output", type=Path)
     p.add_argument("--format", choices=["fasta", "csv"], default="fasta")
 
-    p = sub.add_parser(
+    p = add(
         "check",
         help="does a benchmark overlap training data? (--fail-above for a CI gate)",
         description="Check BENCH (a file, sent but not registered, or a record set reference) against every "
@@ -150,10 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=50, help="offenders listed (default 50)")
     p.add_argument("--pairs-out", type=Path, metavar="FILE.tsv", help="every best pair as TSV")
 
-    p = sub.add_parser("login", help="save the server URL and token to the config file (mode 600)")
+    p = add("login", help="save the server URL and token to the config file (mode 600)")
     p.add_argument("--config", type=Path, help=f"default {config.config_path()}")
 
-    sub.add_parser("whoami", help="show which server and token would be used, and whether the server answers")
+    add("whoami", help="show which server and token would be used, and whether the server answers")
     return parser
 
 

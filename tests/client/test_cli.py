@@ -130,3 +130,26 @@ def test_the_client_never_imports_django():
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{REPO / 'client'}:{REPO}"}
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+
+
+def test_login_writes_the_config_file_that_later_commands_read(ledger, tmp_path):
+    config = tmp_path / "leakledger.toml"
+    env = {k: v for k, v in ledger.env().items() if k not in ("LEAKLEDGER_URL", "LEAKLEDGER_TOKEN")}
+    env["LEAKLEDGER_CONFIG"] = str(config)
+    cli = [sys.executable, "-m", "leakledger_client"]
+    login = subprocess.run(
+        [*cli, "login", "--url", ledger.url, "--token", ledger.token], env=env, capture_output=True, text=True
+    )
+    assert login.returncode == 0, login.stderr
+    assert config.stat().st_mode & 0o777 == 0o600 and ledger.token in config.read_text()
+    who = subprocess.run([*cli, "whoami"], env=env, capture_output=True, text=True)
+    assert (
+        who.returncode == 0 and f"a token from {config}" in who.stdout and "the server answers" in who.stdout
+    )
+    wrong = subprocess.run(
+        [*cli, "login", "--url", "http://127.0.0.1:9", "--token", "t", "--config", str(tmp_path / "x.toml")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert wrong.returncode == 1 and not (tmp_path / "x.toml").exists()  # nothing saved for a dead server
