@@ -106,7 +106,15 @@ def test_standing_report_appears_for_a_benchmark(bind_train, bind_test, data_dir
     hits = OverlapHit.objects.filter(report=report, tier="exact")
     assert set(hits.values_list("query_record__identifier", flat=True)) == expected
     assert report.query_digest == test.digest and report.reference_digest == train.digest
-    assert report.method["calibration"]["kind"] == "protein"
+    # The claimed recall is the calibration of the report's own method key, never another's.
+    assert report.method["key"] == engine.standing_method("protein").key()
+    assert report.method["calibration"]["measured"] is True
+    assert report.method["calibration"]["method"] == engine.standing_method("protein").to_dict()
+    assert report.summary["calibration"]["key"] == report.method["key"]
+    bands = report.method["calibration"]["recall"]["bands"]
+    assert {b["band"]: b["recall"] for b in report.summary["bands"]} == {
+        name: bands[name]["recall"] for name in ("100%", "[95,100)", "[90,95)", "[80,90)")
+    }
     assert set(report.method["tool_versions"]) >= {"dedup", "biopython", "datasketch", "numpy", "mmseqs"}
 
     # A second trigger (the test set used by an evaluation, say) computes nothing again.
@@ -208,15 +216,11 @@ def test_query_job_returns_the_command_dict(bind_train, bind_test, data_dir, run
 
 
 def test_method_key_changes_with_settings():
-    a = engine.Method(
-        kind="protein", tiers=("exact", "minhash"), thresholds=(0.9,), coverage=0.8, settings_key="s"
-    )
-    b = engine.Method(
-        kind="protein", tiers=("exact", "minhash"), thresholds=(0.9,), coverage=0.5, settings_key="s"
-    )
-    assert a.key() != b.key()
+    a = engine.registry_method("protein", identity=0.9)
+    b = engine.registry_method("protein", identity=0.9, coverage=0.5)
+    assert a.key() != b.key() and a.key() == engine.registry_method("protein", identity=0.9).key()
     with pytest.raises(ValueError, match="tiers"):
-        engine.Method(kind="protein", tiers=("blast",), thresholds=(0.9,), coverage=0.8, settings_key="s")
+        engine.registry_method("protein", identity=0.9, tiers=("blast",))
 
 
 @pytest.mark.slow
