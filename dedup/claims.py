@@ -38,7 +38,15 @@ from typing import Any
 from .calibration import BANDS, BINS, band_of, lookup, nearest_measured
 from .method import TIER_ORDER, Method
 
-__all__ = ["DEFAULT_THRESHOLDS", "ESTIMATOR", "Claims", "ThresholdCount", "label", "summarise"]
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "ESTIMATOR",
+    "Claims",
+    "ThresholdCount",
+    "format_claims",
+    "label",
+    "summarise",
+]
 
 #: Identity thresholds of a summary (1.0 is the "exact" row: identical sequences).
 DEFAULT_THRESHOLDS = (1.0, 0.95, 0.9, 0.8, 0.7, 0.5, 0.3)
@@ -251,3 +259,41 @@ def _warnings(bands: list[dict[str, Any]], method: Method) -> list[str]:
                 "and no tier of dedup sees it better"
             )
     return out
+
+
+def format_claims(summary: dict[str, Any]) -> list[str]:
+    """The claims table (``summary`` as :meth:`dedup.claims.Claims.to_dict` gives it), shared by front ends."""
+    lines = [f"{'identity':>9}  {'records':>8}  {'%':>6}  {'estimated':>9}  {'recall [95% CI]':<22}  by tier"]
+    for row in summary["thresholds"]:
+        if row["records"] is None:
+            lines.append(
+                f"{row['label']:>9}  {'-':>8}  {'-':>6}  {'-':>9}  {'-':<22}  below the requested identity"
+            )
+            continue
+        if row["recall"] is None:
+            recall = "not measured"
+        else:
+            low, high = row["recall_interval"]
+            recall = f"{row['recall']:.3f} [{low:.3f}, {high:.3f}]"
+        estimated = "-" if row["estimated"] is None else f"{row['estimated']:.1f}"
+        tiers = ", ".join(f"{name} {n}" for name, n in row["by_tier"].items())
+        lines.append(
+            f"{row['label']:>9}  {row['records']:>8,}  {100 * row['fraction']:>5.1f}%  {estimated:>9}  {recall:<22}  {tiers}"
+        )
+    cal = summary["calibration"]
+    if cal.get("measured"):
+        lines.append(
+            f"recall: measured for this method ({cal['key']}, {cal.get('label')}) on {cal.get('source')}; "
+            "estimated = found per identity bin / that bin's recall, summed"
+        )
+    else:
+        lines.append(f"recall not measured for this method ({cal['key']})")
+        nearest = cal.get("nearest_measured")
+        if nearest:
+            lines.append(
+                f"  nearest measured method: {nearest['label']} ({nearest['key']}), "
+                f"differs in {', '.join(nearest['differs_in'])}"
+            )
+    for warning in summary.get("warnings", []):
+        lines.append(f"warning: {warning}")
+    return lines

@@ -26,8 +26,22 @@ logger = logging.getLogger(__name__)
 # A running job whose worker has not written a heartbeat for this long is taken to be dead.
 STALE_AFTER = timedelta(minutes=5)
 HANDLERS: dict[str, Callable[[Job], dict]] = {}
+# How a job's UUID reaches a worker: set by RegistryConfig.ready() to the Celery task's delay, so
+# this module never imports registry.tasks (which imports this module).
+_ENQUEUE: list[Callable[[str], object]] = []
 # Failures of the environment, not of the job: the job is retried rather than failed.
 TRANSIENT = (OperationalError, InterfaceError)
+
+
+def job_enqueuer_register(enqueue: Callable[[str], object]) -> None:
+    """Set how jobs are sent to workers (``registry.apps.RegistryConfig.ready`` does it once)."""
+    _ENQUEUE[:] = [enqueue]
+
+
+def _send(job_uuid: str) -> None:
+    if not _ENQUEUE:
+        raise RuntimeError("no job enqueuer registered: the registry app is not ready (INSTALLED_APPS?)")
+    _ENQUEUE[0](job_uuid)
 
 
 def job_handler(kind: str):
@@ -81,9 +95,7 @@ def job_create(*, kind: str, payload: dict, user=None, enqueue: bool = True) -> 
 
 
 def job_enqueue(job: Job) -> None:
-    from ..tasks import run_job
-
-    transaction.on_commit(lambda: run_job.delay(str(job.uuid)))
+    transaction.on_commit(lambda: _send(str(job.uuid)))
 
 
 def job_claim(job_uuid: str) -> Job | None:
@@ -168,8 +180,6 @@ def jobs_recover(*, stale_after: timedelta = STALE_AFTER) -> list[Job]:
     (the message was lost, e.g. the broker was down at commit) or running with a stale heartbeat
     (the worker died). ``job_claim`` makes a duplicate delivery harmless. Run it from cron or a timer
     (``manage.py recover_jobs``), every minute or so."""
-    from ..tasks import run_job
-
     cutoff = timezone.now() - stale_after
     lost = list(
         Job.objects.filter(
@@ -178,5 +188,5 @@ def jobs_recover(*, stale_after: timedelta = STALE_AFTER) -> list[Job]:
         ).order_by("created_at")
     )
     for job in lost:
-        run_job.delay(str(job.uuid))
+        _send(str(job.uuid))
     return lost
