@@ -13,9 +13,9 @@ Examples:
     >>> idx = MemoryIndex.build([("r1", "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEV"), ("r2", "GGGGSGGGGS")], m)
     >>> len(idx)
     2
-    >>> from dedup.sketch import sketch_batch
-    >>> rows, keys, jac = idx.candidates(sketch_batch(["MKTAYIAKQRQISFVKSHFSRQLEERLGLIEW"], m.params))
-    >>> keys, bool(jac[0] > 0.5)
+    >>> from dedup.sketch import SignatureBatch
+    >>> rows, keys, jac = idx.candidates(SignatureBatch.sketch(["MKTAYIAKQRQISFVKSHFSRQLEERLGLIEW"], m.params))
+    >>> [idx.name(k) for k in keys], bool(jac[0] > 0.5)
     (['r1'], True)
 """
 
@@ -29,7 +29,7 @@ from .errors import ParameterMismatchError
 from .lsh import band_keys
 from .method import Method
 from .parsing import sequence_sha256
-from .sketch import EMPTY_VALUE, sketch_batch
+from .sketch import EMPTY_VALUE, SignatureBatch, sketch_batch
 
 __all__ = ["MemoryIndex"]
 
@@ -123,7 +123,11 @@ class MemoryIndex:
     def exact(self, shas: Sequence[str]) -> dict[str, Hashable]:
         return {sha: i for sha in shas if (i := self._by_sha.get(sha)) is not None}
 
-    def candidates(self, signatures: np.ndarray) -> tuple[np.ndarray, list[Hashable], np.ndarray]:
+    def candidates(
+        self, signatures: SignatureBatch | np.ndarray
+    ) -> tuple[np.ndarray, list[Hashable], np.ndarray]:
+        if isinstance(signatures, SignatureBatch):
+            signatures = signatures.check(self.method.params)
         sigs = np.atleast_2d(np.asarray(signatures))
         if sigs.dtype != np.uint32 or sigs.shape[1] != self.method.params.num_perm:
             raise ParameterMismatchError(

@@ -27,7 +27,7 @@ import numpy as np
 from . import mmseqs as _mmseqs
 from .method import TIER_ORDER, Method
 from .parsing import sequence_sha256
-from .sketch import sketch_batch
+from .sketch import SignatureBatch
 from .verify import Hit, Verifier, best_hits
 
 __all__ = [
@@ -52,8 +52,8 @@ class CandidateIndex(Protocol):
         """sha256 of a normalised sequence -> key of a reference with that exact sequence."""
         ...
 
-    def candidates(self, signatures: np.ndarray) -> tuple[np.ndarray, list[Hashable], np.ndarray]:
-        """LSH candidates of ``(n, num_perm)`` query signatures under the method's banding.
+    def candidates(self, signatures: SignatureBatch) -> tuple[np.ndarray, list[Hashable], np.ndarray]:
+        """LSH candidates of query signatures (refused when sketched with other params).
 
         Returns ``(rows, keys, jaccard)``: for every candidate pair the query row, the
         reference key and the Jaccard estimated from the two signatures.
@@ -155,7 +155,7 @@ def minhash_tier(
     n_candidates = n_checked = 0
     for lo in range(0, len(queries), QUERY_CHUNK):
         part = queries[lo : lo + QUERY_CHUNK]
-        sigs = sketch_batch([s for _q, s in part], method.params)
+        sigs = SignatureBatch.sketch([s for _q, s in part], method.params)
         rows, keys, jac = index.candidates(sigs)
         n_candidates += len(rows)
         keep = jac >= method.min_jaccard - 1e-12

@@ -30,6 +30,7 @@ from dedup.method import Method, index_method
 from dedup.overlap import load_calibration
 from dedup.parsing import iter_records, sequence_sha256
 from dedup.pipeline import effective_method, run_tiers
+from dedup.sketch import SignatureBatch
 
 from ..models import Record, RecordSet, SketchSettings
 from ..services.digest import record_hash, version_digest
@@ -362,9 +363,9 @@ class BandKeyIndex:
         inside = self._in_references(ids.values())
         return {sha: sid for sha, sid in ids.items() if sid in inside}
 
-    def candidates(self, signatures: np.ndarray) -> tuple[np.ndarray, list[Hashable], np.ndarray]:
+    def candidates(self, signatures: SignatureBatch) -> tuple[np.ndarray, list[Hashable], np.ndarray]:
         t0 = time.perf_counter()
-        sigs = np.atleast_2d(signatures)
+        sigs = signatures.check(index.params_of(self.settings))
         live = np.flatnonzero(~(sigs == EMPTY).all(axis=1))
         none = (np.empty(0, dtype=np.int64), [], np.empty(0))
         if not len(live):
