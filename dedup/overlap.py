@@ -278,20 +278,6 @@ def _versions() -> dict[str, str | None]:
     }
 
 
-def _versions() -> dict[str, str | None]:
-    import Bio
-    import datasketch
-
-    from . import __version__
-
-    return {
-        "dedup": __version__,
-        "biopython": Bio.__version__,
-        "datasketch": getattr(datasketch, "__version__", None),
-        "numpy": np.__version__,
-    }
-
-
 def find_overlap(
     query: Records,
     reference: Records,

@@ -234,6 +234,8 @@ class SignatureBatch:
     """
 
     __slots__ = ("params", "values")
+    params: SketchParams
+    values: np.ndarray
 
     def __init__(self, params: SketchParams, values: Any) -> None:
         arr = np.array(values, dtype=np.uint32, copy=None, order="C")
