@@ -1,11 +1,11 @@
 """An in-memory :class:`dedup.pipeline.CandidateIndex`: a reference set as a compact band table.
 
 The reference is streamed in chunks: each chunk is sketched (:func:`dedup.sketch.sketch_batch`)
-and cut into band keys (:func:`dedup.lsh.band_keys`), which are kept as two numpy arrays
-(key, reference row) sorted by key, beside the ``uint32`` signatures. A lookup is a
-``searchsorted`` per query band key, so memory is about ``12 * bands + 4 * num_perm`` bytes
-per distinct reference sequence plus the sequences themselves: Swiss-Prot's 459,503
-proteins at 64 x 2 need about 0.9 GB, where a dict of Python lists needed over 4 GB.
+and cut into band keys (:func:`dedup.lsh.band_keys`), which are kept per chunk as two numpy
+arrays (key, reference row) sorted by key, beside the chunk's ``uint32`` signatures. A lookup
+is a ``searchsorted`` per query band key and chunk, so memory is about
+``12 * bands + 4 * num_perm`` bytes per distinct reference sequence plus the sequences
+themselves, and building never concatenates or sorts more than one chunk.
 
 Examples:
     >>> from dedup.method import Method
@@ -44,12 +44,10 @@ class MemoryIndex:
         self.method = method
         self.keys: list[str] = []  # representative identifier of each distinct sequence
         self.seqs: list[str] = []
-        self._by_sha: dict[str, int] = {}
-        self._sig_chunks: list[np.ndarray] = []
-        self._band_chunks: list[np.ndarray] = []
-        self._signatures = np.empty((0, method.params.num_perm), dtype=np.uint32)
-        self._band_keys = np.empty(0, dtype=np.int64)
-        self._band_rows = np.empty(0, dtype=np.int32)
+        self._by_sha: dict[bytes, int] = {}
+        # One sorted band table per build chunk (no global concatenation or sort: the peak memory
+        # stays that of the tables plus one chunk), with that chunk's signatures.
+        self._chunks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # offset, keys, rows, sigs
         self.records = 0
 
     def __len__(self) -> int:
@@ -72,7 +70,7 @@ class MemoryIndex:
             index.records += 1
             if not seq:
                 continue
-            sha = sequence_sha256(seq)
+            sha = bytes.fromhex(sequence_sha256(seq))
             if sha in index._by_sha:
                 continue
             index._by_sha[sha] = len(index.keys)
@@ -86,7 +84,6 @@ class MemoryIndex:
                     say(f"minhash: sketched {len(index.keys):,} reference sequences")
         if sketch:
             index._add(pending)
-            index._freeze()
             if say:
                 say(
                     f"minhash: sketched and indexed {len(index.keys):,} reference sequences "
@@ -98,30 +95,20 @@ class MemoryIndex:
         if not rows:
             return
         sigs = sketch_batch([self.seqs[i] for i in rows], self.method.params)
-        self._sig_chunks.append(sigs)
         keys = band_keys(sigs, self.method.bands or 1, self.method.rows or 1)
-        empty = (sigs == EMPTY_VALUE).all(axis=1)  # too short for one k-mer: never a candidate
-        keys[empty] = 0
-        self._band_chunks.append(keys)
-
-    def _freeze(self) -> None:
-        if self._sig_chunks:
-            self._signatures = np.concatenate(self._sig_chunks)
-            keys = np.concatenate(self._band_chunks)
-            self._sig_chunks, self._band_chunks = [], []
-            n, bands = keys.shape
-            rows = np.repeat(np.arange(n, dtype=np.int32), bands)
-            flat = keys.reshape(-1)
-            empty = np.repeat((self._signatures == EMPTY_VALUE).all(axis=1), bands)
-            flat, rows = flat[~empty], rows[~empty]
-            order = np.argsort(flat, kind="stable")
-            self._band_keys = flat[order]
-            self._band_rows = rows[order]
+        bands = keys.shape[1]
+        local = np.repeat(np.arange(len(rows), dtype=np.int32), bands)
+        live = ~np.repeat(
+            (sigs == EMPTY_VALUE).all(axis=1), bands
+        )  # too short for a k-mer: never a candidate
+        flat, local = keys.reshape(-1)[live], local[live]
+        order = np.argsort(flat, kind="stable")
+        self._chunks.append((rows[0], flat[order], local[order], sigs))
 
     # -- CandidateIndex --------------------------------------------------------------------------
 
     def exact(self, shas: Sequence[str]) -> dict[str, Hashable]:
-        return {sha: i for sha in shas if (i := self._by_sha.get(sha)) is not None}
+        return {sha: i for sha in shas if (i := self._by_sha.get(bytes.fromhex(sha))) is not None}
 
     def candidates(
         self, signatures: SignatureBatch | np.ndarray
@@ -134,26 +121,33 @@ class MemoryIndex:
                 f"expected uint32 signatures of {self.method.params.num_perm} values "
                 f"({self.method.params.key()}), got {sigs.dtype} with shape {sigs.shape}"
             )
-        empty_rows = (sigs == EMPTY_VALUE).all(axis=1)
         qkeys = band_keys(sigs, self.method.bands or 1, self.method.rows or 1)
         bands = qkeys.shape[1]
-        flat = qkeys.reshape(-1)
         qrow = np.repeat(np.arange(len(sigs), dtype=np.int64), bands)
-        live = ~np.repeat(empty_rows, bands)
-        flat, qrow = flat[live], qrow[live]
-        lo = np.searchsorted(self._band_keys, flat, side="left")
-        hi = np.searchsorted(self._band_keys, flat, side="right")
-        counts = hi - lo
-        if not counts.sum():
+        live = ~np.repeat((sigs == EMPTY_VALUE).all(axis=1), bands)
+        flat, qrow = qkeys.reshape(-1)[live], qrow[live]
+        out_q, out_r, out_j = [], [], []
+        for offset, table, local, chunk_sigs in self._chunks:
+            lo = np.searchsorted(table, flat, side="left")
+            hi = np.searchsorted(table, flat, side="right")
+            counts = hi - lo
+            total = int(counts.sum())
+            if not total:
+                continue
+            pair_q = np.repeat(qrow, counts)
+            starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+            pair_r = local[starts + np.arange(total)].astype(np.int64)
+            width = len(chunk_sigs)
+            code = np.unique(pair_q * width + pair_r)  # each pair once, in (query, reference) order
+            pair_q, pair_r = code // width, code % width
+            out_q.append(pair_q)
+            out_r.append(pair_r + offset)
+            out_j.append((sigs[pair_q] == chunk_sigs[pair_r]).mean(axis=1))
+        if not out_q:
             return np.empty(0, dtype=np.int64), [], np.empty(0)
-        pair_q = np.repeat(qrow, counts)
-        starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
-        pair_r = self._band_rows[starts + np.arange(counts.sum())].astype(np.int64)
-        # Each pair once, in (query, reference row) order.
-        code = np.unique(pair_q * len(self.keys) + pair_r)
-        pair_q, pair_r = code // len(self.keys), code % len(self.keys)
-        jac = (sigs[pair_q] == self._signatures[pair_r]).mean(axis=1)
-        return pair_q, [int(r) for r in pair_r.tolist()], jac
+        q, r, j = np.concatenate(out_q), np.concatenate(out_r), np.concatenate(out_j)
+        order = np.lexsort((r, q))
+        return q[order], [int(x) for x in r[order].tolist()], j[order]
 
     def residues(self, keys: Sequence[Hashable]) -> dict[Hashable, str]:
         return {k: self.seqs[int(k)] for k in keys}  # type: ignore[call-overload]
