@@ -94,7 +94,8 @@ def test_shipped_calibration_covers_every_default_method():
         entry = load_calibration(method)
         assert entry["measured"], label
         for band, cal in entry["recall"]["bands"].items():
-            assert cal["n"] >= 300 and cal["low"] <= cal["recall"] <= cal["high"], (label, band)
+            assert cal["n"] >= (200 if "mmseqs" in method.tiers else 300), (label, band)
+            assert cal["low"] <= cal["recall"] <= cal["high"], (label, band)
 
 
 @needs_mmseqs

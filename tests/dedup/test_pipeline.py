@@ -118,6 +118,6 @@ def test_a_method_never_measured_claims_counts_only_and_names_the_nearest():
     assert claims.calibration["measured"] is False
     assert claims.calibration["note"] == "recall not measured for this method"
     nearest = claims.calibration["nearest_measured"]
-    assert nearest["key"] != method.key() and "bands" in nearest["differs_in"]
+    assert nearest["key"] != method.key() and "minhash.bands" in nearest["differs_in"]
     rows = {r.label: r for r in claims.rows}
     assert rows[">=95%"].queries == 2 and rows[">=95%"].recall is None and rows[">=95%"].estimated is None
