@@ -237,7 +237,15 @@ def _recall(
         est += found / cal["recall"]
         est_hi += found / cal["low"]
         est_lo += found / max(cal["high"], 1e-12)
-    return n / est, (n / est_hi, min(1.0, n / est_lo)), est, "estimated from the bands"
+    blind = [
+        name
+        for name in names
+        if not found_in.get(name) and (cal := band_cal.get(name)) is not None and cal["recall"] < 0.5
+    ]
+    basis = "estimated from the bins"
+    if blind:
+        basis += f"; misses in bins the method cannot see and found nothing in ({', '.join(blind)}) are not estimable"
+    return n / est, (n / est_hi, min(1.0, n / est_lo)), est, basis
 
 
 def _warnings(bands: list[dict[str, Any]], method: Method) -> list[str]:
@@ -280,6 +288,11 @@ def format_claims(summary: dict[str, Any]) -> list[str]:
         lines.append(
             f"{row['label']:>9}  {row['records']:>8,}  {100 * row['fraction']:>5.1f}%  {estimated:>9}  {recall:<22}  {tiers}"
         )
+    blind = [
+        r for r in summary["thresholds"] if r.get("recall_basis") and "not estimable" in r["recall_basis"]
+    ]
+    if blind:
+        lines.append(f"{blind[-1]['label']}: {blind[-1]['recall_basis']}")
     cal = summary["calibration"]
     if cal.get("measured"):
         lines.append(
