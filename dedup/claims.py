@@ -56,6 +56,11 @@ ESTIMATOR = (
     "bin / the bin's measured recall); recall = records / estimated; interval from the bins' Wilson 95% intervals"
 )
 
+# Pseudo-bins of the estimate: identical sequences (found by the exact tier, recall 1 by
+# construction) and identity-1 hits that are not identical (fragments), measured apart.
+_IDENTICAL = "identical"
+_FRAGMENTS = "100% not identical"
+
 # Which tier to add for a band the method cannot see.
 _REMEDY = {"minhash": "mmseqs", "exact": "minhash"}
 
@@ -151,11 +156,20 @@ def summarise(
     per_threshold = (entry or {}).get("recall", {}).get("per_threshold", {})
     found_in: dict[str, int] = {b[0]: 0 for b in BANDS}
     found_bin: dict[str, int] = {b[0]: 0 for b in BINS}
-    for ident, _tier, _same in best:
+    found_bin[_IDENTICAL] = 0
+    bin_cal = dict(bin_cal)
+    if "exact" in method.tiers:  # identical sequences: the sha256 join cannot miss one
+        bin_cal[_IDENTICAL] = {"recall": 1.0, "low": 1.0, "high": 1.0, "n": 0}
+    if _FRAGMENTS in bin_cal:  # identity 1 inside a longer sequence: what the minhash tier finds
+        bin_cal["100%"] = bin_cal[_FRAGMENTS]
+    for ident, _tier, same in best:
         b = band_of(ident)
         if b is not None:
             found_in[b] += 1
-            found_bin[band_of(ident, BINS) or ""] += 1
+            if same and "exact" in method.tiers:
+                found_bin[_IDENTICAL] += 1
+            else:
+                found_bin[band_of(ident, BINS) or ""] += 1
     bands_out = []
     for name, low, _high in BANDS:
         if low + 1e-9 < method.identity:
@@ -220,7 +234,7 @@ def _recall(
         return None, None, None, None
     if entry is None:
         return None, None, None, None
-    names = [name for name, low, _h in BINS if low + 1e-9 >= t]
+    names = [_IDENTICAL] + [name for name, low, _h in BINS if low + 1e-9 >= t]
     if n == 0:
         measured = per_threshold.get(f"{t:.2f}")
         if measured is None:
