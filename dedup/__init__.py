@@ -11,8 +11,12 @@ installed): no Django, so it can be used alone.
   (:mod:`dedup.alignment` the aligners, :mod:`dedup.hits` what they produce).
 - :mod:`dedup.parallel`: how many threads the compiled kernels use.
 - :mod:`dedup.mmseqs`: the MMseqs2 homology tier.
-- :mod:`dedup.overlap`: :func:`find_overlap`, the tiers put together, with the
-  measured calibration.
+- :mod:`dedup.method`: :class:`Method`, every setting that changes recall, and its key.
+- :mod:`dedup.pipeline`: the tiers as functions over a :class:`CandidateIndex` (the one
+  pipeline every front end runs); :mod:`dedup.memindex`: the in-memory index.
+- :mod:`dedup.calibration`, :mod:`dedup.claims`: the recall measured per method key and
+  identity band, and what a report claims from it.
+- :mod:`dedup.overlap`: :func:`find_overlap`, the library's front door.
 
 Command line: ``python -m dedup overlap QUERY.fasta REFERENCE.fasta``.
 
@@ -26,8 +30,12 @@ Examples:
 __version__ = "0.1.0"
 
 from .alignment import ALIGNER_NAME, ALIGNER_VERSION, BACKENDS, AlignerSpec, aligner_spec, default_backend
+from .calibration import BANDS, wilson
+from .claims import Claims, summarise
 from .errors import DedupError, InvalidSequenceError, ParameterMismatchError, ParseError
 from .lsh import LSHIndex, band_keys, lsh_params
+from .memindex import MemoryIndex
+from .method import Method, aligner_id, default_methods, index_method
 from .mmseqs import MmseqsError, MmseqsSettings, mmseqs_search
 from .mmseqs import available as mmseqs_available
 from .mmseqs import capped as mmseqs_capped
@@ -59,6 +67,7 @@ from .parsing import (
     sequence_sha256,
     validate,
 )
+from .pipeline import CandidateIndex, run_tiers
 from .shingle import (
     batch_shingle_hashes,
     fmix64,
@@ -70,7 +79,7 @@ from .shingle import (
 )
 
 # The function dedup.sketch.sketch is not re-exported: it would hide the module dedup.sketch.
-from .sketch import Signature, estimate_jaccard, permutations, sketch_batch, sketch_chunks
+from .sketch import Signature, SignatureBatch, estimate_jaccard, permutations, sketch_batch, sketch_chunks
 from .verify import (
     TIERS,
     Hit,
@@ -112,6 +121,7 @@ __all__ = [
     "shingle_hashes",
     "shingles",
     "Signature",
+    "SignatureBatch",
     "estimate_jaccard",
     "permutations",
     "sketch_batch",
@@ -148,6 +158,18 @@ __all__ = [
     "mmseqs_search",
     "mmseqs_unavailable_reason",
     "mmseqs_version",
+    # method, pipeline, calibration, claims
+    "BANDS",
+    "CandidateIndex",
+    "Claims",
+    "MemoryIndex",
+    "Method",
+    "aligner_id",
+    "default_methods",
+    "index_method",
+    "run_tiers",
+    "summarise",
+    "wilson",
     # overlap
     "DEFAULT_THRESHOLDS",
     "OverlapResult",

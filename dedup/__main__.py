@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .alignment import BACKENDS
+from .claims import format_claims
 from .errors import DedupError
+from .method import index_method
 from .mmseqs import MmseqsSettings
 from .overlap import OverlapResult, default_sketch_params, find_overlap, read_sequences
 from .params import SketchParams
@@ -105,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--lsh-threshold", type=float, help="LSH Jaccard threshold (default from the calibration)"
     )
     ov.add_argument("--trim", action="store_true", help="report passing parts of longer alignments")
+    ov.add_argument(
+        "--index-method",
+        action="store_true",
+        help="use the method of a persistent band-key index (the registry's: 37 x 3 bands, at most 200 "
+        "candidates per query, stop at the first at >= 95%%), to reproduce a registry report",
+    )
     ov.add_argument("--mmseqs", default="mmseqs", help="mmseqs executable (default: mmseqs on PATH)")
     ov.add_argument(
         "--threads",
@@ -145,26 +153,19 @@ def _progress(quiet: bool):
 
 
 def format_summary(result: OverlapResult) -> str:
-    """The human-readable table of counts per threshold."""
+    """The human-readable table of claims per threshold, and what each tier did."""
     lines = [
         f"query records: {result.query_count:,}   reference records: {result.reference_count:,}   "
         f"kind: {result.kind}   identity >= {result.identity:g}   query coverage >= {result.coverage:g}",
         "",
-        f"{'identity':>9}  {'queries':>8}  {'%':>6}  {'recall*':>7}  by tier",
+        *format_claims(result.claims.to_dict()),
+        "",
     ]
-    for row in result.summary:
-        recall = "-" if row.recall is None else f"{row.recall:.3f}"
-        if row.queries is None or row.fraction is None:
-            lines.append(f"{row.label:>9}  {'-':>8}  {'-':>6}  {recall:>7}  below the requested identity")
-            continue
-        tiers = ", ".join(f"{name} {n}" for name, n in row.by_tier.items())
-        lines.append(f"{row.label:>9}  {row.queries:>8,}  {100 * row.fraction:>5.1f}%  {recall:>7}  {tiers}")
-    lines.append("")
     for name, report in result.tiers.items():
         if report.ran:
             extra = f", {report.version}" if report.version else ""
             lines.append(
-                f"tier {name}: ran in {report.seconds:.1f} s, best hits for {report.hits} queries{extra}"
+                f"tier {name}: ran in {report.seconds:.1f} s, best hits for {report.hits} query sequences{extra}"
             )
             skipped = report.stats.get("skipped_too_long", 0)
             if skipped:
@@ -174,14 +175,6 @@ def format_summary(result: OverlapResult) -> str:
                 )
         else:
             lines.append(f"tier {name}: not run ({report.reason})")
-    cal = result.calibration
-    if cal.get("measured"):
-        lines.append(
-            f"* recall: measured for these tiers against MMseqs2 on {cal.get('headline')} "
-            "(benchmarks/README.md, Calibration)"
-        )
-    else:
-        lines.append(f"* recall: {cal.get('note', 'not measured')}")
     return "\n".join(lines)
 
 
@@ -208,7 +201,38 @@ def write_pairs(result: OverlapResult, path: str) -> None:
 def _overlap(args: argparse.Namespace) -> int:
     params = SketchParams(args.kind, args.k) if args.k else default_sketch_params(args.kind)
     mm = MmseqsSettings(executable=args.mmseqs)  # find_overlap caps its threads at --threads
-    result = find_overlap(
+    if args.index_method:
+        if args.k or args.lsh_threshold is not None or args.trim or args.reference_coverage:
+            raise ValueError(
+                "--index-method fixes the sketch, banding and coverage rule; drop --k/--lsh-threshold/--trim"
+            )
+        method = index_method(
+            args.kind, identity=args.identity, coverage=args.coverage, tiers=args.tiers, mmseqs=mm
+        )
+        result = find_overlap(
+            args.query,
+            args.reference,
+            method=method,
+            progress=_progress(args.quiet),
+            threads=args.threads,
+            aligner=args.aligner,
+        )
+    else:
+        result = _find(args, params, mm)
+    if args.pairs_out:
+        write_pairs(result, args.pairs_out)
+    if args.json:
+        payload: dict[str, Any] = result.to_dict()
+        payload["summary"]["counts"] = {row.label: row.queries for row in result.summary}
+        json.dump(payload, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(format_summary(result))
+    return 0
+
+
+def _find(args: argparse.Namespace, params: SketchParams, mm: MmseqsSettings) -> OverlapResult:
+    return find_overlap(
         args.query,
         args.reference,
         kind=args.kind,
@@ -224,16 +248,6 @@ def _overlap(args: argparse.Namespace) -> int:
         threads=args.threads,
         aligner=args.aligner,
     )
-    if args.pairs_out:
-        write_pairs(result, args.pairs_out)
-    if args.json:
-        payload: dict[str, Any] = result.to_dict()
-        payload["summary"]["counts"] = {row.label: row.queries for row in result.summary}
-        json.dump(payload, sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    else:
-        print(format_summary(result))
-    return 0
 
 
 def _sketch(args: argparse.Namespace) -> int:

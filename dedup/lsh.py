@@ -175,8 +175,10 @@ class LSHIndex:
         return self._size
 
     def _as_array(self, signatures: Any) -> np.ndarray:
-        from dedup.sketch import Signature
+        from dedup.sketch import Signature, SignatureBatch
 
+        if isinstance(signatures, SignatureBatch):
+            return signatures.check(self.params)
         if isinstance(signatures, Signature):
             if signatures.params != self.params:
                 raise ParameterMismatchError(

@@ -47,7 +47,15 @@ from dedup.parallel import parallel_map, resolve_threads
 from dedup.params import SketchParams
 from dedup.shingle import NUCLEOTIDE_CODES, PROTEIN_CODES, batch_shingle_hashes
 
-__all__ = ["Signature", "estimate_jaccard", "permutations", "sketch", "sketch_batch", "sketch_chunks"]
+__all__ = [
+    "Signature",
+    "SignatureBatch",
+    "estimate_jaccard",
+    "permutations",
+    "sketch",
+    "sketch_batch",
+    "sketch_chunks",
+]
 
 EMPTY_VALUE = 0xFFFFFFFF
 _MAGIC = b"LLMH"
@@ -201,6 +209,81 @@ class Signature:
         return cls(params, m.hashvalues)
 
 
+class SignatureBatch:
+    """Signatures of many sequences, ``(n, num_perm)`` uint32 (read-only), with the params that made them.
+
+    What travels between sketching, an LSH index and a Jaccard estimate: :class:`dedup.lsh.LSHIndex`,
+    :class:`dedup.memindex.MemoryIndex` and :func:`estimate_jaccard` refuse a batch made with other
+    params (not only another width).
+
+    Args:
+        params: the sketch parameters.
+        values: the hash values, one row per sequence.
+
+    Raises:
+        ParameterMismatchError: the values are not ``(n, params.num_perm)``.
+
+    Examples:
+        >>> p = SketchParams("protein", 3)
+        >>> batch = SignatureBatch.sketch(["MKVLAAGIV", "MKVLAAGIW"], p)
+        >>> len(batch), batch.values.shape, batch[0] == sketch("MKVLAAGIV", p)
+        (2, (2, 128), True)
+        >>> batch.values[0, 0] = 1
+        Traceback (most recent call last):
+        ...
+        ValueError: assignment destination is read-only
+    """
+
+    __slots__ = ("params", "values")
+    params: SketchParams
+    values: np.ndarray
+
+    def __init__(self, params: SketchParams, values: Any) -> None:
+        arr = np.array(values, dtype=np.uint32, copy=None, order="C")
+        if arr.ndim != 2 or arr.shape[1] != params.num_perm:
+            raise ParameterMismatchError(
+                f"a signature batch for {params.key()} needs (n, {params.num_perm}) hash values, got shape "
+                f"{arr.shape}; pass the params the values were computed with"
+            )
+        if arr.flags.writeable:
+            arr = arr.copy() if arr.base is not None else arr
+            arr.flags.writeable = False
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "values", arr)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a SignatureBatch is frozen")
+
+    @classmethod
+    def sketch(
+        cls, sequences: Sequence[str], params: SketchParams, *, threads: int | None = 1
+    ) -> SignatureBatch:
+        """Sketch sequences into a batch (:func:`sketch_batch`, on ``threads`` threads)."""
+        return cls(params, sketch_batch(sequences, params, threads=threads))
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def __getitem__(self, i: int) -> Signature:
+        return Signature(self.params, self.values[i])
+
+    def __repr__(self) -> str:
+        return f"SignatureBatch({self.params.key()!r}, {len(self)} signatures)"
+
+    def check(self, params: SketchParams) -> np.ndarray:
+        """The values, after checking they were made with ``params``.
+
+        Raises:
+            ParameterMismatchError: the batch was sketched with other params.
+        """
+        if self.params != params:
+            raise ParameterMismatchError(
+                f"signatures made with {self.params.key()} given where {params.key()} is needed; "
+                "sketch with the same SketchParams"
+            )
+        return self.values
+
+
 def sketch(sequence: str, params: SketchParams) -> Signature:
     """The MinHash signature of one sequence.
 
@@ -285,11 +368,14 @@ def sketch_chunks(
         yield sketch_batch(chunk, params, threads=threads)
 
 
-def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
+def estimate_jaccard(a: Any, b: Any) -> float | np.ndarray:
     """Estimated Jaccard: the fraction of equal hash values (row-wise for 2-D input).
 
+    ``a`` and ``b`` are arrays, :class:`Signature` or :class:`SignatureBatch`; two that carry
+    their params must carry the same.
+
     Raises:
-        ParameterMismatchError: the signatures have different numbers of values.
+        ParameterMismatchError: the signatures have different numbers of values, or different params.
 
     Examples:
         >>> p = SketchParams("protein", 3)
@@ -299,8 +385,14 @@ def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
         >>> estimate_jaccard(s, s[0]).shape
         (2,)
     """
-    a = np.asarray(a)
-    b = np.asarray(b)
+    params = [x.params for x in (a, b) if isinstance(x, (Signature, SignatureBatch))]
+    if len(params) == 2 and params[0] != params[1]:
+        raise ParameterMismatchError(
+            f"cannot compare signatures of different params: {params[0].key()} vs {params[1].key()}; "
+            "sketch both with the same SketchParams"
+        )
+    a = _values(a)
+    b = _values(b)
     if a.shape[-1:] != b.shape[-1:]:
         raise ParameterMismatchError(
             f"signatures of {a.shape[-1:]} and {b.shape[-1:]} values cannot be compared; "
@@ -310,6 +402,14 @@ def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
     if np.ndim(result) == 0:
         return float(result)
     return result
+
+
+def _values(x: Any) -> np.ndarray:
+    if isinstance(x, Signature):
+        return x.hashvalues
+    if isinstance(x, SignatureBatch):
+        return x.values
+    return np.asarray(x)
 
 
 def _sketch_kernel(

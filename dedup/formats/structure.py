@@ -25,10 +25,10 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from dedup.alphabets import ParsedRecord, _strip_compression
 from dedup.errors import ParseError
 from dedup.formats._records import RecordChecker
 from dedup.formats._source import Source, _human
-from dedup.parsing import ParsedRecord, _strip_compression
 
 _NUCLEIC = {
     "A": "A", "C": "C", "G": "G", "U": "U", "T": "T", "I": "N", "N": "N",

@@ -60,6 +60,22 @@ def max_attempts() -> int:
     return int(settings.LEAKLEDGER["JOB_MAX_ATTEMPTS"])
 
 
+# The Celery task that runs a job (``registry.tasks.run_job``): set by RegistryConfig.ready(), so
+# this module never imports registry.tasks (which imports this module).
+_TASK: list = []
+
+
+def job_task_register(task) -> None:
+    """Set the Celery task jobs are published to (``registry.apps.RegistryConfig.ready`` does it once)."""
+    _TASK[:] = [task]
+
+
+def _task():
+    if not _TASK:
+        raise RuntimeError("no job task registered: the registry app is not ready (INSTALLED_APPS?)")
+    return _TASK[0]
+
+
 def job_handler(kind: str):
     """Register the function that does the work of jobs of ``kind``; it returns the result dict."""
 
@@ -125,9 +141,7 @@ def job_enqueue(job: Job) -> None:
 
 def jobs_run_inline() -> bool:
     """True without a broker (eager mode): a job runs inside the request that creates it."""
-    from ..tasks import run_job
-
-    return bool(run_job.app.conf.task_always_eager)
+    return bool(_task().app.conf.task_always_eager)
 
 
 def job_publish(job: Job) -> bool:
@@ -138,8 +152,7 @@ def job_publish(job: Job) -> bool:
     the broker is back. The request that created it is answered all the same (202). Without a broker
     (eager mode) the job runs here, and its own errors propagate as before.
     """
-    from ..tasks import run_job
-
+    run_job = _task()
     if jobs_run_inline():
         run_job.delay(str(job.uuid))
         return True

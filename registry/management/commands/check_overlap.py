@@ -4,6 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from dedup.claims import format_claims
+
 from ...overlap import services
 from ..base import Progress, RegistryCommand, job_line, pending_for
 
@@ -106,10 +108,8 @@ class Command(RegistryCommand):
         for name, info in result["method"]["tiers_run"].items():
             if not info.get("ran"):
                 lines.append(f"  tier {name} did not run: {info.get('reason')}")
-        lines.append(f"  {'identity':>9}  {'records':>8}  {'fraction':>8}  recall (calibration)")
-        for row in summary["thresholds"]:
-            recall = "-" if row["recall"] is None else f"{row['recall']:.3f}"
-            lines.append(f"  {row['label']:>9}  {row['records']:>8,}  {row['fraction']:>8.2%}  {recall}")
+        lines.append(f"  method key   {summary['method_key']}")
+        lines.extend(f"  {line}" for line in format_claims(summary))
         worst = result["pairs"][: getattr(self, "top", 10)]
         if worst:
             lines.append("  worst offenders (query -> reference, identity, coverage, tier):")

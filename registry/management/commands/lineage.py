@@ -45,7 +45,7 @@ def _contamination_lines(report: dict | None, shown: int = 10, jobs: list[dict] 
         )
     for row in summary["thresholds"]:
         clean = f"  clean subset: {_metrics(row['clean_metrics'])}" if row.get("clean_metrics") else ""
-        recall = f"recall {row['recall']:.3f}" if row.get("recall") is not None else "recall n/a"
+        recall = f"recall {row['recall']:.3f}" if row.get("recall") is not None else "recall not measured"
         lines.append(
             f"    {row['label']:<10} {row['records']:>7,} ({row['fraction']:>6.1%})  {recall}{clean}"
         )
