@@ -1,5 +1,6 @@
 """All writes: functions named ``<noun>_<verb>(*, ...)`` with keyword-only arguments."""
 
+from .attestations import split_verify, split_verify_enqueue
 from .ingest import Registration, dataset_can_write, dataset_version_register
 from .ml import evaluation_record, model_version_register, parse_metrics
 from .splits import split_register
@@ -12,4 +13,6 @@ __all__ = [
     "model_version_register",
     "parse_metrics",
     "split_register",
+    "split_verify",
+    "split_verify_enqueue",
 ]
