@@ -184,6 +184,33 @@ def split_register(
             fields={"shared_ids": shared},
         )
 
+    return split_create(
+        version=version,
+        name=name,
+        mapping=mapping,
+        record_ids=record_ids,
+        roles=roles,
+        allow_shared_ids=allow_shared_ids,
+        claimed_max_identity=claimed_max_identity,
+        claimed_coverage=claimed_coverage,
+        user=user,
+    )
+
+
+def split_create(
+    *,
+    version,
+    name: str,
+    mapping: dict[str, list[str]],
+    record_ids: dict[str, int],
+    roles: dict[str, str] | None = None,
+    allow_shared_ids: bool = False,
+    claimed_max_identity: float | None = None,
+    claimed_coverage: float | None = None,
+    provenance: dict | None = None,
+    user=None,
+) -> Split:
+    """Write a checked mapping as a split, its parts, memberships and record sets, in one transaction."""
     with transaction.atomic():
         split = Split.objects.create(
             version=version,
@@ -191,6 +218,7 @@ def split_register(
             shared_ids_allowed=allow_shared_ids,
             claimed_max_identity=claimed_max_identity,
             claimed_coverage=claimed_coverage,
+            provenance=provenance or {},
             created_by=(user if user is not None and user.is_authenticated else None),
         )
         for part_name, ids in mapping.items():
