@@ -37,7 +37,20 @@ def mmseqs_hits(query: dict[str, str], target: dict[str, str], tmp_path, identit
     out = tmp_path / "hits.m8"
     subprocess.run(
         ["mmseqs", "easy-search", tmp_path / "q.fasta", tmp_path / "t.fasta", out, tmp_path / "tmp"]
-        + ["--alignment-mode", "3", "-s", "7.5", "-e", "10", "--max-seqs", "1000", "--threads", "2", "-v", "1"]
+        + [
+            "--alignment-mode",
+            "3",
+            "-s",
+            "7.5",
+            "-e",
+            "10",
+            "--max-seqs",
+            "1000",
+            "--threads",
+            "2",
+            "-v",
+            "1",
+        ]
         + ["-c", str(coverage), "--cov-mode", "2"]
         + ["--format-output", "query,target,fident,qstart,qend,qlen"],
         check=True,
@@ -89,7 +102,9 @@ def test_one_vs_many_at_30_percent_matches_mmseqs_run_alone(one_vs_many, tmp_pat
     # Every record MMseqs2 finds is reported; anything more was found by another tier, which says so.
     assert outside <= reported, sorted(outside - reported)
     extra = SplitViolation.objects.filter(attestation=attestation).exclude(record__identifier__in=outside)
-    assert set(extra.values_list("tier", flat=True)) <= {"exact", "minhash"}, list(extra.values_list("record__identifier", "tier", "identity", "coverage"))
+    assert set(extra.values_list("tier", flat=True)) <= {"exact", "minhash"}, list(
+        extra.values_list("record__identifier", "tier", "identity", "coverage")
+    )
     assert attestation.violation_count == len(reported) == attestation.pairs[0]["violating_records"]
     assert attestation.max_identity == 1.0
 
@@ -99,7 +114,9 @@ def test_digest_binds_membership_and_a_new_attestation_per_run(one_vs_many, bind
     mapping["test"] = mapping["test"][1:]
     changed = tmp_path / "changed.json"
     changed.write_text(json.dumps(mapping))
-    other = split_register(version_ref="flip-bind@1", name="other", mapping_path=changed, allow_shared_ids=True)
+    other = split_register(
+        version_ref="flip-bind@1", name="other", mapping_path=changed, allow_shared_ids=True
+    )
     assert split_digest(other) != split_digest(one_vs_many)
     first = split_verify(split=one_vs_many, tiers=["exact"], identity=0.95)
     second = split_verify(split=one_vs_many, tiers=["exact"], identity=0.95)
@@ -126,7 +143,9 @@ def test_split_references_and_cli(one_vs_many, capsys):
     assert split_get("flip-bind@1/one_vs_many") == one_vs_many == split_get(str(one_vs_many.uuid))
     with pytest.raises(RegistryError, match="has no split 'nope'; its splits: one_vs_many"):
         split_get("flip-bind@1/nope")
-    call_command("verify_split", "flip-bind@1/one_vs_many", "--tiers", "exact", "--identity", "0.95", "--json")
+    call_command(
+        "verify_split", "flip-bind@1/one_vs_many", "--tiers", "exact", "--identity", "0.95", "--json"
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["violation_count"] == 13 and len(out["violations"]) == 13
     assert SplitAttestation.objects.filter(uuid=out["uuid"]).exists()
