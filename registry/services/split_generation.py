@@ -123,6 +123,20 @@ def _overlapping(records, sets, *, kind, identity, coverage, tiers, mmseqs_setti
     return found
 
 
+def _size_notes(components, plan, fractions: dict[str, float], total: int) -> list[str]:
+    """Say where a component larger than a part went (it can only go to a larger part, or to other)."""
+    sizes = sorted(((len(m), c) for c, m in enumerate(components)), reverse=True)
+    notes = []
+    for size, c in sizes[:3]:
+        smaller = [p for p, f in fractions.items() if size > f * total]
+        if smaller:
+            notes.append(
+                f"a component of {size:,} records ({size / total:.1%}) is larger than part(s) "
+                f"{', '.join(smaller)}; it went to {plan.parts[c]}"
+            )
+    return notes
+
+
 def split_make_check(*, version_ref: str, name: str, fractions, user=None):
     """The checks that need no computation: name, permission, unused name, fractions."""
     _check_field(validate_name, name, "name")
@@ -244,6 +258,7 @@ def split_make(
             fields=exc.details,
         ) from None
 
+    notes = _size_notes(components, plan, fractions, len(records))
     mapping: dict[str, list[str]] = {p: [] for p in fractions}
     for c, members in enumerate(components):
         mapping.setdefault(plan.parts[c], []).extend(records[i][1] for i in members)
@@ -259,6 +274,7 @@ def split_make(
         "oversize": oversize,
         "graph": graph.method(),
         "plan": plan.to_dict(),
+        "notes": notes,
         "stratify_by": stratify_by if labels is not None else None,
         "exclude_overlap_with": [rs.ref for rs in reference_sets],
         "excluded_from_test": len(overlapping),

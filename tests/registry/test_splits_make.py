@@ -100,6 +100,9 @@ def test_a_component_larger_than_any_part_is_named_and_other_holds_it(
         line[1:].split()[0] for line in globins.splitlines() if line.startswith(">")
     }
     assert attestation.claim_holds is not None
+    assert "a component of 45 records (60.0%) is larger than part(s) train, test; it went to other" in (
+        split.provenance["notes"]
+    )
 
 
 def test_exclude_overlap_with_training_keeps_those_records_out_of_test(data_dir, bind_train, bind_test):

@@ -117,6 +117,7 @@ class Command(RegistryCommand):
             achieved = plan["achieved"].get(p["name"])
             share = f"{achieved:.1%} (target {target:.0%})" if target is not None else "oversized components"
             lines.append(f"  part {p['name']:<12} {p['role']:<10} {p['records']:>8,} records  {share}")
+        lines += [f"  note: {note}" for note in prov.get("notes", [])]
         if prov["exclude_overlap_with"]:
             lines.append(
                 f"  kept out of test: {prov['excluded_from_test']:,} record(s) overlapping "
