@@ -125,11 +125,10 @@ def run_make_split(fasta: Path, work: Path, identity: float, fractions: str, thr
         "from registry.models import SplitMembership as M; import json; print(json.dumps(dict("
         "M.objects.filter(part__split__name='made').values_list('record__identifier', 'part__name'))))"
     )
-    assignment = json.loads(
-        subprocess.run(
-            [*manage, "shell", "-c", dump], env=env, check=True, capture_output=True, text=True
-        ).stdout
+    shell = subprocess.run(
+        [*manage, "shell", "-c", dump], env=env, check=True, capture_output=True, text=True
     )
+    assignment = json.loads(shell.stdout.strip().splitlines()[-1])  # the last line: Django may log before it
     att = result["attestation"]
     return (
         wall,
