@@ -61,6 +61,12 @@ class SplitMakeSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=list(TIERS)), required=False, allow_empty=False
     )
     oversize = serializers.ChoiceField(choices=list(OVERSIZE_CHOICES), default="fail")
+    graph_sensitivity = serializers.FloatField(
+        required=False,
+        min_value=1.0,
+        max_value=7.5,
+        help_text="MMseqs2 -s of the graph search (default 7.5).",
+    )
     labels = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
         required=False,

@@ -15,6 +15,7 @@ import time
 import uuid as uuid_module
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Count
@@ -157,46 +158,50 @@ def _claim(split: Split, identity: float, coverage: float, violations: list[dict
     return False, f"claim ({stated}) does not hold: {'; '.join(what)}"
 
 
-def split_verify(
+@dataclass
+class PartRecords:
+    """A part to compare: its name, role and records ``(record id, identifier, residues)``."""
+
+    name: str
+    role: str
+    records: list[tuple[int, str, str]]
+
+
+@dataclass
+class Comparison:
+    """What :func:`parts_compare` found: per pair of parts, and every violation, not yet stored."""
+
+    identity: float
+    coverage: float
+    tiers: tuple[str, ...]
+    pairs: list[dict]
+    violations: list[dict]
+    method: dict
+    versions: dict
+    calibration: dict
+
+
+def parts_compare(
+    parts: list[PartRecords],
     *,
-    split: Split,
-    identity: float | None = None,
-    coverage: float | None = None,
-    tiers=None,
+    kind: str,
+    identity: float,
+    coverage: float,
+    tiers: tuple[str, ...],
     mmseqs_settings: dedup.MmseqsSettings | None = None,
-    job: Job | None = None,
-    on_progress: Callable[..., None] | None = None,
-) -> SplitAttestation:
-    """Search every pair of the split's parts for overlap and store the attestation.
-
-    Defaults: the split's claimed identity and coverage when it has a claim, else 30% and 50%;
-    tiers from :func:`default_tiers`.
-    """
-    started = time.perf_counter()
-    kind = split.version.dataset.kind
-    if identity is None:
-        identity = split.claimed_max_identity if split.claimed_max_identity is not None else DEFAULT_IDENTITY
-    if coverage is None:
-        coverage = split.claimed_coverage if split.claimed_coverage is not None else DEFAULT_COVERAGE
-    identity = check_fraction("identity", identity, zero_ok=False)
-    coverage = check_fraction("coverage", coverage, zero_ok=True)
-    tiers = check_tiers(tiers or default_tiers(kind))
-    parts = ordered_parts(split)
-    if len(parts) < 2:
-        raise RegistryError(f"{split} has {len(parts)} part(s); a verification compares parts pairwise.")
-    say = on_progress or (lambda *_a, **_k: None)
-    records = {p.pk: _part_records(p) for p in parts}
-    shared = _shared_ids(split)
-
+    say: Callable[..., None] = lambda *_a, **_k: None,
+) -> Comparison:
+    """Every pair of parts in role order: the later part against the earlier with :func:`dedup.find_overlap`."""
+    parts = sorted(parts, key=lambda p: (ROLE_ORDER.get(p.role, 9), p.name))
     pair_reports, violations, method, calibration, versions = [], [], {}, {}, {}
     pairs = [(a, b) for i, a in enumerate(parts) for b in parts[i + 1 :]]
     for n, (earlier, later) in enumerate(pairs):
         say(f"{later.name} vs {earlier.name}", n, len(pairs))
-        ids_later = {ident: rid for rid, ident, _s in records[later.pk]}
-        ids_earlier = {ident: rid for rid, ident, _s in records[earlier.pk]}
+        ids_later = {ident: rid for rid, ident, _s in later.records}
+        ids_earlier = {ident: rid for rid, ident, _s in earlier.records}
         result = dedup.find_overlap(
-            [(ident, seq) for _rid, ident, seq in records[later.pk]],
-            [(ident, seq) for _rid, ident, seq in records[earlier.pk]],
+            [(ident, seq) for _rid, ident, seq in later.records],
+            [(ident, seq) for _rid, ident, seq in earlier.records],
             kind=kind,
             identity=identity,
             coverage=coverage,
@@ -213,24 +218,21 @@ def split_verify(
         versions = versions or dict(result.versions)
         ran = "+".join(name for name, t in result.tiers.items() if t.ran)
         calibration = calibration or _calibration(result.calibration, ran)
-        pair_violations = []
-        for hit in result.hits:
-            pair_violations.append(
-                {
-                    "earlier": earlier.name,
-                    "later": later.name,
-                    "earlier_part_id": earlier.pk,
-                    "later_part_id": later.pk,
-                    "record": hit.query,
-                    "record_id": ids_later[hit.query],
-                    "reference": hit.reference,
-                    "reference_id": ids_earlier[hit.reference],
-                    "identity": hit.identity,
-                    "coverage": hit.query_coverage,
-                    "reference_coverage": hit.reference_coverage,
-                    "tier": hit.tier,
-                }
-            )
+        pair_violations = [
+            {
+                "earlier": earlier.name,
+                "later": later.name,
+                "record": hit.query,
+                "record_id": ids_later[hit.query],
+                "reference": hit.reference,
+                "reference_id": ids_earlier[hit.reference],
+                "identity": hit.identity,
+                "coverage": hit.query_coverage,
+                "reference_coverage": hit.reference_coverage,
+                "tier": hit.tier,
+            }
+            for hit in result.hits
+        ]
         violations.extend(pair_violations)
         pair_reports.append(
             {
@@ -238,8 +240,8 @@ def split_verify(
                 "later": later.name,
                 "earlier_role": earlier.role,
                 "later_role": later.role,
-                "earlier_records": len(records[earlier.pk]),
-                "later_records": len(records[later.pk]),
+                "earlier_records": len(earlier.records),
+                "later_records": len(later.records),
                 "thresholds": [row.to_dict() for row in result.summary],
                 "violating_records": len(pair_violations),
                 "max_identity": max((v["identity"] for v in pair_violations), default=None),
@@ -249,33 +251,53 @@ def split_verify(
                 },
             }
         )
-    holds, note = _claim(split, identity, coverage, violations, shared)
-    digest = split_digest(split)
+    return Comparison(identity, coverage, tiers, pair_reports, violations, method, versions, calibration)
+
+
+def verify_options(split: Split, identity, coverage, tiers) -> tuple[float, float, tuple[str, ...]]:
+    """Defaults: the split's claimed identity and coverage when it has a claim, else 30% and 50%."""
+    if identity is None:
+        identity = split.claimed_max_identity if split.claimed_max_identity is not None else DEFAULT_IDENTITY
+    if coverage is None:
+        coverage = split.claimed_coverage if split.claimed_coverage is not None else DEFAULT_COVERAGE
+    identity = check_fraction("identity", identity, zero_ok=False)
+    coverage = check_fraction("coverage", coverage, zero_ok=True)
+    return identity, coverage, check_tiers(tiers or default_tiers(split.version.dataset.kind))
+
+
+def attestation_store(
+    *, split: Split, comparison: Comparison, job: Job | None = None, seconds: float = 0.0
+) -> SplitAttestation:
+    """Store a comparison of the split's parts as its attestation, with its violations, in one transaction."""
+    shared = _shared_ids(split)
+    holds, note = _claim(split, comparison.identity, comparison.coverage, comparison.violations, shared)
+    part_ids = dict(split.parts.values_list("name", "id"))
+    violations = comparison.violations
     with transaction.atomic():
         attestation = SplitAttestation.objects.create(
             split=split,
             job=job,
-            split_digest=digest,
-            identity=identity,
-            coverage=coverage,
-            tiers=list(tiers),
-            method=method,
-            versions=versions,
-            calibration=calibration,
-            pairs=pair_reports,
+            split_digest=split_digest(split),
+            identity=comparison.identity,
+            coverage=comparison.coverage,
+            tiers=list(comparison.tiers),
+            method=comparison.method,
+            versions=comparison.versions,
+            calibration=comparison.calibration,
+            pairs=comparison.pairs,
             shared_ids=shared,
             max_identity=max((v["identity"] for v in violations), default=None),
             violation_count=len(violations),
             claim_holds=holds,
             claim_note=note,
-            seconds=round(time.perf_counter() - started, 3),
+            seconds=round(seconds, 3),
         )
         SplitViolation.objects.bulk_create(
             [
                 SplitViolation(
                     attestation=attestation,
-                    earlier_part_id=v["earlier_part_id"],
-                    later_part_id=v["later_part_id"],
+                    earlier_part_id=part_ids[v["earlier"]],
+                    later_part_id=part_ids[v["later"]],
                     record_id=v["record_id"],
                     reference_id=v["reference_id"],
                     identity=v["identity"],
@@ -288,6 +310,40 @@ def split_verify(
             batch_size=5000,
         )
     return attestation
+
+
+def split_verify(
+    *,
+    split: Split,
+    identity: float | None = None,
+    coverage: float | None = None,
+    tiers=None,
+    mmseqs_settings: dedup.MmseqsSettings | None = None,
+    job: Job | None = None,
+    on_progress: Callable[..., None] | None = None,
+) -> SplitAttestation:
+    """Search every pair of the split's parts for overlap and store the attestation.
+
+    Defaults: the split's claimed identity and coverage when it has a claim, else 30% and 50%;
+    tiers from :func:`default_tiers`.
+    """
+    started = time.perf_counter()
+    identity, coverage, tiers = verify_options(split, identity, coverage, tiers)
+    parts = [PartRecords(p.name, p.role, _part_records(p)) for p in ordered_parts(split)]
+    if len(parts) < 2:
+        raise RegistryError(f"{split} has {len(parts)} part(s); a verification compares parts pairwise.")
+    comparison = parts_compare(
+        parts,
+        kind=split.version.dataset.kind,
+        identity=identity,
+        coverage=coverage,
+        tiers=tiers,
+        mmseqs_settings=mmseqs_settings,
+        say=on_progress or (lambda *_a, **_k: None),
+    )
+    return attestation_store(
+        split=split, comparison=comparison, job=job, seconds=time.perf_counter() - started
+    )
 
 
 def split_verify_enqueue(

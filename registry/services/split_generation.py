@@ -10,7 +10,9 @@ pair of parts and stores the attestation, so the claim is checked by search, not
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +27,15 @@ from ..errors import Conflict, Forbidden, InputRejected, RegistryError
 from ..models import Job, Record, RecordSet, Split, SplitAttestation, SplitPart
 from ..models.names import validate_name
 from ..overlap.selectors import training_sets
-from .attestations import check_fraction, check_tiers, default_tiers, split_verify
+from .attestations import (
+    PartRecords,
+    attestation_store,
+    check_fraction,
+    check_tiers,
+    default_tiers,
+    parts_compare,
+    split_verify,
+)
 from .ingest import _check_field, dataset_can_write
 from .jobs import ProgressReporter, job_create, job_handler
 from .splits import _listing, part_role, split_create
@@ -137,6 +147,34 @@ def _size_notes(components, plan, fractions: dict[str, float], total: int) -> li
     return notes
 
 
+def _plan(components, records, fractions, seed, tolerance, labels, overlapping, test_parts, oversize):
+    forbidden = {
+        c: set(test_parts)
+        for c, members in enumerate(components)
+        if any(records[i][1] in overlapping for i in members)
+    }
+    label_counts = None
+    if labels is not None:
+        label_counts = [Counter(labels[records[i][1]] for i in members) for members in components]
+    try:
+        return splitting.assign_components(
+            [len(m) for m in components],
+            fractions,
+            seed=seed,
+            tolerance=tolerance,
+            labels=label_counts,
+            forbidden=forbidden,
+            oversize=oversize,
+        )
+    except splitting.SplitImpossible as exc:
+        raise RegistryError(
+            f"cannot split at this identity: {exc} (CLI: --identity, --tolerance, --oversize other; API: "
+            "identity, tolerance, oversize).",
+            code="split_impossible",
+            fields=exc.details,
+        ) from None
+
+
 def split_make_check(*, version_ref: str, name: str, fractions, user=None):
     """The checks that need no computation: name, permission, unused name, fractions."""
     _check_field(validate_name, name, "name")
@@ -165,11 +203,18 @@ def split_make(
     stratify_by: str | None = None,
     exclude_overlap_with: list[str] | None = None,
     mmseqs_settings: dedup.MmseqsSettings | None = None,
+    graph_sensitivity: float | None = None,
+    max_rounds: int = 3,
     user=None,
     job: Job | None = None,
     on_progress: Callable[..., None] | None = None,
 ) -> tuple[Split, SplitAttestation]:
-    """Generate a split at ``identity``/``coverage``, register it, verify it; return both."""
+    """Generate a split at ``identity``/``coverage``, verify it, register it with its attestation.
+
+    ``mmseqs_settings`` is how MMseqs2 verifies; ``graph_sensitivity`` (default: the same) may make
+    the all-against-all search of the graph cheaper: what it misses, the verification finds, and the
+    components of those pairs are joined and the plan made again (up to ``max_rounds`` times).
+    """
     version, fractions = split_make_check(version_ref=version_ref, name=name, fractions=fractions, user=user)
     kind = version.dataset.kind
     identity = check_fraction("identity", identity, zero_ok=False)
@@ -211,17 +256,21 @@ def split_make(
             )
     reference_sets = _reference_sets(exclude_overlap_with, version, kind) if exclude_overlap_with else []
 
+    verify_settings = mmseqs_settings or dedup.MmseqsSettings()
+    graph_settings = (
+        dataclasses.replace(verify_settings, sensitivity=graph_sensitivity)
+        if graph_sensitivity is not None
+        else verify_settings
+    )
     graph = splitting.similarity_components(
         [(ident, seq) for _rid, ident, seq in records],
         kind=kind,
         identity=identity,
         coverage=coverage,
         tiers=tiers,
-        mmseqs_settings=mmseqs_settings,
+        mmseqs_settings=graph_settings,
         progress=say,
     )
-    components = graph.components()
-    forbidden: dict[int, set[str]] = {}
     overlapping = {}
     if reference_sets:
         overlapping = _overlapping(
@@ -231,32 +280,45 @@ def split_make(
             identity=identity,
             coverage=coverage,
             tiers=tiers,
-            mmseqs_settings=mmseqs_settings,
+            mmseqs_settings=verify_settings,
             say=say,
         )
-        for c, members in enumerate(components):
-            if any(records[i][1] in overlapping for i in members):
-                forbidden[c] = set(test_parts)
-    label_counts = None
-    if labels is not None:
-        label_counts = [Counter(labels[records[i][1]] for i in members) for members in components]
-    try:
-        plan = splitting.assign_components(
-            [len(m) for m in components],
-            fractions,
-            seed=seed,
-            tolerance=tolerance,
-            labels=label_counts,
-            forbidden=forbidden,
-            oversize=oversize,
+    # Components joined by any pair a verification finds across parts; the plan is made again until the
+    # verification (at full sensitivity) finds none, or the rounds run out (then it reports them).
+    joined = splitting.UnionFind(len(records))
+    first_of: dict[int, int] = {}
+    for i, label in enumerate(graph.labels):
+        joined.union(first_of.setdefault(label, i), i)
+    index_of = {rid: i for i, (rid, _ident, _seq) in enumerate(records)}
+    rounds = []
+    verify_started = time.perf_counter()
+    for round_number in range(1, max_rounds + 1):
+        groups: dict[int, list[int]] = {}
+        for i in range(len(records)):
+            groups.setdefault(joined.find(i), []).append(i)
+        components = list(groups.values())
+        plan = _plan(
+            components, records, fractions, seed, tolerance, labels, overlapping, test_parts, oversize
         )
-    except splitting.SplitImpossible as exc:
-        raise RegistryError(
-            f"{version.ref} cannot be split at {identity:.0%} identity: {exc} (CLI: --identity, --tolerance, "
-            "--oversize other; API: identity, tolerance, oversize).",
-            code="split_impossible",
-            fields=exc.details,
-        ) from None
+        plan_parts = {}
+        for c, members in enumerate(components):
+            plan_parts.setdefault(plan.parts[c], []).extend(records[i] for i in members)
+        comparison = parts_compare(
+            [PartRecords(name, part_role(name), recs) for name, recs in plan_parts.items()],
+            kind=kind,
+            identity=identity,
+            coverage=coverage,
+            tiers=tiers,
+            mmseqs_settings=verify_settings,
+            say=say,
+        )
+        rounds.append(
+            {"round": round_number, "components": len(components), "violations": len(comparison.violations)}
+        )
+        if not comparison.violations or round_number == max_rounds:
+            break
+        for v in comparison.violations:
+            joined.union(index_of[v["record_id"]], index_of[v["reference_id"]])
 
     notes = _size_notes(components, plan, fractions, len(records))
     mapping: dict[str, list[str]] = {p: [] for p in fractions}
@@ -274,6 +336,9 @@ def split_make(
         "oversize": oversize,
         "graph": graph.method(),
         "plan": plan.to_dict(),
+        "graph_sensitivity": graph_settings.sensitivity if "mmseqs" in tiers else None,
+        "verify_sensitivity": verify_settings.sensitivity if "mmseqs" in tiers else None,
+        "rounds": rounds,
         "notes": notes,
         "stratify_by": stratify_by if labels is not None else None,
         "exclude_overlap_with": [rs.ref for rs in reference_sets],
@@ -294,13 +359,8 @@ def split_make(
             provenance=provenance,
             user=user,
         )
-    attestation = split_verify(
-        split=split,
-        identity=identity,
-        coverage=coverage,
-        tiers=tiers,
-        mmseqs_settings=mmseqs_settings,
-        job=job,
+    attestation = attestation_store(
+        split=split, comparison=comparison, job=job, seconds=time.perf_counter() - verify_started
     )
     return split, attestation
 
@@ -338,6 +398,7 @@ def split_make_job(job: Job) -> dict:
             labels=options.get("labels"),
             stratify_by=options.get("stratify_by"),
             exclude_overlap_with=options.get("exclude_overlap_with"),
+            graph_sensitivity=options.get("graph_sensitivity"),
             user=user,
             job=job,
             on_progress=ProgressReporter(job),

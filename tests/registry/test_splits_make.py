@@ -210,3 +210,25 @@ def test_deeploc_stratified_by_location_checked_by_mmseqs(data_dir, shared_data,
         for label, n in overall.items():
             assert abs(fractions[label] - n / len(labels)) <= 0.05, (part, label)
     _check_outside(split, attestation, tmp_path)
+
+
+@needs_mmseqs
+def test_pairs_a_weak_graph_misses_are_found_joined_and_planned_again(data_dir, tmp_path):
+    globins = FIXTURES / "hmmer_tutorial" / "globins45.fa"
+    dataset_version_register(path=globins, dataset_name="globins", kind="protein")
+    split, attestation = split_make(
+        version_ref="globins@1",
+        name="g70",
+        fractions="train=0.6,test=0.4",
+        identity=0.7,
+        coverage=0.5,
+        tolerance=0.2,
+        tiers=["exact", "mmseqs"],
+        graph_sensitivity=1.0,  # a fast, insensitive graph search; the verification runs at 7.5
+        max_rounds=5,
+    )
+    rounds = split.provenance["rounds"]
+    assert split.provenance["graph_sensitivity"] == 1.0 and split.provenance["verify_sensitivity"] == 7.5
+    assert rounds[-1]["violations"] == attestation.violation_count == 0
+    assert all(a["components"] > b["components"] for a, b in zip(rounds, rounds[1:]))  # each round joined some
+    _check_outside(split, attestation, tmp_path)

@@ -59,7 +59,21 @@ class Command(RegistryCommand):
         )
         parser.add_argument("--threads", type=int, help="MMseqs2 threads (default: every CPU)")
         parser.add_argument(
-            "--mmseqs-sensitivity", type=float, help="MMseqs2 -s for the graph and the verification (7.5)"
+            "--mmseqs-sensitivity",
+            type=float,
+            help="MMseqs2 -s of the verification (7.5, the ground truth's)",
+        )
+        parser.add_argument(
+            "--graph-sensitivity",
+            type=float,
+            help="MMseqs2 -s of the all-against-all graph search (default: as the verification); a lower "
+            "value is faster, and the pairs it misses are found by the verification and joined",
+        )
+        parser.add_argument(
+            "--max-rounds",
+            type=int,
+            default=3,
+            help="plans made again after joining what verification found (3)",
         )
 
     def act(self, options) -> dict:
@@ -89,6 +103,8 @@ class Command(RegistryCommand):
             stratify_by=options["stratify_by"],
             exclude_overlap_with=options["exclude_overlap_with"],
             mmseqs_settings=dedup.MmseqsSettings(**mm) if mm else None,
+            graph_sensitivity=options["graph_sensitivity"],
+            max_rounds=options["max_rounds"],
             on_progress=Progress("make_split"),
         )
         return {
@@ -118,6 +134,12 @@ class Command(RegistryCommand):
             share = f"{achieved:.1%} (target {target:.0%})" if target is not None else "oversized components"
             lines.append(f"  part {p['name']:<12} {p['role']:<10} {p['records']:>8,} records  {share}")
         lines += [f"  note: {note}" for note in prov.get("notes", [])]
+        lines += [
+            f"  round {r['round']}: {r['components']:,} components, {r['violations']:,} cross-part pair(s) "
+            "found by the verification"
+            + (" (joined, planned again)" if r["violations"] and r is not prov["rounds"][-1] else "")
+            for r in prov.get("rounds", [])
+        ]
         if prov["exclude_overlap_with"]:
             lines.append(
                 f"  kept out of test: {prov['excluded_from_test']:,} record(s) overlapping "
