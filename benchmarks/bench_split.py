@@ -138,6 +138,7 @@ def run_make_split(fasta: Path, work: Path, identity: float, fractions: str, thr
             "attested_violations": att["violation_count"],
             "claim_holds": att["claim"]["holds"],
             "graph_seconds": result["provenance"]["graph"]["seconds"],
+            "rounds": len(result["provenance"].get("rounds", [])),
             "components": result["provenance"]["graph"]["components"],
             "largest": result["provenance"]["graph"]["largest_components"][:3],
         },
@@ -227,7 +228,9 @@ def main() -> None:
     parser.add_argument("--skip-datasail", action="store_true")
     parser.add_argument("--datasail-venv", type=Path, default=REPO / "var" / "bench-datasail")
     parser.add_argument(
-        "--make-split-args", default="", help="extra make_split arguments, e.g. '--mmseqs-sensitivity 4'"
+        "--make-split-args",
+        action="append",
+        help="extra make_split arguments, e.g. '--graph-sensitivity 4'; repeat for several make_split rows",
     )
     args = parser.parse_args()
     rows = []
@@ -238,25 +241,26 @@ def main() -> None:
             records = read_fasta(fasta)
             total = len(records)
             t0 = time.perf_counter()
-            wall, rss, assignment, info = run_make_split(
-                fasta, work, args.identity, args.fractions, args.threads, args.make_split_args.split()
-            )
-            hits = cross_part_hits(records, assignment, work, args.threads)
-            rows.append(
-                [
-                    name,
-                    total,
-                    f"make_split {args.make_split_args}".strip(),
-                    wall,
-                    rss,
-                    hits,
-                    fractions_of(assignment, total),
-                    info,
-                ]
-            )
-            print(
-                json.dumps({"row": rows[-1][:5] + [rows[-1][6], rows[-1][7]], "hits": hits}), file=sys.stderr
-            )
+            for variant in args.make_split_args or [""]:
+                run_dir = work / f"make-{len(rows)}"
+                run_dir.mkdir()
+                wall, rss, assignment, info = run_make_split(
+                    fasta, run_dir, args.identity, args.fractions, args.threads, variant.split()
+                )
+                hits = cross_part_hits(records, assignment, work, args.threads)
+                rows.append(
+                    [
+                        name,
+                        total,
+                        f"make_split {variant}".strip(),
+                        wall,
+                        rss,
+                        hits,
+                        fractions_of(assignment, total),
+                        info,
+                    ]
+                )
+                print(json.dumps({"row": rows[-1][:5] + rows[-1][6:], "hits": hits}), file=sys.stderr)
             if not args.skip_datasail:
                 try:
                     python = ensure_datasail(args.datasail_venv)
