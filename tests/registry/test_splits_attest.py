@@ -151,3 +151,19 @@ def test_split_references_and_cli(one_vs_many, capsys):
     assert SplitAttestation.objects.filter(uuid=out["uuid"]).exists()
     call_command("lineage", "flip-bind@1")
     assert "attestation   flip-bind@1/one_vs_many: verified" in capsys.readouterr().out
+
+
+def test_a_redelivered_verify_job_does_not_verify_twice(one_vs_many):
+    from registry.models import Job
+    from registry.services.attestations import split_verify_job
+    from registry.services.jobs import job_create
+
+    job = job_create(
+        kind=Job.Kind.SPLIT_VERIFY,
+        payload={"split": str(one_vs_many.uuid), "identity": 0.95, "coverage": 0.8, "tiers": ["exact"]},
+        enqueue=False,
+    )
+    first = split_verify_job(job)
+    second = split_verify_job(job)  # as after a killed worker: the attestation is found, not made again
+    assert first["attestation"]["uuid"] == second["attestation"]["uuid"]
+    assert SplitAttestation.objects.filter(split=one_vs_many).count() == 1
