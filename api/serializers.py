@@ -252,6 +252,9 @@ class RecordSerializer(serializers.ModelSerializer):
 
 class SplitSerializer(SplitSummarySerializer):
     version = serializers.CharField(source="version.ref", read_only=True)
+    attestation = serializers.SerializerMethodField(
+        help_text="The latest attestation (verify_split): max cross-part identity, violations, claim; or null."
+    )
     version_url = LinkField("api:version-detail", lambda s: {"ref": s.version.ref})
     created_by = serializers.SerializerMethodField()
 
@@ -267,11 +270,20 @@ class SplitSerializer(SplitSummarySerializer):
             "created_by",
             "created_at",
             "parts",
+            "claimed_max_identity",
+            "claimed_coverage",
+            "provenance",
+            "attestation",
         ]
         read_only_fields = fields
 
     def get_created_by(self, obj) -> str | None:
         return _user_name(obj.created_by)
+
+    def get_attestation(self, obj) -> dict | None:
+        from registry.split_selectors import split_attestation
+
+        return split_attestation(obj)
 
 
 class SplitPartSerializer(SplitPartSummarySerializer):
@@ -600,6 +612,9 @@ class SplitCreateSerializer(serializers.Serializer):
         help_text='Roles by part name, e.g. {"holdout": "test"}; default: guessed from the name.',
     )
     allow_shared_ids = serializers.BooleanField(required=False, default=False)
+    # The guarantee the split claims (verify_split tests it): no cross-part pair at or above this identity.
+    claims_max_identity = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    claims_coverage = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
 
     def validate(self, attrs):
         if ("mapping" in attrs) == ("from_header" in attrs):
@@ -622,6 +637,9 @@ class SplitUploadSerializer(serializers.Serializer):
         required=False, help_text='JSON object of roles by part name, e.g. {"holdout": "test"}.'
     )
     allow_shared_ids = serializers.BooleanField(required=False, default=False)
+    # The guarantee the split claims (verify_split tests it): no cross-part pair at or above this identity.
+    claims_max_identity = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    claims_coverage = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
 
     def validate_roles(self, value):
         if not isinstance(value, dict) or not all(

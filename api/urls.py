@@ -30,5 +30,12 @@ urlpatterns = [
     path("overlap/query/", views.OverlapQueryView.as_view(), name="overlap-query"),
     path("versions/<str:ref>/records.fasta", views.FastaDownloadView.as_view(), name="version-fasta"),
     path("versions/<str:ref>/records.csv", views.CsvDownloadView.as_view(), name="version-csv"),
+    # Split attestations (verify, generate, read): api/views/splits.py.
+    path("splits/<str:uuid>/verify/", views.SplitVerifyView.as_view(), name="split-verify"),
+    path(
+        "splits/<str:uuid>/attestations/", views.SplitAttestationListView.as_view(), name="split-attestations"
+    ),
+    path("attestations/<str:uuid>/", views.AttestationDetailView.as_view(), name="attestation-detail"),
+    path("versions/<str:ref>/make-split/", views.SplitMakeView.as_view(), name="version-make-split"),
     *router.urls,
 ]

@@ -13,9 +13,14 @@ from .docs import SwaggerView, swagger_asset
 from .ml import EvaluationViewSet, JobViewSet, MLModelViewSet, ModelVersionViewSet
 from .overlap import OverlapQueryView, OverlapReportViewSet
 from .root import ApiRootView
+from .splits import AttestationDetailView, SplitAttestationListView, SplitMakeView, SplitVerifyView
 
 __all__ = [
     "ApiRootView",
+    "AttestationDetailView",
+    "SplitAttestationListView",
+    "SplitMakeView",
+    "SplitVerifyView",
     "CsvDownloadView",
     "FastaDownloadView",
     "DatasetViewSet",

@@ -447,6 +447,8 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
                     from_header=data.get("from_header"),
                     roles=data.get("roles"),
                     allow_shared_ids=data["allow_shared_ids"],
+                    claimed_max_identity=data.get("claims_max_identity"),
+                    claimed_coverage=data.get("claims_coverage"),
                     user=request.user,
                 )
         finally:
