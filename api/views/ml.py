@@ -6,7 +6,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count, Prefetch
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -24,6 +23,7 @@ from registry.overlap import selectors as overlap_selectors
 from registry.services import evaluation_record, model_version_register
 
 from .. import citations
+from .. import schema_components as components
 from ..filters import EvaluationFilter, JobFilter, MLModelFilter, ModelVersionFilter
 from ..renderers import CITATION_RENDERERS
 from ..serializers import (
@@ -38,6 +38,7 @@ from ..serializers import (
     RecordSetSerializer,
 )
 from .base import ApiViewMixin, evaluations_queryset, lookup_model_version, parse_uuid, server_paths_hidden
+from .cite import cite_format_action
 from .datasets import CITE_PARAMETERS, CITE_RESPONSES
 
 
@@ -227,10 +228,8 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
     @extend_schema(
         summary="Record an evaluation",
         tags=["evaluations"],
-        request={
-            "application/json": EvaluationCreateSerializer,
-            "multipart/form-data": EvaluationUploadSerializer,
-        },
+        # One body type per operation for generated clients: multipart is documented at evaluations/upload/.
+        request={"application/json": EvaluationCreateSerializer},
         responses={201: EvaluationSerializer},
         description="Only the model's owner (or anyone, for a model without owner). The contamination "
         "report against the model's training ancestry is computed in the background. Per-record scores go "
@@ -270,6 +269,17 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
             evaluations_queryset().get(pk=evaluation.pk), context=self.get_serializer_context()
         ).data
         return Response(body, status=201, headers={"Location": body["url"]})
+
+    @extend_schema(
+        summary="Record an evaluation, per-record scores as a file",
+        tags=["evaluations"],
+        request={"multipart/form-data": EvaluationUploadSerializer},
+        responses={201: EvaluationSerializer},
+        description="As POST /evaluations/, as multipart/form-data with the scores in `scores_file`.",
+    )
+    @action(detail=False, methods=["post"], url_path="upload", parser_classes=[MultiPartParser])
+    def upload(self, request):
+        return self.create(request)
 
     @staticmethod
     def _stored_scores(upload) -> Path:
@@ -337,7 +347,7 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
         "code not_ready while the report is being computed.",
         tags=["evaluations", "overlap"],
         filters=False,
-        responses=OpenApiTypes.OBJECT,
+        responses=components.ContaminationReportSerializer,
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def contamination(self, request, uuid=None):
@@ -368,6 +378,14 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
     def cite(self, request, uuid=None):
         evaluation = self.get_object()
         return Response(citations.evaluation_citation(evaluation, request.accepted_renderer.format, request))
+
+    def citation(self, fmt: str, request):
+        return citations.evaluation_citation(self.get_object(), fmt, request)
+
+    cite_bibtex = cite_format_action("bibtex", "an evaluation")
+    cite_cff = cite_format_action("cff", "an evaluation")
+    cite_csl = cite_format_action("csl", "an evaluation")
+    cite_datacite = cite_format_action("datacite", "an evaluation")
 
 
 @extend_schema_view(
