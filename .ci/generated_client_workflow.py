@@ -93,7 +93,7 @@ split = ok(
     ),
     Split,
 )
-print(f"split {split.name}: {', '.join(f'{p.name} ({p.role}, {p.size})' for p in split.parts)}")
+print(f"split {split.name}: {', '.join(f'{p.name} ({p.role}, {p.record_count})' for p in split.parts)}")
 
 # 3. A model version trained on the train part.
 model_ref = f"gen-model-{run}@1"
