@@ -21,7 +21,7 @@ from ..renderers import (
 FORMATS = {
     # format: (renderers, documented responses, what it is)
     "bibtex": ([BibTeXRenderer, PlainTextRenderer], OpenApiTypes.STR, "BibTeX"),
-    "cff": ([CFFRenderer, PlainTextRenderer], OpenApiTypes.STR, "CITATION.cff (YAML text)"),
+    "cff": ([CFFRenderer, PlainTextRenderer], OpenApiTypes.STR, "CITATION.cff (YAML)"),
     "csl": (
         [CSLJSONRenderer],
         {"type": "array", "items": {"type": "object", "additionalProperties": True}},
@@ -40,6 +40,8 @@ def cite_format_action(fmt: str, what: str):
 
     cite_in_format.__name__ = f"cite_{fmt}"
     responses = {(200, r.media_type): schema for r in renderers}
+    if fmt == "cff":  # YAML parses to a mapping (as schemathesis reads it); as text/plain it is the YAML text
+        responses[(200, CFFRenderer.media_type)] = OpenApiTypes.OBJECT
     documented = extend_schema(
         summary=f"Cite {what} as {label}",
         tags=["citations"],
@@ -57,3 +59,7 @@ def cite_format_action(fmt: str, what: str):
             filter_backends=[],
         )(cite_in_format)
     )
+
+
+# Each format's action answers 400 for an unknown ?format= (StrictFormatNegotiation), as cite/ does.
+CITE_ERROR_STATUSES = {"cite": ("400",), **{f"cite_{fmt}": ("400",) for fmt in FORMATS}}

@@ -82,7 +82,7 @@ from .base import (
     parse_uuid,
     server_paths_hidden,
 )
-from .cite import cite_format_action
+from .cite import CITE_ERROR_STATUSES, cite_format_action
 
 VERSION_IMMUTABLE = (
     "Published dataset versions and their records are immutable. To change one, register a new version "
@@ -299,7 +299,7 @@ CITE_PARAMETERS = [
 ]
 CITE_RESPONSES = {
     (200, "application/x-bibtex"): OpenApiTypes.STR,
-    (200, "application/x-yaml"): OpenApiTypes.STR,  # CITATION.cff: YAML text
+    (200, "application/x-yaml"): OpenApiTypes.OBJECT,  # CITATION.cff: a YAML mapping
     (200, "application/vnd.citationstyles.csl+json"): {"type": "array", "items": {"type": "object"}},
     (200, "application/vnd.datacite.datacite+json"): OpenApiTypes.OBJECT,
 }
@@ -346,7 +346,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
     lookup_value_regex = r"[^/]+"
     upload_actions = ("create", "splits", "splits_upload")
     immutable_message = VERSION_IMMUTABLE
-    action_error_statuses = {"cite": ("400",)}
+    action_error_statuses = CITE_ERROR_STATUSES
     extra_error_statuses = UPLOAD_ERRORS
 
     def get_queryset(self):

@@ -38,7 +38,7 @@ from ..serializers import (
     RecordSetSerializer,
 )
 from .base import ApiViewMixin, evaluations_queryset, lookup_model_version, parse_uuid, server_paths_hidden
-from .cite import cite_format_action
+from .cite import CITE_ERROR_STATUSES, cite_format_action
 from .datasets import CITE_PARAMETERS, CITE_RESPONSES
 
 
@@ -214,7 +214,7 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
     lookup_value_regex = r"[^/]+"  # anything the URL can hold, so that a bad UUID is a JSON 404
     parser_classes = [JSONParser, MultiPartParser]
     immutable_message = "Evaluations are immutable: record a new evaluation."
-    action_error_statuses = {"cite": ("400",)}
+    action_error_statuses = CITE_ERROR_STATUSES
 
     def get_queryset(self):
         return evaluations_queryset()
