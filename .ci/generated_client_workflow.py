@@ -31,7 +31,6 @@ from leak_ledger_api_client.api.splits import versions_splits_create
 from leak_ledger_api_client.api.versions import datasets_versions_create, versions_records_fasta_retrieve
 from leak_ledger_api_client.models import (
     ContaminationReport,
-    VersionUpload,
     Error,
     EvaluationCreate,
     EvaluationCreateMetrics,
@@ -44,6 +43,7 @@ from leak_ledger_api_client.models import (
     SplitCreate,
     SplitCreateMapping,
     VersionOverlap,
+    VersionUpload,
 )
 from leak_ledger_api_client.types import File
 
@@ -56,7 +56,9 @@ run = uuid.uuid4().hex[:8]
 def ok(answer, kind):
     parsed = answer.parsed
     if isinstance(parsed, Error) or not isinstance(parsed, kind):
-        raise SystemExit(f"{answer.status_code}: expected {kind.__name__}, got {parsed!r} ({answer.content[:500]!r})")
+        raise SystemExit(
+            f"{answer.status_code}: expected {kind.__name__}, got {parsed!r} ({answer.content[:500]!r})"
+        )
     return parsed
 
 
@@ -77,19 +79,28 @@ def wait(job: Job) -> Job:
 dataset = f"gen-client-{run}"
 with open(fixtures / "one_vs_many.fasta", "rb") as handle:
     body = VersionUpload(
-        file=File(payload=handle, file_name="one_vs_many.fasta"), kind=KindEnum("protein"), version="1", license_="CC-BY-4.0"
+        file=File(payload=handle, file_name="one_vs_many.fasta"),
+        kind=KindEnum("protein"),
+        version="1",
+        license_="CC-BY-4.0",
     )
     job = wait(ok(datasets_versions_create.sync_detailed(dataset, client=client, body=body), Job))
 ref = job.result.ref
-print(f"registered {ref}: {job.result.records} records, digest {job.result.digest[:12]}..., created={job.result.created}")
+print(
+    f"registered {ref}: {job.result.records} records, digest {job.result.digest[:12]}..., created={job.result.created}"
+)
 
 # 2. A split from a mapping (JSON).
 mapping = json.loads((fixtures / "one_vs_many.json").read_text())
 split = ok(
     versions_splits_create.sync_detailed(
-        ref, client=client, body=SplitCreate(
-            name="one_vs_many", mapping=SplitCreateMapping.from_dict(mapping), allow_shared_ids=True  # as published
-        )
+        ref,
+        client=client,
+        body=SplitCreate(
+            name="one_vs_many",
+            mapping=SplitCreateMapping.from_dict(mapping),
+            allow_shared_ids=True,  # as published
+        ),
     ),
     Split,
 )
@@ -109,7 +120,7 @@ lines = (fixtures / "demo_scores.tsv").read_text().splitlines()
 header = lines[0].split("\t")
 test_ids = set(mapping["test"])
 scores = {
-    row[0]: {name: float(value) for name, value in zip(header[1:], row[1:])}
+    row[0]: {name: float(value) for name, value in zip(header[1:], row[1:], strict=True)}
     for row in (line.split("\t") for line in lines[1:])
     if row[0] in test_ids
 }
@@ -126,7 +137,9 @@ evaluation = evaluations_create.sync_detailed(
 if evaluation.status_code != 201:
     raise SystemExit(f"evaluation: {evaluation.status_code} {evaluation.content[:300]!r}")
 evaluation = evaluation.parsed
-print(f"evaluation {evaluation.uuid} with {len(scores)} scored records; contamination now: {evaluation.contamination!r:.80}")
+print(
+    f"evaluation {evaluation.uuid} with {len(scores)} scored records; contamination now: {evaluation.contamination!r:.80}"
+)
 
 # 5. Its contamination report (404 not_ready while it is computed).
 for _ in range(600):
@@ -138,34 +151,64 @@ for _ in range(600):
     time.sleep(0.5)
 report = ok(answer, ContaminationReport)
 for row in report.summary.thresholds:
-    print(f"  {row.label:>6}: {row.records} of {report.summary.query_records} test records (recall {row.recall})")
-print(f"  worst offender: {report.contaminated[0].query} ~ {report.contaminated[0].reference} "
-      f"at {report.contaminated[0].identity}" if report.contaminated else "  no contaminated records")
+    print(
+        f"  {row.label:>6}: {row.records} of {report.summary.query_records} test records (recall {row.recall})"
+    )
+print(
+    f"  worst offender: {report.contaminated[0].query} ~ {report.contaminated[0].reference} "
+    f"at {report.contaminated[0].identity}"
+    if report.contaminated
+    else "  no contaminated records"
+)
 print(f"  method: tiers {report.method.tiers}, sketch k={report.method.sketch.params.k}")
 
 # 6. An ad-hoc overlap query by file (multipart) against the model's training ancestry.
 with open(fixtures / "test.fasta", "rb") as handle:
-    body = OverlapQueryFile(file=File(payload=handle, file_name="test.fasta"), kind=KindEnum("protein"), against_model=model_ref)
+    body = OverlapQueryFile(
+        file=File(payload=handle, file_name="test.fasta"), kind=KindEnum("protein"), against_model=model_ref
+    )
     job = wait(ok(overlap_query_create.sync_detailed(client=client, body=body), Job))
-print(f"query {job.result.query}: {job.result.query_records} records, {len(job.result.pairs)} with a hit; "
-      f"{job.result.summary.thresholds[0].label}: {job.result.summary.thresholds[0].records}")
+print(
+    f"query {job.result.query}: {job.result.query_records} records, {len(job.result.pairs)} with a hit; "
+    f"{job.result.summary.thresholds[0].label}: {job.result.summary.thresholds[0].records}"
+)
 overlap = ok(versions_overlap_retrieve.sync_detailed(ref, client=client), VersionOverlap)
-print(f"standing reports of {ref}: {len(overlap.as_test_set)} as test set, {len(overlap.as_training_set)} as training")
+print(
+    f"standing reports of {ref}: {len(overlap.as_test_set)} as test set, {len(overlap.as_training_set)} as training"
+)
 
 # 7. Every citation format, of the version and of the evaluation; Croissant; the FASTA download.
 for what, key, ops in (
-    ("version", ref, (versions_cite_bibtex_retrieve, versions_cite_cff_retrieve, versions_cite_csl_retrieve,
-                      versions_cite_datacite_retrieve)),
-    ("evaluation", str(evaluation.uuid), (evaluations_cite_bibtex_retrieve, evaluations_cite_cff_retrieve,
-                                          evaluations_cite_csl_retrieve, evaluations_cite_datacite_retrieve)),
+    (
+        "version",
+        ref,
+        (
+            versions_cite_bibtex_retrieve,
+            versions_cite_cff_retrieve,
+            versions_cite_csl_retrieve,
+            versions_cite_datacite_retrieve,
+        ),
+    ),
+    (
+        "evaluation",
+        str(evaluation.uuid),
+        (
+            evaluations_cite_bibtex_retrieve,
+            evaluations_cite_cff_retrieve,
+            evaluations_cite_csl_retrieve,
+            evaluations_cite_datacite_retrieve,
+        ),
+    ),
 ):
     bibtex, cff, csl, datacite = (op.sync_detailed(key, client=client) for op in ops)
     assert isinstance(bibtex.parsed, str) and bibtex.parsed.startswith("@"), bibtex.content[:200]
     assert isinstance(cff.parsed, str) and "cff-version" in cff.parsed, cff.content[:200]
     assert isinstance(csl.parsed, list) and csl.parsed, csl.content[:200]
     assert datacite.parsed is not None and not isinstance(datacite.parsed, Error), datacite.content[:200]
-    print(f"cited the {what}: BibTeX {bibtex.parsed.split(',')[0]}, CFF {len(cff.parsed)} chars, "
-          f"CSL {len(csl.parsed)} item(s), DataCite {type(datacite.parsed).__name__}")
+    print(
+        f"cited the {what}: BibTeX {bibtex.parsed.split(',')[0]}, CFF {len(cff.parsed)} chars, "
+        f"CSL {len(csl.parsed)} item(s), DataCite {type(datacite.parsed).__name__}"
+    )
 croissant = versions_croissant_retrieve.sync_detailed(ref, client=client)
 assert croissant.status_code == 200 and not isinstance(croissant.parsed, Error), croissant.content[:200]
 print(f"croissant: {croissant.parsed.name}, {len(croissant.parsed.distribution)} files")
