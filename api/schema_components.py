@@ -138,7 +138,8 @@ class OverlapReportDataSerializer(serializers.Serializer):
 
 
 class JobProgressSerializer(serializers.Serializer):
-    stage = serializers.CharField(help_text="queued, parse, write, sketch, index, done, ...")
+    # Not required: a job made outside job_create (the model's default) has empty progress.
+    stage = serializers.CharField(required=False, help_text="queued, parse, write, sketch, index, done, ...")
     done = serializers.IntegerField(required=False)
     total = serializers.IntegerField(required=False, allow_null=True)
 
