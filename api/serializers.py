@@ -32,6 +32,8 @@ from registry.models import (
 )
 from registry.models.names import NAME_PATTERN, VERSION_PATTERN
 
+from . import schema_components as components
+
 REF_PATTERN = NAME_PATTERN[:-1] + "@" + VERSION_PATTERN[1:]
 RECORD_SET_REF_PATTERN = REF_PATTERN[:-1] + r"(/" + NAME_PATTERN[1:-1] + ":" + NAME_PATTERN[1:-1] + ")?$"
 
@@ -454,7 +456,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
     def get_created_by(self, obj) -> str | None:
         return _user_name(obj.created_by)
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(components.EvaluationContaminationSerializer(allow_null=True))
     def get_contamination(self, obj) -> dict | None:
         from . import overlap_bridge
 
@@ -513,11 +515,11 @@ class JobSerializer(serializers.ModelSerializer):
     def _clean(self, value):
         return _public_path_text(value, str(Path(settings.DATA_DIR) / "uploads"))
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(components.JobProgressSerializer)
     def get_progress(self, obj) -> dict:
         return self._clean(obj.progress or {})
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(components.JobResultSerializer)
     def get_result(self, obj) -> dict:
         return self._clean(obj.result or {})
 
@@ -731,10 +733,14 @@ class OverlapReportSerializer(serializers.Serializer):
     reference_digest = serializers.CharField(read_only=True)
     query_records = serializers.IntegerField(read_only=True)
     reference_records = serializers.IntegerField(read_only=True)
-    tiers = serializers.JSONField(read_only=True, help_text="Detection tiers that ran.")
-    thresholds = serializers.JSONField(read_only=True, help_text="Identity thresholds, highest first.")
+    tiers = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Detection tiers that ran."
+    )
+    thresholds = serializers.ListField(
+        child=serializers.FloatField(), read_only=True, help_text="Identity thresholds, highest first."
+    )
     coverage = serializers.FloatField(read_only=True)
-    summary = serializers.JSONField(
+    summary = components.json_as(components.OverlapSummarySerializer)(
         read_only=True, help_text="Per threshold: query records with a hit, fraction."
     )
     method_key = serializers.CharField(
@@ -753,7 +759,9 @@ class OverlapReportSerializer(serializers.Serializer):
 class OverlapReportDetailSerializer(OverlapReportSerializer):
     """A report with its method: tiers, settings, tool versions and the recall calibration table."""
 
-    method = serializers.JSONField(read_only=True, help_text="Tiers, settings, tool versions, calibration.")
+    method = components.json_as(components.DetectionMethodSerializer)(
+        read_only=True, help_text="Tiers, settings, tool versions, calibration."
+    )
 
 
 class OverlapHitSerializer(serializers.Serializer):
@@ -809,3 +817,20 @@ class OverlapQuerySerializer(serializers.Serializer):
         if attrs.get("against") and attrs.get("against_model"):
             raise serializers.ValidationError({"against": ["Give against or against_model, not both."]})
         return attrs
+
+
+class OverlapQueryFileSerializer(OverlapQuerySerializer):
+    """The ad-hoc query with a file (multipart/form-data): its own component, so that generated clients
+    send a file query as multipart and a record-set query as JSON."""
+
+    file = BinaryFileField(help_text="A sequence file that need not be registered.")
+    record_set = None
+
+
+class OverlapQueryRecordSetSerializer(OverlapQuerySerializer):
+    """The ad-hoc query on a registered record set (application/json)."""
+
+    file = None
+    record_set = serializers.RegexField(
+        RECORD_SET_REF_PATTERN, help_text="A registered record set: name@version[/split:part]."
+    )

@@ -28,6 +28,11 @@ urlpatterns = [
     path("docs/", views.SwaggerView.as_view(), name="docs"),
     path("docs/assets/<str:name>", views.swagger_asset, name="docs-asset"),
     path("overlap/query/", views.OverlapQueryView.as_view(), name="overlap-query"),
+    path(
+        "overlap/query/record-set/",
+        views.OverlapQueryRecordSetView.as_view(),
+        name="overlap-query-record-set",
+    ),
     path("versions/<str:ref>/records.fasta", views.FastaDownloadView.as_view(), name="version-fasta"),
     path("versions/<str:ref>/records.csv", views.CsvDownloadView.as_view(), name="version-csv"),
     # Split attestations (verify, generate, read): api/views/splits.py.

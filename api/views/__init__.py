@@ -11,7 +11,7 @@ from .datasets import (
 )
 from .docs import SwaggerView, swagger_asset
 from .ml import EvaluationViewSet, JobViewSet, MLModelViewSet, ModelVersionViewSet
-from .overlap import OverlapQueryView, OverlapReportViewSet
+from .overlap import OverlapQueryRecordSetView, OverlapQueryView, OverlapReportViewSet
 from .root import ApiRootView
 from .splits import AttestationDetailView, SplitAttestationListView, SplitMakeView, SplitVerifyView
 
@@ -29,6 +29,7 @@ __all__ = [
     "JobViewSet",
     "MLModelViewSet",
     "ModelVersionViewSet",
+    "OverlapQueryRecordSetView",
     "OverlapQueryView",
     "OverlapReportViewSet",
     "SplitPartViewSet",
