@@ -10,7 +10,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
@@ -20,6 +19,7 @@ from registry.models import Split, SplitAttestation
 from registry.services import split_make_enqueue, split_verify_enqueue
 from registry.split_selectors import attestation_to_dict, split_attestations
 
+from ..parsers import SafeJSONParser
 from ..serializers import JobSerializer
 from .base import ApiViewMixin, job_answer, lookup_version, parse_uuid
 
@@ -98,7 +98,7 @@ def _job_response(job, request) -> Response:
 
 class SplitVerifyView(ApiViewMixin, GenericAPIView):
     serializer_class = SplitVerifySerializer
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     permission_classes = [IsAuthenticated]
     pagination_class = None
     filter_backends = []
@@ -164,7 +164,7 @@ class AttestationDetailView(ApiViewMixin, GenericAPIView):
 
 class SplitMakeView(ApiViewMixin, GenericAPIView):
     serializer_class = SplitMakeSerializer
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     permission_classes = [IsAuthenticatedOrReadOnly]
     pagination_class = None
     filter_backends = []
