@@ -54,15 +54,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(
-    os.environ.get("LEAKLEDGER_SHARED_DATA")
-    or next((p for p in (REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data") if p.exists()),
-            REPO.parent / "shared" / "data")
-)  # fmt: skip
+from _common import REPO, SHARED, loadavg, timed
+
 SPLITS = SHARED / "splits"
 TRUTH = SHARED / "ground-truth"
 EXAMPLES = Path("/usr/share/doc/mmseqs2/example-data")
@@ -91,22 +86,6 @@ TRUTH_CMD = [  # GROUND_TRUTH.md, verbatim
     "--alignment-mode", "3", "-s", "7.5", "-e", "10", "--max-seqs", "1000",
     "--format-output", "query,target,fident,pident,alnlen,qstart,qend,qlen,tstart,tend,tlen,qcov,tcov,evalue,bits",
 ]  # fmt: skip
-
-
-def loadavg() -> float:
-    return float(Path("/proc/loadavg").read_text().split()[0])
-
-
-def timed(cmd: list[str], *, env: dict | None = None, stdout=subprocess.DEVNULL) -> dict:
-    """Run ``cmd``; wall seconds, CPU seconds (user + sys, with its children) and peak RSS (MiB)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE)
-    stderr = proc.stderr.read() if proc.stderr else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if status != 0:
-        sys.exit(f"failed ({status}): {' '.join(cmd)}\n{stderr.decode(errors='replace')[-3000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024}
 
 
 def add(*runs: dict) -> dict:
