@@ -103,7 +103,8 @@ def read_fasta(path: Path):
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt") as fh:
         for title, seq in SimpleFastaParser(fh):
-            yield title.split()[0], seq.replace(" ", "").upper().rstrip("*")
+            # "|" out of identifiers: MMseqs2 reads "tr|ACC|NAME" as ACC, which would break the matching
+            yield title.split()[0].replace("|", "_"), seq.replace(" ", "").upper().rstrip("*")
 
 
 def prepare(name: str, workdir: Path) -> dict:
@@ -128,17 +129,21 @@ def prepare(name: str, workdir: Path) -> dict:
         if not truth_file.exists():  # the reference answer, computed once (not a timed result)
             tmp = pdir / "truth-tmp"
             subprocess.run(
-                ["mmseqs", "easy-search", str(qsrc), str(rsrc), str(truth_file) + ".part", str(tmp),
+                ["mmseqs", "easy-search", str(pdir / "q.fasta"), str(pdir / "r.fasta"), f"{truth_file}.part", str(tmp),
                  "--threads", str(os.cpu_count()), *TRUTH_CMD],
                 check=True, capture_output=True,
             )  # fmt: skip
-            os.replace(str(truth_file) + ".part", truth_file)
+            os.replace(f"{truth_file}.part", truth_file)
+    prefixed = truth_file.parent == pdir  # computed here, on the prefixed copies
     truth = []  # (query, target, fident, qcov) with prefixed identifiers
     opener = gzip.open if truth_file.suffix == ".gz" else open
     with opener(truth_file, "rt") as fh:
         for line in fh:
             f = line.rstrip("\n").split("\t")
-            truth.append((f"q_{f[0]}", f"r_{f[1]}", float(f[2]), float(f[11])))
+            q, r = (
+                (f[0], f[1]) if prefixed else (f"q_{f[0].replace('|', '_')}", f"r_{f[1].replace('|', '_')}")
+            )
+            truth.append((q, r, float(f[2]), float(f[11])))
     return {
         "name": name,
         "dir": pdir,
