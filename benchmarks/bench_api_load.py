@@ -5,8 +5,18 @@ Creates a throwaway PostgreSQL database, migrates it, registers the real fixture
 endpoints (lists, details, records, lineage, evaluations with contamination) with wrk, then
 prints p50/p90/p99 latency, throughput and errors, and drops the database.
 
+The mix is realistic rather than 15 fixed URLs: a seeded, weighted sequence of 2,000 requests over
+every seeded object, 30% lists (with filters and pages), 20% details, 30% records pages (every
+page of every version, and searches), 10% overlap reports and evaluations with their contamination,
+10% version lineage. It runs in three modes, one after the other on the same database, each on a
+freshly started server:
+  cache    anonymous clients, the anonymous read cache on (``--cache-seconds``, the project's 5 s)
+  nocache  anonymous clients, the cache off (LEAKLEDGER_API_CACHE_SECONDS=0): every request is Django's
+  auth     clients sending ``Authorization: Token ...`` (never cached), cache setting as "cache"
+The goal (p99 < 200 ms with 50 clients) is judged on "nocache" and "auth".
+
 Usage:
-    python benchmarks/bench_api_load.py [--duration 60] [--connections 50] [--workers 4] [--threads 4]
+    python benchmarks/bench_api_load.py [--duration 60] [--connections 50] [--modes cache,nocache,auth]
 
 Needs wrk (``apt-get install -y wrk``) and a PostgreSQL server reachable as
 ``postgresql://postgres@127.0.0.1:5432`` (``--pg`` to change it). Only loopback addresses.
@@ -28,10 +38,19 @@ REPO = Path(__file__).resolve().parent.parent
 
 LUA = r"""
 local paths = {%(paths)s}
+local headers = {%(headers)s}
 local i = 0
+local threads = 0
+setup = function(thread)
+  thread:set("offset", threads * 997)
+  threads = threads + 1
+end
+init = function(args)
+  i = offset or 0
+end
 request = function()
   i = i + 1
-  return wrk.format("GET", paths[(i %% #paths) + 1], {["Accept"] = "application/json"})
+  return wrk.format("GET", paths[(i %% #paths) + 1], headers)
 end
 done = function(summary, latency, requests)
   local out = io.open("%(out)s", "w")
@@ -50,6 +69,75 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def build_mix(base: str, seeded: dict, count: int = 2000, seed: int = 8) -> list[str]:
+    """A weighted, shuffled sequence of read URLs over every seeded object (see the module docstring)."""
+    import random
+
+    def get(path: str) -> dict:
+        with urllib.request.urlopen(base + path, timeout=30) as response:
+            return json.loads(response.read())
+
+    refs = seeded["versions"]
+    names = sorted({ref.split("@")[0] for ref in refs})
+    records = []
+    for ref in refs:
+        url = f"/api/v1/versions/{ref}/records/?page_size=50"
+        while url:  # every page, by the cursor links the API gives
+            records.append(url)
+            nxt = get(url).get("next")
+            url = nxt.split(base, 1)[-1] if nxt else None
+    records += [
+        f"/api/v1/versions/{ref}/records/?page_size=50&search={term}"
+        for ref in refs
+        for term in ("HB", "P0", "Q9", "A")
+    ]
+    groups = {
+        "lists": (
+            0.3,
+            [
+                "/api/v1/datasets/",
+                "/api/v1/versions/",
+                *[f"/api/v1/versions/?dataset={n}" for n in names],
+                "/api/v1/splits/",
+                "/api/v1/splits/?version=flip-bind@1",
+                "/api/v1/derivations/",
+                "/api/v1/models/",
+                "/api/v1/model-versions/",
+                "/api/v1/evaluations/",
+                "/api/v1/overlap-reports/",
+            ],
+        ),
+        "details": (
+            0.2,
+            [
+                *[f"/api/v1/datasets/{n}/" for n in names],
+                *[f"/api/v1/versions/{ref}/" for ref in refs],
+                *[f"/api/v1/model-versions/{mv}/" for mv in seeded["model_versions"]],
+                f"/api/v1/splits/{seeded['split']}/",
+            ],
+        ),
+        "records": (0.3, records),
+        "reports": (
+            0.1,
+            [
+                f"/api/v1/evaluations/{seeded['evaluation']}/",
+                *(
+                    [f"/api/v1/overlap-reports/{seeded['overlap_report']}/"]
+                    if seeded.get("overlap_report")
+                    else []
+                ),
+            ],
+        ),
+        "lineage": (0.1, [f"/api/v1/versions/{ref}/lineage/" for ref in refs]),
+    }
+    rng = random.Random(seed)
+    mix = []
+    for weight, paths in groups.values():
+        mix += [rng.choice(paths) for _ in range(round(weight * count))]
+    rng.shuffle(mix)
+    return mix
 
 
 def psql(pg: str, sql: str) -> None:
@@ -81,6 +169,7 @@ def main() -> int:
         default=5,
         help="LEAKLEDGER_API_CACHE_SECONDS for the server (anonymous read cache; 0 = off; default 5, the project's)",
     )
+    parser.add_argument("--modes", default="cache,nocache,auth", help="comma-separated: cache, nocache, auth")
     parser.add_argument(
         "--throttle",
         action="store_true",
@@ -115,6 +204,7 @@ def main() -> int:
     python = sys.executable
     gunicorn = str(Path(python).parent / "gunicorn")
     server = None
+    results = []
     psql(args.pg, f"CREATE DATABASE {db}")
     try:
         subprocess.run(
@@ -132,86 +222,68 @@ def main() -> int:
             .stdout.strip()
             .splitlines()[-1]
         )
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                gunicorn,
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-                "--worker-class",
-                "gthread",
-                "--access-logfile",
-                "/dev/null",
-                "--error-logfile",
-                str(work / "gunicorn.log"),
-            ],
-            cwd=REPO,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/api/v1/datasets/", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
-        evaluation = seeded["evaluation"]
-        paths = [
-            "/api/v1/datasets/",
-            "/api/v1/datasets/flip-bind/",
-            "/api/v1/versions/",
-            "/api/v1/versions/flip-bind@1/",
-            "/api/v1/versions/flip-bind@1/records/?page_size=50",
-            "/api/v1/versions/globins@1/records/?page_size=50&search=HBA",
-            "/api/v1/versions/flip-bind@1/lineage/",
-            "/api/v1/splits/?version=flip-bind@1",
-            "/api/v1/derivations/",
-            "/api/v1/models/",
-            "/api/v1/model-versions/",
-            "/api/v1/model-versions/binder@2/",
-            "/api/v1/evaluations/",
-            f"/api/v1/evaluations/{evaluation}/",
-            "/api/v1/overlap-reports/",
-        ]
-        if args.only:
-            paths = args.only
-        single = {}
-        for path in paths:  # warm up, check every path answers 200, and time it alone (median of 20)
-            times = []
-            for _ in range(21):
-                started = time.perf_counter()
-                with urllib.request.urlopen(base + path, timeout=30) as response:
-                    assert response.status == 200, path
-                    response.read()
-                times.append(time.perf_counter() - started)
-            single[path] = sorted(times[1:])[10] * 1000
-        out = work / "wrk.json"
-        script = work / "mix.lua"
-        script.write_text(LUA % {"paths": ", ".join(json.dumps(p) for p in paths), "out": out})
-        subprocess.run(
-            [
-                "wrk",
-                "-t",
-                str(args.wrk_threads),
-                "-c",
-                str(args.connections),
-                "-d",
-                f"{args.duration}s",
-                "--timeout",
-                "10s",
-                "-s",
-                str(script),
-                base,
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        result = json.loads(out.read_text())
+        token = subprocess.run(
+            [python, "manage.py", "shell", "-c",
+             "from django.contrib.auth import get_user_model; from rest_framework.authtoken.models import Token; "
+             "print(Token.objects.get_or_create(user=get_user_model().objects.get(username='bench'))[0].key)"],
+            cwd=REPO, env=env, check=True, capture_output=True, text=True,
+        ).stdout.strip().splitlines()[-1]  # fmt: skip
+        for mode in args.modes.split(","):
+            if mode not in ("cache", "nocache", "auth"):
+                raise SystemExit(f"unknown mode {mode!r}: choose from cache, nocache, auth")
+            cache_seconds = 0 if mode == "nocache" else args.cache_seconds
+            port = free_port()
+            server = subprocess.Popen(
+                [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+                 "--threads", str(args.threads), "--worker-class", "gthread", "--access-logfile", "/dev/null",
+                 "--error-logfile", str(work / "gunicorn.log")],
+                cwd=REPO, env={**env, "LEAKLEDGER_API_CACHE_SECONDS": str(cache_seconds)},
+            )  # fmt: skip
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"{base}/api/v1/datasets/", timeout=2)
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            paths = args.only or build_mix(base, seeded)
+            headers = {"Accept": "application/json"}
+            if mode == "auth":
+                headers["Authorization"] = f"Token {token}"
+            single = {}
+            for path in sorted(set(paths)):  # every path answers 200; one client alone (median of 5)
+                times = []
+                for _ in range(6):
+                    started = time.perf_counter()
+                    request = urllib.request.Request(base + path, headers=headers)
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        assert response.status == 200, path
+                        response.read()
+                    times.append(time.perf_counter() - started)
+                single[path] = sorted(times[1:])[2] * 1000
+            out = work / f"wrk-{mode}.json"
+            script = work / f"mix-{mode}.lua"
+            script.write_text(
+                LUA
+                % {
+                    "paths": ", ".join(json.dumps(p) for p in paths),
+                    "headers": ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()),
+                    "out": out,
+                }
+            )
+            load_before = os.getloadavg()[0]
+            subprocess.run(
+                ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s",
+                 "--timeout", "10s", "-s", str(script), base],
+                check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            result = json.loads(out.read_text())
+            results.append(
+                (mode, cache_seconds, load_before, os.getloadavg()[0], result, single, len(set(paths)))
+            )
+            server.terminate()
+            server.wait(timeout=30)
+            server = None
     finally:
         if server is not None:
             server.terminate()
@@ -219,24 +291,35 @@ def main() -> int:
         psql(args.pg, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         shutil.rmtree(work, ignore_errors=True)
 
-    print("one client, one request at a time (median of 20, ms):")
-    for path, ms in single.items():
-        print(f"  {ms:6.1f}  {path}")
-    seconds = result["duration_us"] / 1e6
-    errors = result["non_2xx"] + result["connect"] + result["read"] + result["write"] + result["timeout"]
     print(
         f"machine: {os.cpu_count()} cores; gunicorn {args.workers} workers x {args.threads} threads (gthread); "
-        f"CONN_MAX_AGE={args.conn_max_age}; throttling {'on' if args.throttle else 'off'}; anonymous read cache {args.cache_seconds} s; "
-        f"PostgreSQL; wrk {args.connections} connections, {args.duration} s, {len(paths)} read endpoints in turn"
+        f"CONN_MAX_AGE={args.conn_max_age}; throttling {'on' if args.throttle else 'off'}; PostgreSQL; "
+        f"wrk {args.connections} connections, {args.duration} s per mode"
     )
-    print("| requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors (non-2xx + socket) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"command: python benchmarks/bench_api_load.py {' '.join(sys.argv[1:])}")
+    print()
     print(
-        f"| {result['requests']:,} | {result['requests'] / seconds:,.0f} | {result['p50_us'] / 1000:.1f} | "
-        f"{result['p90_us'] / 1000:.1f} | {result['p99_us'] / 1000:.1f} | {result['max_us'] / 1000:.1f} | "
-        f"{errors} |"
+        "| mode | cache s | distinct URLs | load before/after | requests | req/s | p50 ms | p90 ms | p99 ms "
+        "| max ms | errors |"
     )
-    return 0 if errors == 0 else 1
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    failed = 0
+    for mode, cache_seconds, before, after, r, _single, distinct in results:
+        seconds = r["duration_us"] / 1e6
+        errors = r["non_2xx"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
+        failed += errors
+        print(
+            f"| {mode} | {cache_seconds} | {distinct} | {before:.1f}/{after:.1f} | {r['requests']:,} "
+            f"| {r['requests'] / seconds:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p90_us'] / 1000:.1f} "
+            f"| {r['p99_us'] / 1000:.1f} | {r['max_us'] / 1000:.1f} | {errors} |"
+        )
+    for mode, _c, _b, _a, _r, single, _d in results:
+        if mode == "cache":
+            continue
+        print(f"\nslowest paths, one client alone, mode {mode} (median of 5, ms):")
+        for path, ms in sorted(single.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"  {ms:6.1f}  {path}")
+    return 0 if failed == 0 else 1
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import time
 import uuid
 from pathlib import Path
 
+from _common import LARGE
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -81,9 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "fasta", nargs="?", type=Path, default=REPO.parent / "large-data" / "swissprot-2014.fasta"
-    )
+    parser.add_argument("fasta", nargs="?", type=Path, default=LARGE / "swissprot-2014.fasta")
     parser.add_argument("--databases", default="postgresql,sqlite")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
@@ -93,6 +93,9 @@ def main() -> None:
     print(
         f"file: {args.fasta.name} ({size_mb:.0f} MB); machine: {os.cpu_count()} cores, {cpu_model()}; "
         f"python {platform.python_version()}"
+    )
+    print(
+        f"load average before: {os.getloadavg()[0]:.2f}; command: python benchmarks/bench_ingest.py {' '.join(sys.argv[1:])}"
     )
     print("| database | records | seconds | records/s | MB/s | peak RSS (MiB) |")
     print("|---|---|---|---|---|---|")
@@ -104,6 +107,7 @@ def main() -> None:
             f"{row['records'] / row['seconds']:,.0f} | {size_mb / row['seconds']:.1f} | {row['rss_mib']:,} |",
             flush=True,
         )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

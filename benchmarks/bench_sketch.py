@@ -6,17 +6,21 @@ reports its own peak RSS. Run from the repository root:
 
     /work/venv/bin/python benchmarks/bench_sketch.py [--n 50000] [--fasta PATH] [--cpu 0]
 
-Rows:
-  dedup (numba)       sketch_batch on in-memory strings, JIT already compiled (cached)
-  dedup end-to-end    FASTA parse (Bio SimpleFastaParser) + sketch_chunks, as Mash reads its file
+Rows (the headline is "end-to-end": from the file, as Mash reads its file):
+  dedup end-to-end    from the file: dedup.parsing.iter_records (parse, normalise, validate,
+                      duplicate identifiers checked) + sketch_chunks, in one process
+  dedup CLI           `python -m dedup sketch FILE --out TSV`: a whole fresh process (import, JIT
+                      cache load, parse, sketch, write the signatures), like `mash sketch`
+  dedup (numba)       kernel only: sketch_batch on pre-parsed in-memory strings (not a headline)
   dedup (numpy)       the fallback without numba, on a subset, extrapolated as seqs/s
   datasketch loop     per record: MinHash(num_perm=128, seed=1) + update_batch of k-mer bytes,
                       datasketch's default SHA1 hash, on a subset (seqs/s of that subset)
   datasketch, ours    the same loop with dedup.shingle.hashfunc: values identical to dedup's
-  mash sketch         `mash sketch -a -i -k 9 -s 128 -p 1` on the same FASTA (C++, bottom-k
-                      sketch: one hash per k-mer, where k-permutation MinHash does 128)
+  mash sketch         `mash sketch -a -i -k 5 -s 128 -p 1` on the same FASTA, the same k as ours
+                      (C++, bottom-k sketch: one hash per k-mer, where k-permutation MinHash does
+                      128), timed as a whole process like the dedup CLI row
 
-The fast methods (dedup numba, end-to-end, Mash) run --repeat times (default 3)
+The fast methods (dedup numba, end-to-end, CLI, Mash) run --repeat times (default 3)
 and the fastest run is reported: the machine is shared, so slow runs measure the
 neighbours. The first-call JIT cost of the numba kernel is measured separately, in a fresh
 process, with an empty cache (compile) and with the on-disk cache (load).
@@ -35,10 +39,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import LARGE
+
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_FASTA = (
-    Path(os.environ.get("LEAKLEDGER_LARGE_DATA", REPO.parent / "large-data")) / "swissprot-2014.fasta"
-)
+DEFAULT_FASTA = LARGE / "swissprot-2014.fasta"
 
 
 def read_fasta(path: Path) -> list[str]:
@@ -71,7 +75,7 @@ def worker(method: str, fasta: Path, subset: int, k: int, num_perm: int) -> dict
                 "-a",
                 "-i",
                 "-k",
-                "9",
+                str(k),
                 "-s",
                 str(num_perm),
                 "-p",
@@ -88,17 +92,26 @@ def worker(method: str, fasta: Path, subset: int, k: int, num_perm: int) -> dict
             "n": len(read_fasta(fasta)),
             "rss": peak_rss_mib(resource.RUSAGE_CHILDREN),
         }
+    if method == "cli":
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "dedup", "sketch", "--kind", "protein", "--k", str(k)]
+            cmd += ["--num-perm", str(num_perm), "--out", f"{tmp}/out.tsv", str(fasta)]
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            seconds = time.perf_counter() - t0
+            with open(f"{tmp}/out.tsv") as fh:
+                n = sum(1 for line in fh if line.strip()) - 1  # minus the header line
+        return {"seconds": seconds, "n": n, "rss": peak_rss_mib(resource.RUSAGE_CHILDREN)}
     if method == "end_to_end":
-        from Bio.SeqIO.FastaIO import SimpleFastaParser
-
+        from dedup.parsing import iter_records
         from dedup.sketch import sketch_batch, sketch_chunks
 
         sketch_batch(["MKVLAAGIV"], params)  # load the compiled kernel before timing
         t0 = time.perf_counter()
         n = 0
-        with open(fasta) as fh:
-            for chunk in sketch_chunks((seq for _t, seq in SimpleFastaParser(fh)), params, chunk_size=8192):
-                n += chunk.shape[0]
+        records = (r.sequence for r in iter_records(fasta, kind="protein"))
+        for chunk in sketch_chunks(records, params, chunk_size=8192):
+            n += chunk.shape[0]
         return {"seconds": time.perf_counter() - t0, "n": n, "rss": peak_rss_mib()}
     seqs = read_fasta(fasta)
     if subset:
@@ -154,6 +167,7 @@ def main() -> None:
     if not args.fasta.exists():
         sys.exit(f"{args.fasta} not found: build it with ../shared/data/get-large.sh or pass --fasta")
 
+    load_before = f"{os.getloadavg()[0]:.2f}"
     with tempfile.TemporaryDirectory() as tmp:
         subset_fasta = Path(tmp) / "first.fasta"
         from Bio.SeqIO.FastaIO import SimpleFastaParser
@@ -171,8 +185,9 @@ def main() -> None:
         jit_cold = run_child("jit", subset_fasta, 0, args, {"NUMBA_CACHE_DIR": f"{tmp}/numba-cache"})
         jit_warm = run_child("jit", subset_fasta, 0, args, {"NUMBA_CACHE_DIR": f"{tmp}/numba-cache"})
         methods = [
-            ("dedup sketch_batch (numba)", "numba", 0),
-            ("dedup end-to-end, FASTA file", "end_to_end", 0),
+            ("dedup end-to-end from the file (iter_records + sketch_chunks)", "end_to_end", 0),
+            ("python -m dedup sketch FILE --out TSV (whole process)", "cli", 0),
+            ("dedup sketch_batch (numba), pre-parsed strings: kernel only", "numba", 0),
             (f"dedup sketch_batch (numpy), first {args.numpy_n}", "numpy", args.numpy_n),
             (f"datasketch loop, SHA1 hash, first {args.datasketch_n}", "datasketch", args.datasketch_n),
             (
@@ -180,7 +195,7 @@ def main() -> None:
                 "datasketch_ours",
                 args.datasketch_n,
             ),
-            ("mash sketch -a -i -k 9 -s 128 -p 1", "mash", 0),
+            (f"mash sketch -a -i -k {args.k} -s {args.num_perm} -p 1 (whole process)", "mash", 0),
         ]
         for label, method, subset in methods:
             if method == "mash" and not any(
@@ -188,20 +203,23 @@ def main() -> None:
             ):
                 rows.append((label, None))
                 continue
-            repeats = args.repeat if method in ("numba", "end_to_end", "mash") else 1
+            repeats = args.repeat if method in ("numba", "end_to_end", "cli", "mash") else 1
             runs = [run_child(method, subset_fasta, subset, args) for _ in range(repeats)]
             rows.append((label, min(runs, key=lambda r: r["seconds"])))
 
     rate = {label: r["n"] / r["seconds"] for label, r in rows if r}
     mash = rate.get(methods[-1][0])
-    ds = rate.get(methods[3][0])
+    ds = rate.get(methods[4][0])
     with open("/proc/cpuinfo") as fh:
         cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "?")
     print(
         f"machine: {cpu}, {os.cpu_count()} CPUs, pinned to CPU {args.cpu}; Python {platform.python_version()}"
     )
     print(f"data: first {n:,} sequences of {args.fasta.name} ({residues / n:.0f} residues mean); ", end="")
-    print(f"k={args.k}, {args.num_perm} permutations")
+    print(
+        f"k={args.k}, {args.num_perm} permutations; load average before {load_before}, after {os.getloadavg()[0]:.2f}"
+    )
+    print(f"command: python benchmarks/bench_sketch.py {' '.join(sys.argv[1:])}")
     print(
         f"first sketch in a fresh process (import dedup + numba JIT): {jit_cold['seconds']:.2f} s compiling, "
         f"{jit_warm['seconds']:.2f} s with the on-disk cache"
