@@ -63,3 +63,19 @@ def migrated_data_dir(tmp_path, _migrated_sqlite):
     directory.mkdir()
     shutil.copy(_migrated_sqlite, directory / "leakledger.sqlite3")
     return directory
+
+
+@pytest.fixture
+def broker_app():
+    """A Celery client of the real broker (tests/registry/workers.py), its queue emptied first.
+
+    Not the current app: the eager app must stay the one that shared tasks use in this process.
+    """
+    from celery import Celery
+
+    from tests.registry.workers import BROKER
+
+    app = Celery("leakledger-test-client", broker=BROKER, set_as_current=False)
+    with app.connection_for_write() as conn:  # stale messages of an earlier run must not run now
+        conn.default_channel.queue_purge("celery")
+    return app

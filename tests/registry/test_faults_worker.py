@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from celery import Celery
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from rest_framework.authtoken.models import Token
@@ -27,8 +26,8 @@ from dedup.parsing import iter_records, sequence_sha256
 from registry.models import Dataset, DatasetVersion, Job, Record, Sequence
 from registry.services import jobs
 from tests.conftest import FIXTURES, REPO
+from tests.registry.workers import BROKER, WORKER_MARKS, wait
 
-BROKER = os.environ.get("LEAKLEDGER_TEST_BROKER_URL") or os.environ.get("CELERY_BROKER_URL")
 TRAIN = FIXTURES / "flip_bind_split" / "train.fasta"  # 1,110 proteins, 1,077 once verbatim repeats go
 TRAIN_RECORDS = 1077
 GLOBINS = FIXTURES / "hmmer_tutorial" / "globins45.fa"
@@ -37,27 +36,7 @@ LUPINE = FIXTURES / "biopython_fasta" / "lupine.nu"  # a cDNA
 STALE_SECONDS = 4
 HEARTBEAT_SECONDS = 1
 
-pytestmark = [
-    pytest.mark.worker,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not BROKER, reason="needs a broker: set LEAKLEDGER_TEST_BROKER_URL (e.g. redis://127.0.0.1:6379/15)"
-    ),
-    pytest.mark.skipif(
-        "postgres" not in os.environ.get("DATABASE_URL", ""),
-        reason="needs PostgreSQL (DATABASE_URL): the worker process must see the test database",
-    ),
-]
-
-
-def _wait(predicate, timeout: float = 120.0, interval: float = 0.02, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
+pytestmark = WORKER_MARKS
 
 
 def _free_port() -> int:
@@ -81,14 +60,6 @@ def lease_settings(settings, tmp_path):
         "JOB_HEARTBEAT_SECONDS": HEARTBEAT_SECONDS,
     }
     return settings
-
-
-@pytest.fixture
-def broker_app():
-    app = Celery("leakledger-test-client", broker=BROKER, set_as_current=False)
-    with app.connection_for_write() as conn:  # stale messages of an earlier run must not run now
-        conn.default_channel.queue_purge("celery")
-    return app
 
 
 @pytest.fixture
@@ -207,8 +178,8 @@ def test_two_users_racing_for_a_new_dataset_cannot_write_into_each_others(worker
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {DatasetVersion._meta.db_table} IN ACCESS EXCLUSIVE MODE")
         worker(), worker()
-        _wait(lambda: _waiting_on_lock(DatasetVersion._meta.db_table, 2), what="both jobs before their write")
-    _wait(lambda: _finished(a) and _finished(b), what="both jobs")
+        wait(lambda: _waiting_on_lock(DatasetVersion._meta.db_table, 2), what="both jobs before their write")
+    wait(lambda: _finished(a) and _finished(b), what="both jobs")
     dataset = Dataset.objects.get(name="racek")
     # Whichever job the worker ran first created the dataset; the other is refused under the dataset's
     # row lock, as its request would have been had it come a second later.
@@ -234,14 +205,14 @@ def test_a_job_running_longer_than_the_recovery_threshold_is_not_started_twice(
         # than the recovery threshold (a long join with no progress callback looks the same).
         Dataset.objects.select_for_update().get(pk=dataset.pk)
         worker(), worker()  # two idle workers: a second delivery would be taken at once
-        _wait(lambda: Job.objects.get(pk=job.pk).state == Job.State.RUNNING, what="the job to start")
+        wait(lambda: Job.objects.get(pk=job.pk).state == Job.State.RUNNING, what="the job to start")
         blocked_since = time.monotonic()
         while time.monotonic() - blocked_since < 3 * STALE_SECONDS:
             jobs.jobs_recover()  # what the every-minute timer does, many times over
             time.sleep(0.5)
         job.refresh_from_db()
         assert job.state == Job.State.RUNNING and job.attempts == 1
-    _wait(lambda: _finished(job), what="the job to finish")
+    wait(lambda: _finished(job), what="the job to finish")
     assert (job.state, job.attempts) == (Job.State.SUCCEEDED, 1)
     assert DatasetVersion.objects.filter(dataset=dataset).count() == 1
 
@@ -262,7 +233,7 @@ def _terminate_when(sql_like: str, timeout: float = 120.0, exclude=()) -> int:
             row = cursor.fetchone()
             return row[0] if row else None
 
-        pid = _wait(find, timeout=timeout, interval=0.005, what=f"a backend running {sql_like}")
+        pid = wait(find, timeout=timeout, interval=0.005, what=f"a backend running {sql_like}")
         cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
     return pid
 
@@ -275,7 +246,7 @@ def test_a_connection_terminated_during_copy_is_retried_and_the_job_succeeds(
     response = _upload(_client(owner), "copy-fault", TRAIN, kind="protein")
     job = _job(response)
     _terminate_when("COPY ll_stage_records%")
-    _wait(lambda: _finished(job), what="the job to finish")
+    wait(lambda: _finished(job), what="the job to finish")
     assert job.state == Job.State.SUCCEEDED, job.error
     assert job.attempts >= 2
     version = DatasetVersion.objects.get(dataset__name="copy-fault")
@@ -292,7 +263,7 @@ def test_a_job_that_keeps_failing_transiently_fails_for_good_and_releases_its_fi
     killed: list[int] = []
     for _ in range(2):  # every attempt loses its connection
         killed.append(_terminate_when("COPY ll_stage_records%", exclude=killed))
-    _wait(lambda: _finished(job), what="the job to fail")
+    wait(lambda: _finished(job), what="the job to fail")
     assert job.state == Job.State.FAILED and job.error["code"] == "retries_exhausted"
     assert job.attempts == 2
     assert not DatasetVersion.objects.exists()
@@ -321,7 +292,7 @@ def test_progress_is_visible_during_the_write_and_a_killed_ingest_leaves_no_spoo
             return job.state == Job.State.RUNNING and job.progress.get("stage") == "write"
 
         # Written while the write transaction is open, by the lease's own connection.
-        _wait(writing, interval=0.05, what="progress of the write stage")
+        wait(writing, interval=0.05, what="progress of the write stage")
         spools = list((Path(lease_settings.DATA_DIR) / "tmp").glob("spool-*"))
         assert [p.name.split("-")[1] for p in spools] == [job.uuid.hex]
         os.kill(proc.pid, signal.SIGKILL)
@@ -333,7 +304,7 @@ def test_progress_is_visible_during_the_write_and_a_killed_ingest_leaves_no_spoo
     requeued = jobs.jobs_recover()
     assert [j.pk for j in requeued] == [job.pk]
     assert not any(p.exists() for p in spools)
-    _wait(lambda: _finished(job), what="the recovered job")
+    wait(lambda: _finished(job), what="the recovered job")
     assert (job.state, job.attempts) == (Job.State.SUCCEEDED, 2)
     assert DatasetVersion.objects.get().record_count == TRAIN_RECORDS
 
@@ -369,7 +340,7 @@ def throwaway_redis(tmp_path, processes):
                 cwd=tmp_path,
             )
             processes.append(self.proc)
-            _wait(lambda: _connects(port), timeout=20, what="redis-server")
+            wait(lambda: _connects(port), timeout=20, what="redis-server")
 
         def stop(self):
             self.proc.terminate()
@@ -411,7 +382,7 @@ def api_server(env, tmp_path, processes, throwaway_redis):
         stderr=subprocess.STDOUT,
     )
     processes.append(proc)
-    _wait(lambda: _connects(port), timeout=30, what="gunicorn")
+    wait(lambda: _connects(port), timeout=30, what="gunicorn")
     return f"http://127.0.0.1:{port}"
 
 
@@ -453,7 +424,7 @@ def test_an_upload_during_a_broker_outage_is_kept_and_runs_once_the_broker_is_ba
     )
     assert recover.returncode == 0, recover.stderr
     assert str(job.uuid) in recover.stdout
-    _wait(lambda: _finished(job), what="the recovered job")
+    wait(lambda: _finished(job), what="the recovered job")
     assert (job.state, job.attempts) == (Job.State.SUCCEEDED, 1)
     assert DatasetVersion.objects.get().record_count == 45
     assert _uploads(lease_settings) == []

@@ -28,39 +28,9 @@ from registry.models import BandKey, Job, OverlapHit, OverlapReport, Record, Seq
 from registry.overlap import index
 from registry.services import jobs
 from tests.conftest import REPO, shared_data_path
+from tests.registry.workers import BROKER, WORKER_MARKS, wait
 
-BROKER = os.environ.get("LEAKLEDGER_TEST_BROKER_URL") or os.environ.get("CELERY_BROKER_URL")
-
-pytestmark = [
-    pytest.mark.worker,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not BROKER, reason="needs a broker: set LEAKLEDGER_TEST_BROKER_URL (e.g. redis://127.0.0.1:6379/15)"
-    ),
-    pytest.mark.skipif(
-        "postgres" not in os.environ.get("DATABASE_URL", ""),
-        reason="needs PostgreSQL (DATABASE_URL): the worker process must see the test database",
-    ),
-]
-
-
-def _wait(predicate, timeout: float = 120.0, interval: float = 0.02, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def broker_app():
-    # Not the current app: the eager app must stay the one that shared tasks use in this process.
-    app = Celery("leakledger-test-client", broker=BROKER, set_as_current=False)
-    with app.connection_for_write() as conn:  # stale messages of an earlier run must not run now
-        conn.default_channel.queue_purge("celery")
-    return app
+pytestmark = WORKER_MARKS
 
 
 @pytest.fixture
@@ -147,7 +117,7 @@ def test_killed_while_indexing_resumes_without_duplicates(worker, to_broker, dat
     settings = index.sketch_settings_get("protein")
     job = Job.objects.get(kind=Job.Kind.SKETCH)
     # Kill between chunks: some sequences indexed, not all.
-    _wait(lambda: 0 < SequenceSketch.objects.filter(settings=settings).count() < distinct, what="indexing")
+    wait(lambda: 0 < SequenceSketch.objects.filter(settings=settings).count() < distinct, what="indexing")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     job.refresh_from_db()
@@ -159,7 +129,7 @@ def test_killed_while_indexing_resumes_without_duplicates(worker, to_broker, dat
 
     worker()
     _redeliver(job, to_broker)
-    _wait(lambda: Job.objects.get(pk=job.pk).state == Job.State.SUCCEEDED, what="the job to finish")
+    wait(lambda: Job.objects.get(pk=job.pk).state == Job.State.SUCCEEDED, what="the job to finish")
     job.refresh_from_db()
     assert job.attempts == 2
     assert job.result["already"] == partial and job.result["sketched"] == distinct - partial
@@ -180,7 +150,7 @@ def test_killed_while_reporting_leaves_no_partial_report(worker, to_broker, data
     services.dataset_version_register(
         path=test, dataset_name="nrpdb-go-test", kind="protein", role="benchmark"
     )
-    job = _wait(
+    job = wait(
         lambda: Job.objects.filter(kind=Job.Kind.OVERLAP, state=Job.State.RUNNING).first(),
         timeout=300,
         what="the overlap job to start",
@@ -202,7 +172,7 @@ def test_killed_while_reporting_leaves_no_partial_report(worker, to_broker, data
             assert OverlapHit.objects.filter(report=report).count() == rows[">=80%"]["records"]
         return Job.objects.get(pk=job.pk).state == Job.State.SUCCEEDED
 
-    _wait(finished, timeout=300, interval=0.2, what="the report")
+    wait(finished, timeout=300, interval=0.2, what="the report")
     report = OverlapReport.objects.get()
     assert report.query_set.version.dataset.name == "nrpdb-go-test"
     rows = {r["label"]: r for r in report.summary["thresholds"]}
