@@ -5,7 +5,8 @@ Truth: the MMseqs2 hits in ``../shared/data/ground-truth/*.hits.m8.gz`` (see
 ``fident >= t`` and ``qcov >= 0.8``; "exact" = an identical sequence.
 
 For each pair of data sets and each tier combination run with default settings
-(``exact``; ``exact+minhash``; ``exact+mmseqs``; ``exact+minhash+mmseqs``), and for
+(``exact``; ``exact+minhash``; ``exact+minhash+containment``; ``exact+mmseqs``;
+``exact+minhash+mmseqs``), and for
 each threshold t, the tiers are asked for identity >= t and query coverage >= 0.8
 (``find_overlap(identity=t, coverage=0.8)``; the mmseqs search does not depend on
 t, so it runs once and is read at every t; all tiers together count a query when
@@ -48,7 +49,7 @@ from dedup.verify import best_hits  # noqa: E402
 
 THRESHOLDS = (0.95, 0.9, 0.8, 0.7, 0.5, 0.3)
 COVERAGE = 0.8
-COMBOS = ("exact", "exact+minhash", "exact+mmseqs", "exact+minhash+mmseqs")
+COMBOS = ("exact", "exact+minhash", "exact+minhash+containment", "exact+mmseqs", "exact+minhash+mmseqs")
 
 DATASETS = [
     {
@@ -143,6 +144,13 @@ def measure(ds: dict, data: Path, quick: bool) -> dict:
         ]
     print(f"  {ds['name']}: exact+minhash done", file=sys.stderr)
     combos = ["exact", "exact+minhash"]
+    # exact+minhash+containment: the containment tier (dedup.containment) on the queries still without a hit
+    contained = "exact+minhash+containment"
+    for t in THRESHOLDS:
+        started = time.perf_counter()
+        record(contained, run_combo(contained, queries, references, t), [t], time.perf_counter() - started)
+    combos.append(contained)
+    print(f"  {ds['name']}: {contained} done", file=sys.stderr)
     if not quick:
         # exact+mmseqs: MMseqs2 searches the same way whatever identity is asked (the identity filter is
         # applied to its output), so one run at the lowest threshold is read at every threshold

@@ -25,7 +25,10 @@ from .overlap import OverlapResult, default_sketch_params, find_overlap, read_se
 from .params import SketchParams
 from .parsing import KINDS, sequence_sha256
 from .sketch import Signature, sketch_chunks
-from .verify import TIERS
+from .containment import CONTAINMENT_TIER
+from .verify import TIERS as _BASE_TIERS
+
+TIERS = (*_BASE_TIERS, CONTAINMENT_TIER)
 
 PAIR_COLUMNS = (
     "query",
@@ -87,7 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="minimal reference coverage, 0..1 (default 0)",
     )
     ov.add_argument(
-        "--tiers", type=_tiers, default=("exact", "minhash"), help="comma-separated: exact,minhash,mmseqs"
+        "--tiers",
+        type=_tiers,
+        default=("exact", "minhash", CONTAINMENT_TIER),
+        help="comma-separated: exact,minhash,containment,mmseqs (default exact,minhash,containment)",
     )
     ov.add_argument("--k", type=int, help="k-mer length of the MinHash tier (default per kind)")
     ov.add_argument(
@@ -152,6 +158,12 @@ def format_summary(result: OverlapResult) -> str:
                 )
         else:
             lines.append(f"tier {name}: not run ({report.reason})")
+    partial = sum(1 for h in result.hits if h.reference_coverage < 0.8)
+    if partial:
+        lines.append(
+            f"{partial} of {len(result.hits)} best hits cover less than 80% of their reference (the query is a "
+            "fragment or domain of it): see reference_coverage in --pairs-out or --json"
+        )
     cal = result.calibration
     if cal.get("measured"):
         lines.append(

@@ -36,6 +36,13 @@ from typing import Any
 import numpy as np
 
 from . import mmseqs as _mmseqs
+from .containment import (
+    CONTAINMENT_TIER,
+    DEFAULT_MAX_CANDIDATES,
+    DEFAULT_MAX_POSTINGS,
+    SeedIndex,
+    containment_tier,
+)
 from .errors import ParseError
 from .lsh import LSHIndex, lsh_params
 from .params import SketchParams
@@ -355,7 +362,7 @@ def find_overlap(
     identity: float = 0.9,
     coverage: float = 0.8,
     reference_coverage: float = 0.0,
-    tiers: Iterable[str] = ("exact", "minhash"),
+    tiers: Iterable[str] = ("exact", "minhash", CONTAINMENT_TIER),
     params: SketchParams | None = None,
     threshold: float | None = None,
     bands: int | None = None,
@@ -373,7 +380,8 @@ def find_overlap(
         identity: minimal identity (identical columns / alignment length), 0..1.
         coverage: minimal coverage of the query by the alignment, 0..1.
         reference_coverage: minimal coverage of the reference, 0..1 (0: any).
-        tiers: which of ``"exact"``, ``"minhash"``, ``"mmseqs"`` to run.
+        tiers: which of ``"exact"``, ``"minhash"``, ``"containment"``, ``"mmseqs"`` to run
+            (``containment``: :mod:`dedup.containment`, for queries still without a hit).
         params: sketch parameters of the MinHash tier (default: :func:`default_sketch_params`).
         threshold: LSH Jaccard threshold (default: :func:`default_lsh_threshold`);
             sets bands and rows unless both are given.
@@ -406,10 +414,11 @@ def find_overlap(
     """
     started = time.perf_counter()
     tiers = tuple(tiers)
-    unknown = [t for t in tiers if t not in TIERS]
+    known = (*TIERS, CONTAINMENT_TIER)
+    unknown = [t for t in tiers if t not in known]
     if unknown or not tiers:
         raise ValueError(
-            f"tiers must be a non-empty subset of {', '.join(TIERS)}, got {', '.join(tiers) or 'none'}"
+            f"tiers must be a non-empty subset of {', '.join(known)}, got {', '.join(tiers) or 'none'}"
         )
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -505,6 +514,42 @@ def find_overlap(
         )
     else:
         reports["minhash"] = TierReport("minhash", False, reason="not requested")
+
+    # Containment: queries still without a hit, against the references that hold their k-mers.
+    if CONTAINMENT_TIER in tiers:
+        t0 = time.perf_counter()
+        have = {h.query for h in found}
+        todo = [queries[i] for i in remaining if queries[i][0] not in have]
+        seeds = SeedIndex.build([s for _r, s in ref_list], params) if todo and ref_list else None
+        c_hits, c_stats = (
+            containment_tier(
+                todo,
+                ref_list,
+                seeds,
+                Verifier(kind=kind, identity=identity, coverage=coverage, reference_coverage=reference_coverage),
+                progress=say,
+            )
+            if seeds is not None
+            else ([], {"queries": len(todo)})
+        )
+        found.extend(c_hits)
+        reports[CONTAINMENT_TIER] = TierReport(
+            CONTAINMENT_TIER,
+            True,
+            settings={
+                "k": params.k,
+                "hash": params.hash_name,
+                "bits": seeds.bits if seeds else None,
+                "max_candidates": DEFAULT_MAX_CANDIDATES,
+                "max_postings": DEFAULT_MAX_POSTINGS,
+            },
+            seconds=time.perf_counter() - t0,
+            queries=len(todo),
+            hits=len(best_hits(c_hits)),
+            stats=c_stats,
+        )
+    else:
+        reports[CONTAINMENT_TIER] = TierReport(CONTAINMENT_TIER, False, reason="not requested")
 
     # Tier 3: MMseqs2.
     mm_settings = mmseqs_settings or _mmseqs.MmseqsSettings()

@@ -1,0 +1,350 @@
+"""Containment: short queries (fragments, domains, peptides) that lie inside longer references.
+
+MinHash LSH finds pairs by Jaccard similarity of their k-mer sets, and the Jaccard of
+a fragment and the protein it was cut from is about ``len(fragment) / len(protein)``:
+a 58-residue piece of a 1,481-residue protein has a Jaccard near 0.04, far below any
+usable LSH threshold, even when the piece is 100% identical. Containment, the fraction
+of the *query's* k-mers that occur in the reference, is near 1 for that pair.
+
+:class:`SeedIndex` is an inverted index of the references' k-mers: every k-mer hash
+(the ``ll-shingle-v1`` hash of :mod:`dedup.shingle`, the same k-mers as the sketches)
+is folded into one of ``2**bits`` buckets, and each bucket lists the references that
+hold a k-mer of it (each reference once: a CSR table of ``offsets`` and ``postings``,
+two numpy arrays that can be memory-mapped from disk). :func:`containment_tier`
+counts, for every query, the distinct query buckets each reference shares, keeps the
+references that share at least the q-gram lemma's minimum for the requested identity
+and coverage, and verifies the best-sharing ones by alignment (:mod:`dedup.verify`),
+so every hit it reports is an aligned one with its query and reference coverage.
+
+Why the minimum is safe: an alignment with identity ``t`` over at least ``c`` of a
+query of ``L`` residues leaves at least ``c * L * (1 - k * (1 - t) / t) - k + 1`` of the
+query's k-mers intact (each non-identical column breaks at most ``k`` of them); folding
+into buckets can only add shared buckets, never remove one. Buckets held by more than
+``max_postings`` references (low-complexity k-mers such as ``QQQQQ``) are not read, and
+the minimum is lowered by the number of such buckets the query has, so that skipping
+them never removes a candidate the lemma keeps. Candidates beyond ``max_candidates``
+per query (ranked by shared buckets) are not aligned; their number is in the stats.
+
+Examples:
+    >>> from dedup.params import SketchParams
+    >>> from dedup.verify import Verifier
+    >>> p = SketchParams("protein", 5)
+    >>> ref = "MSTNPKPQRKTKRNTNRRPQDVKFPGGGQIVGGVYLLPRRGPRLGVRATRKTSERSQPRGRRQPIPKARRPEGRTWAQPGY"
+    >>> index = SeedIndex.build([ref], p)
+    >>> hits, stats = containment_tier(
+    ...     [("frag", ref[20:50])], [("r1", ref)], index,
+    ...     Verifier(kind="protein", identity=0.9, coverage=0.8))
+    >>> [(h.query, h.reference, h.tier, h.query_coverage, round(h.reference_coverage, 3)) for h in hits]
+    [('frag', 'r1', 'containment', 1.0, 0.37)]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DedupError
+from .params import SketchParams
+from .shingle import batch_shingle_hashes
+from .verify import Hit, Verifier
+
+__all__ = [
+    "CONTAINMENT_TIER",
+    "DEFAULT_MAX_CANDIDATES",
+    "DEFAULT_MAX_POSTINGS",
+    "SeedIndex",
+    "containment_tier",
+    "min_shared_kmers",
+]
+
+#: Name of the tier in hits and reports.
+CONTAINMENT_TIER = "containment"
+#: References aligned per query at most (best-sharing first).
+DEFAULT_MAX_CANDIDATES = 8
+#: Buckets listing more references than this are treated as low-complexity and skipped.
+DEFAULT_MAX_POSTINGS = 20_000
+#: Sequences per hashing chunk while building (bounds temporary memory).
+_BUILD_CHUNK = 20_000
+#: Queries per counting chunk (bounds the gathered postings).
+_QUERY_CHUNK = 256
+_FORMAT = "ll-seeds-v1"
+
+
+def _unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and their counts (a sort and a diff: much faster than np.unique here)."""
+    if values.size == 0:
+        return values, np.zeros(0, dtype=np.int64)
+    v = np.sort(values)
+    start = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
+    return v[start], np.diff(np.r_[start, v.size])
+
+
+def _bits_for(n_kmers: int) -> int:
+    """Bucket table size: about 8 k-mers per bucket, from 2**16 to 2**24 buckets."""
+    return int(min(24, max(16, math.ceil(math.log2(max(n_kmers, 1) / 8)))))
+
+
+def min_shared_kmers(length: int, *, k: int, identity: float, coverage: float) -> float:
+    """The fewest query k-mers an alignment at ``identity`` covering ``coverage`` of the query keeps.
+
+    The q-gram lemma (the same bound :class:`dedup.verify.Verifier` prunes with); at or
+    below zero the lemma says nothing and every sharing reference is a candidate.
+
+    Examples:
+        >>> min_shared_kmers(58, k=5, identity=0.9, coverage=0.8)  # doctest: +ELLIPSIS
+        16.6...
+        >>> min_shared_kmers(58, k=5, identity=0.5, coverage=0.8) <= 0
+        True
+    """
+    if identity <= 0:
+        return 0.0
+    coef = 1.0 - k * (1.0 - identity) / identity
+    return coverage * length * coef - k + 1
+
+
+@dataclass(frozen=True)
+class SeedIndex:
+    """Inverted index reference k-mer bucket -> references holding it (CSR, each reference once).
+
+    Attributes:
+        params: the sketch parameters whose k-mers (and hash) the index holds.
+        bits: ``2**bits`` buckets; a k-mer's bucket is the top ``bits`` bits of its 32-bit hash.
+        offsets: int64, ``2**bits + 1``; bucket ``b`` owns ``postings[offsets[b]:offsets[b + 1]]``.
+        postings: int32 reference numbers (0-based, the order given to :meth:`build`), ascending per bucket.
+        n_references: number of references indexed.
+    """
+
+    params: SketchParams
+    bits: int
+    offsets: np.ndarray
+    postings: np.ndarray
+    n_references: int
+
+    @classmethod
+    def build(
+        cls,
+        sequences: Sequence[str],
+        params: SketchParams,
+        *,
+        bits: int | None = None,
+        out_dir: str | Path | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> SeedIndex:
+        """Index the k-mers of ``sequences`` (reference number = position in the list).
+
+        With ``out_dir`` the postings are written straight into a memory-mapped file there
+        (``seeds.postings.npy``; :meth:`save` adds the rest), so the build never holds them
+        in memory.
+        """
+        say = progress or (lambda _m: None)
+        n = len(sequences)
+        if n >= 2**31:
+            raise ValueError(f"a seed index holds fewer than 2**31 references, got {n}")
+        if bits is None:
+            bits = _bits_for(sum(len(s) for s in sequences))
+        if not 8 <= bits <= 30:
+            raise ValueError(f"bits must be from 8 to 30, got {bits}")
+        counts = np.zeros(2**bits, dtype=np.int64)
+        kept: list[tuple[np.ndarray, np.ndarray]] = []  # each chunk's pairs, sorted by bucket
+        for lo in range(0, n, _BUILD_CHUNK):  # pass 1: hash once; how many references per bucket
+            seq_ids, buckets = cls._chunk_pairs(sequences, lo, params, bits)
+            counts += np.bincount(buckets, minlength=2**bits)
+            order = np.argsort(buckets, kind="stable")
+            pair = (buckets[order].astype(np.uint32), seq_ids[order])
+            if out_dir is not None:  # spill to disk: the build's memory stays one chunk
+                tmp = Path(out_dir) / f".seeds.tmp.{lo}"
+                Path(out_dir).mkdir(parents=True, exist_ok=True)
+                np.save(f"{tmp}.b.npy", pair[0])
+                np.save(f"{tmp}.s.npy", pair[1])
+                pair = (np.load(f"{tmp}.b.npy", mmap_mode="r"), np.load(f"{tmp}.s.npy", mmap_mode="r"))
+            kept.append(pair)
+            say(f"seeds: {min(lo + _BUILD_CHUNK, n):,} of {n:,} references hashed")
+        offsets = np.zeros(2**bits + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        total = int(offsets[-1])
+        if out_dir is not None:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            postings = np.lib.format.open_memmap(
+                Path(out_dir) / "seeds.postings.npy", mode="w+", dtype=np.int32, shape=(total,)
+            )
+        else:
+            postings = np.empty(total, dtype=np.int32)
+        cursor = offsets[:-1].copy()
+        for lo, (b_part, s_part) in zip(range(0, n, _BUILD_CHUNK), kept, strict=True):  # pass 2: fill
+            b_sorted, s_sorted = np.asarray(b_part, dtype=np.int64), np.asarray(s_part)
+            run_start = np.flatnonzero(np.r_[True, b_sorted[1:] != b_sorted[:-1]])
+            run_len = np.diff(np.r_[run_start, b_sorted.size])
+            rank = np.arange(b_sorted.size) - np.repeat(run_start, run_len)
+            postings[cursor[b_sorted] + rank] = s_sorted
+            cursor[b_sorted[run_start]] += run_len
+            if out_dir is not None:
+                tmp = Path(out_dir) / f".seeds.tmp.{lo}"
+                del b_part, s_part
+                Path(f"{tmp}.b.npy").unlink()
+                Path(f"{tmp}.s.npy").unlink()
+        kept.clear()
+        if isinstance(postings, np.memmap):
+            postings.flush()
+        return cls(params, bits, offsets, postings, n)
+
+    @staticmethod
+    def _chunk_pairs(
+        sequences: Sequence[str], lo: int, params: SketchParams, bits: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct ``(reference number, bucket)`` pairs of one chunk, sorted by reference."""
+        chunk = list(sequences[lo : lo + _BUILD_CHUNK])
+        hashes, offs = batch_shingle_hashes(chunk, params)
+        seq = np.repeat(np.arange(lo, lo + len(chunk), dtype=np.int64), np.diff(offs))
+        key, _n = _unique_counts((seq << 32) | (hashes >> np.uint32(32 - bits)).astype(np.int64))
+        return (key >> 32).astype(np.int32), (key & 0xFFFFFFFF).astype(np.int64)
+
+    # -- storage ----------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        """Write ``seeds.json``, ``seeds.offsets.npy`` and (unless built there) ``seeds.postings.npy``."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        np.save(d / "seeds.offsets.npy", self.offsets)
+        target = d / "seeds.postings.npy"
+        if not (isinstance(self.postings, np.memmap) and Path(str(self.postings.filename)) == target.resolve()):
+            np.save(target, np.asarray(self.postings))
+        meta = {
+            "format": _FORMAT,
+            "params": self.params.key(),
+            "bits": self.bits,
+            "n_references": self.n_references,
+        }
+        (d / "seeds.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path, *, mmap: bool = True) -> SeedIndex:
+        """Open a saved index; the arrays are memory-mapped (read on demand) unless ``mmap=False``."""
+        d = Path(directory)
+        try:
+            meta = json.loads((d / "seeds.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise DedupError(f"{d}: no readable seed index (seeds.json: {err}); rebuild the index") from None
+        if meta.get("format") != _FORMAT:
+            raise DedupError(f"{d}: seed index format {meta.get('format')!r}, expected {_FORMAT!r}; rebuild it")
+        mode = "r" if mmap else None
+        offsets = np.load(d / "seeds.offsets.npy", mmap_mode=mode)
+        postings = np.load(d / "seeds.postings.npy", mmap_mode=mode)
+        return cls(SketchParams.from_key(meta["params"]), int(meta["bits"]), offsets, postings, int(meta["n_references"]))
+
+    # -- lookup ------------------------------------------------------------------------------------
+    def shared(
+        self, queries: Sequence[str], *, max_postings: int = DEFAULT_MAX_POSTINGS
+    ) -> list[tuple[np.ndarray, np.ndarray, int, int, int]]:
+        """Per query: ``(references, shared buckets, query buckets, skipped buckets, query k-mers)``.
+
+        ``references`` are the reference numbers sharing at least one bucket, with the number
+        of distinct query buckets each shares; skipped buckets are those over ``max_postings``.
+        """
+        out: list[tuple[np.ndarray, np.ndarray, int, int, int]] = []
+        for lo in range(0, len(queries), _QUERY_CHUNK):
+            chunk = list(queries[lo : lo + _QUERY_CHUNK])
+            hashes, offs = batch_shingle_hashes(chunk, self.params)
+            qnum = np.repeat(np.arange(len(chunk), dtype=np.int64), np.diff(offs))
+            n_kmers = np.diff(offs)
+            key, _n = _unique_counts((qnum << 32) | (hashes >> np.uint32(32 - self.bits)).astype(np.int64))
+            q_of, bucket = key >> 32, key & 0xFFFFFFFF
+            starts = np.asarray(self.offsets[bucket])
+            lens = np.asarray(self.offsets[bucket + 1]) - starts
+            skipped = lens > max_postings
+            n_buckets = np.bincount(q_of, minlength=len(chunk))
+            n_skipped = np.bincount(q_of[skipped], minlength=len(chunk))
+            keep = ~skipped & (lens > 0)
+            q_of, starts, lens = q_of[keep], starts[keep], lens[keep]
+            total = int(lens.sum())
+            if total:
+                base = np.repeat(starts - np.r_[0, np.cumsum(lens)[:-1]], lens)
+                refs = np.asarray(self.postings[base + np.arange(total)], dtype=np.int64)
+                pair = np.repeat(q_of, lens) * self.n_references + refs
+                pairs, counts = _unique_counts(pair)
+                pq = pairs // self.n_references
+                bounds = np.searchsorted(pq, np.arange(len(chunk) + 1))
+            else:
+                pairs = counts = np.zeros(0, dtype=np.int64)
+                bounds = np.zeros(len(chunk) + 1, dtype=np.int64)
+            for i in range(len(chunk)):
+                a, b = int(bounds[i]), int(bounds[i + 1])
+                out.append(
+                    (
+                        pairs[a:b] % self.n_references,
+                        counts[a:b],
+                        int(n_buckets[i]),
+                        int(n_skipped[i]),
+                        int(n_kmers[i]),
+                    )
+                )
+        return out
+
+
+def containment_tier(
+    queries: Sequence[tuple[str, str]],
+    references: Sequence[tuple[str, str]],
+    index: SeedIndex,
+    verifier: Verifier,
+    *,
+    max_candidates: int = DEFAULT_MAX_CANDIDATES,
+    max_postings: int = DEFAULT_MAX_POSTINGS,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[Hit], dict[str, Any]]:
+    """Candidates by shared k-mers (containment), verified by alignment.
+
+    Args:
+        queries: ``(identifier, sequence)`` of the queries to look up.
+        references: ``(identifier, sequence)`` in the order the index numbers them
+            (any sequence-like; only candidates are read).
+        index: a :class:`SeedIndex` of ``references``.
+        verifier: aligns candidates and applies identity and coverage.
+        max_candidates: references aligned per query at most, best-sharing first.
+        max_postings: buckets held by more references are skipped (see the module docstring).
+        progress: called with short progress messages.
+
+    Returns:
+        ``(hits, stats)``: every verified pair (``tier="containment"``, Jaccard ``None``)
+        and counters (``candidates``, ``aligned_pairs``, ``over_cap``, ``skipped_buckets``).
+    """
+    say = progress or (lambda _m: None)
+    if index.n_references != len(references):
+        raise ValueError(
+            f"the seed index holds {index.n_references} references but {len(references)} were given"
+        )
+    stats = {"queries": len(queries), "candidates": 0, "aligned_pairs": 0, "over_cap": 0, "skipped_buckets": 0}
+    hits: list[Hit] = []
+    if not queries or not references:
+        return hits, stats
+    k = index.params.k
+    shared = index.shared([s for _q, s in queries], max_postings=max_postings)
+    for n, ((qid, qseq), (refs, counts, n_buckets, n_skipped, n_kmers)) in enumerate(
+        zip(queries, shared, strict=True)
+    ):
+        stats["skipped_buckets"] += n_skipped
+        if refs.size == 0:
+            continue
+        lemma = min_shared_kmers(len(qseq), k=k, identity=verifier.identity, coverage=verifier.coverage)
+        # k-mers counted by position, shared buckets by distinct value: scale the lemma to distinct
+        # buckets, then lower it by the buckets that were not read.
+        need = max(1.0, lemma * n_buckets / max(n_kmers, 1) - n_skipped)
+        ok = np.flatnonzero(counts + 1e-9 >= need)
+        stats["candidates"] += int(ok.size)
+        if ok.size > max_candidates:
+            stats["over_cap"] += int(ok.size) - max_candidates
+        best = ok[np.argsort(-counts[ok], kind="stable")[:max_candidates]]
+        for j in best.tolist():
+            rid, rseq = references[int(refs[j])]
+            stats["aligned_pairs"] += 1
+            hit = verifier.verify(qid, qseq, rid, rseq, tier=CONTAINMENT_TIER)
+            if hit is not None:
+                hits.append(hit)
+        verifier.forget("q", qid)
+        if (n + 1) % 1000 == 0:
+            say(f"containment: {n + 1:,} of {len(queries):,} query records")
+    say(f"containment: {len(queries):,} query records, {stats['aligned_pairs']:,} pairs checked")
+    return hits, stats
