@@ -786,3 +786,41 @@ class OverlapQuerySerializer(serializers.Serializer):
         if attrs.get("against") and attrs.get("against_model"):
             raise serializers.ValidationError({"against": ["Give against or against_model, not both."]})
         return attrs
+
+
+class OverlapScreenSerializer(OverlapQuerySerializer):
+    """A whole-set screen: the containment of a file's (or record set's) k-mers in each reference set."""
+
+    identity = None
+    coverage = None
+    tiers = None
+    k = serializers.IntegerField(
+        min_value=1,
+        max_value=64,
+        required=False,
+        help_text="k-mer length (default: protein 10, dna/rna 21, text 5).",
+    )
+    scaled = serializers.IntegerField(
+        min_value=1, max_value=1_000_000, required=False, default=100, help_text="Keep about 1 k-mer in N."
+    )
+
+
+class ScreenRowSerializer(serializers.Serializer):
+    test = serializers.CharField()
+    train = serializers.CharField()
+    digest = serializers.CharField()
+    containment = serializers.FloatField()
+    interval_95 = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+    shared_hashes = serializers.IntegerField()
+    test_hashes = serializers.IntegerField()
+    test_kmers_estimate = serializers.IntegerField()
+    train_kmers_estimate = serializers.IntegerField()
+
+
+class OverlapScreenResultSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    query_digest = serializers.CharField()
+    query_records = serializers.IntegerField()
+    method = serializers.DictField()
+    screen = ScreenRowSerializer(many=True)
+    timings = serializers.DictField()

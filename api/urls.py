@@ -28,6 +28,7 @@ urlpatterns = [
     path("docs/", views.SwaggerView.as_view(), name="docs"),
     path("docs/assets/<str:name>", views.swagger_asset, name="docs-asset"),
     path("overlap/query/", views.OverlapQueryView.as_view(), name="overlap-query"),
+    path("overlap/screen/", views.OverlapScreenView.as_view(), name="overlap-screen"),
     path("versions/<str:ref>/records.fasta", views.FastaDownloadView.as_view(), name="version-fasta"),
     path("versions/<str:ref>/records.csv", views.CsvDownloadView.as_view(), name="version-csv"),
     *router.urls,

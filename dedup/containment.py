@@ -40,6 +40,8 @@ Examples:
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -49,9 +51,10 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels
 from .errors import DedupError
 from .params import SketchParams
-from .shingle import batch_shingle_hashes
+from .shingle import NUCLEOTIDE_CODES, PROTEIN_CODES, batch_shingle_hashes
 from .verify import Hit, Verifier
 
 __all__ = [
@@ -74,6 +77,94 @@ _BUILD_CHUNK = 20_000
 #: Queries per counting chunk (bounds the gathered postings).
 _QUERY_CHUNK = 256
 _FORMAT = "ll-seeds-v1"
+
+
+def _seed_kernel_py(
+    buf: np.ndarray,
+    starts: np.ndarray,
+    k: int,
+    protein: bool,
+    codes: np.ndarray,
+    bits: int,
+    last: np.ndarray,
+    counts: np.ndarray,
+    postings: np.ndarray,
+    cursor: np.ndarray,
+    fill: bool,
+    first: int,
+) -> None:
+    """One pass over sequences: count (``fill`` False) or place (True) each distinct (sequence, bucket).
+
+    The k-mer values and 32-bit hashes are those of :func:`dedup.shingle.batch_shingle_hashes`
+    (module docstring of :mod:`dedup.shingle`); ``last[b]`` holds the last sequence that
+    touched bucket ``b``, so a sequence counts in a bucket once without sorting.
+    """
+    shift = np.uint64(32 + 32 - bits)
+    two, five, one = np.uint64(2), np.uint64(5), np.uint64(1)
+    m1, m2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
+    s33 = np.uint64(33)
+    width = np.uint64(5 * k) if protein else np.uint64(2 * k)
+    mask = (one << width) - one
+    top = np.uint64(2 * (k - 1))
+    short_bit = one << np.uint64(63)
+    for s in range(starts.size - 1):
+        seq_no = first + s
+        a, length = starts[s], starts[s + 1] - starts[s]
+        fwd = np.uint64(0)
+        rev = np.uint64(0)
+        run = 0
+        for i in range(length):
+            emit = False
+            c = codes[buf[a + i]]
+            if protein:
+                fwd = ((fwd << five) | np.uint64(c)) & mask
+                run += 1
+                emit = run >= k or (length < k and i == length - 1)
+                v = fwd
+            else:
+                if c == 255:
+                    run = 0
+                    fwd = np.uint64(0)
+                    rev = np.uint64(0)
+                    continue
+                cu = np.uint64(c)
+                fwd = ((fwd << two) | cu) & mask
+                if length < k:  # a short sequence: one shingle, reverse complement packed to its length
+                    rev = (rev >> two) | ((np.uint64(3) - cu) << np.uint64(2 * (length - 1)))
+                else:
+                    rev = (rev >> two) | ((np.uint64(3) - cu) << top)
+                run += 1
+                emit = run >= k or (length < k and run == length)
+                v = fwd if fwd < rev else rev
+            if not emit:
+                continue
+            if length < k:
+                v |= short_bit
+            v ^= v >> s33
+            v *= m1
+            v ^= v >> s33
+            v *= m2
+            v ^= v >> s33
+            b = v >> shift
+            if last[b] == seq_no:
+                continue
+            last[b] = seq_no
+            if fill:
+                postings[cursor[b]] = seq_no
+                cursor[b] += 1
+            else:
+                counts[b] += 1
+
+
+@functools.cache
+def _seed_kernel() -> Any:
+    if not _kernels.AVAILABLE:
+        return None
+    try:
+        numba = importlib.import_module("numba")
+    except ImportError:  # pragma: no cover - a broken numba installation
+        return None
+    return numba.njit(cache=True, nogil=True, boundscheck=False)(_seed_kernel_py)
 
 
 def _unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,6 +241,9 @@ class SeedIndex:
             bits = _bits_for(sum(len(s) for s in sequences))
         if not 8 <= bits <= 30:
             raise ValueError(f"bits must be from 8 to 30, got {bits}")
+        kernel = _seed_kernel() if params.kind != "text" else None
+        if kernel is not None:
+            return cls._build_compiled(kernel, sequences, params, bits, out_dir, say)
         counts = np.zeros(2**bits, dtype=np.int64)
         kept: list[tuple[np.ndarray, np.ndarray]] = []  # each chunk's pairs, sorted by bucket
         for lo in range(0, n, _BUILD_CHUNK):  # pass 1: hash once; how many references per bucket
@@ -168,6 +262,7 @@ class SeedIndex:
         offsets = np.zeros(2**bits + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         total = int(offsets[-1])
+        postings: np.ndarray
         if out_dir is not None:
             Path(out_dir).mkdir(parents=True, exist_ok=True)
             postings = np.lib.format.open_memmap(
@@ -193,6 +288,52 @@ class SeedIndex:
             postings.flush()
         return cls(params, bits, offsets, postings, n)
 
+    @classmethod
+    def _build_compiled(
+        cls,
+        kernel: Any,
+        sequences: Sequence[str],
+        params: SketchParams,
+        bits: int,
+        out_dir: str | Path | None,
+        say: Callable[[str], None],
+    ) -> SeedIndex:
+        n = len(sequences)
+        protein = params.kind == "protein"
+        codes = PROTEIN_CODES if protein else NUCLEOTIDE_CODES
+        last = np.full(2**bits, -1, dtype=np.int64)
+        counts = np.zeros(2**bits, dtype=np.int64)
+        dummy = np.zeros(0, dtype=np.int32)
+
+        def chunks():
+            for lo in range(0, n, _BUILD_CHUNK * 5):
+                enc = [s.encode("ascii", "replace") for s in sequences[lo : lo + _BUILD_CHUNK * 5]]
+                starts = np.zeros(len(enc) + 1, dtype=np.int64)
+                np.cumsum([len(e) for e in enc], out=starts[1:])
+                yield lo, np.frombuffer(b"".join(enc), dtype=np.uint8), starts
+
+        for lo, buf, starts in chunks():
+            kernel(buf, starts, params.k, protein, codes, bits, last, counts, dummy, counts, False, lo)
+        offsets = np.zeros(2**bits + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        total = int(offsets[-1])
+        postings: np.ndarray
+        if out_dir is not None:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            postings = np.lib.format.open_memmap(
+                Path(out_dir) / "seeds.postings.npy", mode="w+", dtype=np.int32, shape=(total,)
+            )
+        else:
+            postings = np.empty(total, dtype=np.int32)
+        last[:] = -1
+        cursor = offsets[:-1].copy()
+        for lo, buf, starts in chunks():
+            kernel(buf, starts, params.k, protein, codes, bits, last, counts, postings, cursor, True, lo)
+            say(f"seeds: {min(lo + _BUILD_CHUNK * 5, n):,} of {n:,} references indexed")
+        if isinstance(postings, np.memmap):
+            postings.flush()
+        return cls(params, bits, offsets, postings, n)
+
     @staticmethod
     def _chunk_pairs(
         sequences: Sequence[str], lo: int, params: SketchParams, bits: int
@@ -211,7 +352,9 @@ class SeedIndex:
         d.mkdir(parents=True, exist_ok=True)
         np.save(d / "seeds.offsets.npy", self.offsets)
         target = d / "seeds.postings.npy"
-        if not (isinstance(self.postings, np.memmap) and Path(str(self.postings.filename)) == target.resolve()):
+        if not (
+            isinstance(self.postings, np.memmap) and Path(str(self.postings.filename)) == target.resolve()
+        ):
             np.save(target, np.asarray(self.postings))
         meta = {
             "format": _FORMAT,
@@ -230,11 +373,18 @@ class SeedIndex:
         except (OSError, ValueError) as err:
             raise DedupError(f"{d}: no readable seed index (seeds.json: {err}); rebuild the index") from None
         if meta.get("format") != _FORMAT:
-            raise DedupError(f"{d}: seed index format {meta.get('format')!r}, expected {_FORMAT!r}; rebuild it")
-        mode = "r" if mmap else None
-        offsets = np.load(d / "seeds.offsets.npy", mmap_mode=mode)
-        postings = np.load(d / "seeds.postings.npy", mmap_mode=mode)
-        return cls(SketchParams.from_key(meta["params"]), int(meta["bits"]), offsets, postings, int(meta["n_references"]))
+            raise DedupError(
+                f"{d}: seed index format {meta.get('format')!r}, expected {_FORMAT!r}; rebuild it"
+            )
+        offsets = np.load(d / "seeds.offsets.npy", mmap_mode="r" if mmap else None)
+        postings = np.load(d / "seeds.postings.npy", mmap_mode="r" if mmap else None)
+        return cls(
+            SketchParams.from_key(meta["params"]),
+            int(meta["bits"]),
+            offsets,
+            postings,
+            int(meta["n_references"]),
+        )
 
     # -- lookup ------------------------------------------------------------------------------------
     def shared(
@@ -316,7 +466,13 @@ def containment_tier(
         raise ValueError(
             f"the seed index holds {index.n_references} references but {len(references)} were given"
         )
-    stats = {"queries": len(queries), "candidates": 0, "aligned_pairs": 0, "over_cap": 0, "skipped_buckets": 0}
+    stats = {
+        "queries": len(queries),
+        "candidates": 0,
+        "aligned_pairs": 0,
+        "over_cap": 0,
+        "skipped_buckets": 0,
+    }
     hits: list[Hit] = []
     if not queries or not references:
         return hits, stats

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +47,7 @@ from .errors import ParseError
 from .lsh import LSHIndex, lsh_params
 from .params import SketchParams
 from .parsing import KINDS, iter_records, normalise, sequence_sha256, validate
+from .refindex import IndexMismatchError, ReferenceIndex
 from .sketch import sketch_batch
 from .verify import TIERS, Hit, Verifier, VerifyStats, best_hits
 
@@ -356,7 +357,7 @@ def _label(threshold: float) -> str:
 
 def find_overlap(
     query: Records,
-    reference: Records,
+    reference: Records | ReferenceIndex,
     *,
     kind: str = "protein",
     identity: float = 0.9,
@@ -375,7 +376,9 @@ def find_overlap(
 
     Args:
         query: a sequence file path, or ``(identifier, sequence)`` pairs, or a mapping.
-        reference: the same, for the reference (e.g. training) set.
+        reference: the same, for the reference (e.g. training) set, or a
+            :class:`dedup.refindex.ReferenceIndex` built from it (then params and LSH
+            settings are the index's; others are refused with how to rebuild).
         kind: ``"protein"``, ``"dna"``, ``"rna"`` or ``"text"``.
         identity: minimal identity (identical columns / alignment length), 0..1.
         coverage: minimal coverage of the query by the alignment, 0..1.
@@ -429,6 +432,12 @@ def find_overlap(
     ):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be a fraction from 0 to 1 (e.g. 0.9 for 90%), got {value!r}")
+    index = reference if isinstance(reference, ReferenceIndex) else None
+    if index is not None:
+        index.check_params(params, threshold, bands, rows)
+        if index.params.kind != kind:
+            raise IndexMismatchError(f"{index.directory} indexes {index.params.kind} sequences, not {kind}")
+        params, threshold, bands, rows = index.params, index.threshold, index.bands, index.rows
     params = params or default_sketch_params(kind)
     if params.kind != kind:
         raise ValueError(f"params are for kind {params.kind!r} but kind is {kind!r}; pass matching params")
@@ -440,14 +449,27 @@ def find_overlap(
 
     queries = read_sequences(query, kind=kind)
     say(f"read {len(queries)} query records")
-    references = read_sequences(reference, kind=kind)
-    say(f"read {len(references)} reference records")
+    ref_list: Sequence[tuple[str, str]]
+    if index is None:
+        references = read_sequences(reference, kind=kind)  # type: ignore[arg-type]
+        n_ref_records = len(references)
+        say(f"read {len(references)} reference records")
+        # One representative identifier per distinct reference sequence.
+        ref_by_sha: dict[str, tuple[str, str]] = {}
+        for rid, seq in references:
+            if seq:
+                ref_by_sha.setdefault(sequence_sha256(seq), (rid, seq))
+        ref_list = list(ref_by_sha.values())
 
-    # One representative identifier per distinct reference sequence.
-    ref_by_sha: dict[str, tuple[str, str]] = {}
-    for rid, seq in references:
-        if seq:
-            ref_by_sha.setdefault(sequence_sha256(seq), (rid, seq))
+        def lookup(sha: str) -> tuple[str, str] | None:
+            return ref_by_sha.get(sha)
+    else:
+        ref_list, n_ref_records = index.records, index.n_records
+        say(f"index {index.directory}: {index.n_records} reference records, {index.n_sequences} distinct")
+
+        def lookup(sha: str) -> tuple[str, str] | None:  # type: ignore[misc]
+            i = index.lookup_sha(sha)
+            return None if i is None else ref_list[i]
 
     reports: dict[str, TierReport] = {}
     found: list[Hit] = []
@@ -457,7 +479,7 @@ def find_overlap(
     if "exact" in tiers:
         t0 = time.perf_counter()
         for i, (qid, seq) in enumerate(queries):
-            match = ref_by_sha.get(sequence_sha256(seq)) if seq else None
+            match = lookup(sequence_sha256(seq)) if seq else None
             if match is not None:
                 found.append(Hit(qid, match[0], 1.0, 1.0, 1.0, None, "exact", len(seq)))
                 exact_done.add(i)
@@ -474,7 +496,6 @@ def find_overlap(
         reports["exact"] = TierReport("exact", False, reason="not requested")
 
     remaining = [i for i, (_qid, seq) in enumerate(queries) if i not in exact_done and seq]
-    ref_list = list(ref_by_sha.values())
 
     # Tier 2: MinHash LSH candidates, verified by alignment.
     if "minhash" in tiers:
@@ -495,6 +516,7 @@ def find_overlap(
             ),
             stats,
             say,
+            index,
         )
         found.extend(hits)
         reports["minhash"] = TierReport(
@@ -520,13 +542,17 @@ def find_overlap(
         t0 = time.perf_counter()
         have = {h.query for h in found}
         todo = [queries[i] for i in remaining if queries[i][0] not in have]
-        seeds = SeedIndex.build([s for _r, s in ref_list], params) if todo and ref_list else None
+        seeds = None
+        if todo and ref_list:
+            seeds = index.seeds if index is not None else SeedIndex.build([s for _r, s in ref_list], params)
         c_hits, c_stats = (
             containment_tier(
                 todo,
                 ref_list,
                 seeds,
-                Verifier(kind=kind, identity=identity, coverage=coverage, reference_coverage=reference_coverage),
+                Verifier(
+                    kind=kind, identity=identity, coverage=coverage, reference_coverage=reference_coverage
+                ),
                 progress=say,
             )
             if seeds is not None
@@ -600,7 +626,7 @@ def find_overlap(
         hits=hits_out,
         summary=summary,
         query_count=n_queries,
-        reference_count=len(references),
+        reference_count=n_ref_records,
         kind=kind,
         identity=identity,
         coverage=coverage,
@@ -618,20 +644,27 @@ def find_overlap(
 
 def _minhash_tier(
     queries: list[tuple[str, str]],
-    references: list[tuple[str, str]],
+    references: Sequence[tuple[str, str]],
     params: SketchParams,
     bands: int,
     rows: int,
     verifier: Verifier,
     stats: VerifyStats,
     say: Callable[[str], None],
+    prebuilt: ReferenceIndex | None = None,
 ) -> list[Hit]:
     if not queries or not references:
         return []
-    ref_sigs = sketch_batch([s for _r, s in references], params)
-    index = LSHIndex(params, bands=bands, rows=rows)
-    index.add(list(range(len(references))), ref_sigs)
-    say(f"minhash: sketched and indexed {len(references)} reference sequences ({bands} bands x {rows} rows)")
+    index: LSHIndex | ReferenceIndex
+    if prebuilt is not None:  # signatures and band keys from disk (memory-mapped)
+        ref_sigs, index = prebuilt.signatures, prebuilt
+    else:
+        ref_sigs = sketch_batch([s for _r, s in references], params)
+        index = LSHIndex(params, bands=bands, rows=rows)
+        index.add(list(range(len(references))), ref_sigs)
+        say(
+            f"minhash: sketched and indexed {len(references)} reference sequences ({bands} bands x {rows} rows)"
+        )
     hits: list[Hit] = []
     chunk = 4096
     n_pairs = 0

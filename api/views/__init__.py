@@ -11,7 +11,7 @@ from .datasets import (
 )
 from .docs import SwaggerView, swagger_asset
 from .ml import EvaluationViewSet, JobViewSet, MLModelViewSet, ModelVersionViewSet
-from .overlap import OverlapQueryView, OverlapReportViewSet
+from .overlap import OverlapQueryView, OverlapReportViewSet, OverlapScreenView
 from .root import ApiRootView
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "ModelVersionViewSet",
     "OverlapQueryView",
     "OverlapReportViewSet",
+    "OverlapScreenView",
     "SplitPartViewSet",
     "SplitViewSet",
     "SwaggerView",

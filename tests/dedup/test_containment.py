@@ -47,7 +47,7 @@ def test_fragments_of_long_proteins_are_found_with_both_coverages(train, longest
     result = find_overlap(frags, train, identity=0.9, coverage=0.8)
     by_query = {h.query: h for h in result.hits}
     assert set(by_query) == {q for q, _s in frags}
-    for i, (rid, seq) in enumerate(longest):
+    for i, (_rid, seq) in enumerate(longest):
         h = by_query[f"frag{i}"]
         ref_seq = dict(train)[h.reference]
         assert seq[300:350] in ref_seq  # the reported reference really contains the fragment
@@ -64,7 +64,11 @@ def test_a_95_percent_identical_peptide_is_found_and_a_shuffled_one_is_not(train
     mutated = _mutate(piece, [10, 30, 50])  # 57 of 60 identical
     reversed_piece = piece[::-1]  # the same composition, no homology
     result = find_overlap(
-        [("mut", mutated), ("rev", reversed_piece)], train, identity=0.9, coverage=0.8, tiers=("exact", "containment")
+        [("mut", mutated), ("rev", reversed_piece)],
+        train,
+        identity=0.9,
+        coverage=0.8,
+        tiers=("exact", "containment"),
     )
     hits = {h.query: h for h in result.hits}
     assert set(hits) == {"mut"}
@@ -100,7 +104,9 @@ def test_every_shared_kmer_is_counted_and_the_lemma_holds_on_real_pairs():
             if hit is None:
                 continue
             shared = len(set(shingle_hashes(qseq, P5).tolist()) & set(shingle_hashes(rseq, P5).tolist()))
-            assert shared >= min_shared_kmers(len(qseq), k=5, identity=hit.identity, coverage=hit.query_coverage)
+            assert shared >= min_shared_kmers(
+                len(qseq), k=5, identity=hit.identity, coverage=hit.query_coverage
+            )
             checked += 1
     assert checked >= 10
 
@@ -125,4 +131,40 @@ def test_saved_index_is_memory_mapped_and_answers_the_same(tmp_path, train, long
 def test_index_of_other_references_is_refused(train):
     index = SeedIndex.build([s for _r, s in train[:10]], P5)
     with pytest.raises(ValueError, match="holds 10 references but 11"):
-        containment_tier([("q", "MKV")], train[:11], index, Verifier(kind="protein", identity=0.9, coverage=0.8))
+        containment_tier(
+            [("q", "MKV")], train[:11], index, Verifier(kind="protein", identity=0.9, coverage=0.8)
+        )
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "k"),
+    [
+        ("protein", TRAIN, 5),
+        ("protein", GLOBINS, 3),
+        ("dna", FIXTURES / "biopython_fasta" / "elderberry.nu", 16),
+    ],
+)
+def test_compiled_and_numpy_builds_are_identical(monkeypatch, kind, path, k):
+    """The numba kernel re-implements the shingle hash; the numpy path uses dedup.shingle itself."""
+    import dedup.containment as containment
+
+    if containment._seed_kernel() is None:
+        pytest.skip("numba not installed: only the numpy path exists")
+    seqs = [s for _r, s in read_fasta(path).items()]
+    if kind == "dna":
+        seqs = [
+            *seqs,
+            "ACGTN" * 3,
+            "ACG",
+            "ACGN",
+            "TTTTTTTTTTTTTTTTTTTTTTTTT",
+        ]  # invalid windows, short inputs
+    else:
+        seqs = [*seqs, "MK", "X"]
+    params = SketchParams(kind, k)
+    compiled = SeedIndex.build(seqs, params)
+    monkeypatch.setattr(containment, "_seed_kernel", lambda: None)
+    plain = SeedIndex.build(seqs, params)
+    assert compiled.bits == plain.bits
+    assert np.array_equal(compiled.offsets, plain.offsets)
+    assert np.array_equal(compiled.postings, plain.postings)

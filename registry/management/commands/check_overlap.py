@@ -2,6 +2,7 @@ import csv
 from pathlib import Path
 
 from ...overlap import services
+from ...overlap.screen import overlap_screen
 from ..base import Progress, RegistryCommand
 
 PAIR_COLUMNS = ["query", "reference_set", "reference", "identity", "coverage", "jaccard", "tier"]
@@ -52,8 +53,36 @@ class Command(RegistryCommand):
             help="write every best pair as TSV: " + ", ".join(PAIR_COLUMNS),
         )
         parser.add_argument("--top", type=int, default=10, help="worst offenders listed (default 10)")
+        parser.add_argument(
+            "--screen",
+            action="store_true",
+            help="first the whole-set screen (containment of the k-mers in each set, 95%% interval), "
+            "then the per-record report",
+        )
+        parser.add_argument(
+            "--screen-k", type=int, help="k-mer length of the screen (default: protein 10, dna 21)"
+        )
+        parser.add_argument(
+            "--screen-scaled", type=int, default=100, help="screen keeps 1 k-mer in N (default 100)"
+        )
+        parser.add_argument("--screen-only", action="store_true", help="the whole-set screen alone")
 
     def act(self, options) -> dict:
+        first = None
+        if options["screen"] or options["screen_only"]:
+            first = overlap_screen(
+                source=options["source"],
+                kind=options["kind"],
+                file_format=options["format"],
+                against=options["against"],
+                against_model=options["against_model"],
+                k=options["screen_k"],
+                scaled=options["screen_scaled"],
+            )
+            if options["screen_only"]:
+                return {"screen": first}
+            if not getattr(self, "json_output", False):  # the first answer, before the per-record work
+                self.stdout.write(self.summarise_screen(first))
         result = services.overlap_query(
             source=options["source"],
             kind=options["kind"],
@@ -72,9 +101,29 @@ class Command(RegistryCommand):
                 for pair in result["pairs"]:
                     writer.writerow(["" if pair[c] is None else pair[c] for c in PAIR_COLUMNS])
         self.top = options["top"]
+        if first is not None:
+            return {"screen": first} | result
         return result
 
+    def summarise_screen(self, screen: dict) -> str:
+        m = screen["method"]
+        lines = [
+            f"{screen['query']}: whole-set screen, {m['kind']} {m['k']}-mers, scaled={m['scaled']} "
+            "(containment of the query's k-mers in each set, 95% interval)",
+        ]
+        for row in screen["screen"]:
+            low, high = row["interval_95"]
+            lines.append(
+                f"  {100 * row['containment']:6.2f}%  [{100 * low:.2f}-{100 * high:.2f}%]  "
+                f"{row['shared_hashes']:,}/{row['test_hashes']:,}  {row['train']}"
+            )
+        if not screen["screen"]:
+            lines.append("  nothing to screen against (no training sets registered)")
+        return "\n".join(lines)
+
     def summarise(self, result: dict) -> str:
+        if "summary" not in result:  # --screen-only
+            return self.summarise_screen(result["screen"])
         summary = result["summary"]
         refs = ", ".join(r["ref"] for r in result["references"]) or "nothing (no training sets registered)"
         lines = [
