@@ -44,6 +44,7 @@ import functools
 import importlib
 import json
 import math
+import mmap as mmap_module
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +75,8 @@ DEFAULT_MAX_CANDIDATES = 8
 DEFAULT_MAX_POSTINGS = 20_000
 #: Sequences per hashing chunk while building (bounds temporary memory).
 _BUILD_CHUNK = 20_000
-#: Queries per counting chunk (bounds the gathered postings).
-_QUERY_CHUNK = 256
+#: Queries per counting chunk (bounds the gathered postings and the pages held, see release_pages).
+_QUERY_CHUNK = 64
 _FORMAT = "ll-seeds-v1"
 
 
@@ -156,6 +157,66 @@ def _seed_kernel_py(
                 counts[b] += 1
 
 
+def _count_kernel_py(
+    q_bounds: np.ndarray,
+    starts: np.ndarray,
+    lens: np.ndarray,
+    postings: np.ndarray,
+    need: np.ndarray,
+    n_refs: int,
+    cnt: np.ndarray,
+    touched: np.ndarray,
+    passing: np.ndarray,
+    out_refs: np.ndarray,
+    out_counts: np.ndarray,
+    out_pass: np.ndarray,
+) -> None:
+    """Per query: count shared buckets per reference, keep the best ``out_refs.shape[1]`` at >= need.
+
+    Ties go to the lower reference number (as :meth:`SeedIndex.shared` then a stable sort would).
+    """
+    cap = out_refs.shape[1]
+    for q in range(q_bounds.size - 1):
+        nt = 0
+        for j in range(q_bounds[q], q_bounds[q + 1]):
+            a = starts[j]
+            for t in range(lens[j]):
+                r = postings[a + t]
+                if cnt[r] == 0:
+                    touched[nt] = r
+                    nt += 1
+                cnt[r] += 1
+        npass = 0
+        for i in range(nt):
+            r = touched[i]
+            if cnt[r] + 1e-9 >= need[q]:
+                passing[npass] = r
+                npass += 1
+        out_pass[q] = npass
+        keys = np.empty(npass, dtype=np.int64)
+        for i in range(npass):
+            r = passing[i]
+            keys[i] = -np.int64(cnt[r]) * n_refs + r
+        order = np.argsort(keys)
+        for i in range(min(cap, npass)):
+            r = passing[order[i]]
+            out_refs[q, i] = r
+            out_counts[q, i] = cnt[r]
+        for i in range(nt):
+            cnt[touched[i]] = 0
+
+
+@functools.cache
+def _count_kernel() -> Any:
+    if not _kernels.AVAILABLE:
+        return None
+    try:
+        numba = importlib.import_module("numba")
+    except ImportError:  # pragma: no cover - a broken numba installation
+        return None
+    return numba.njit(cache=True, nogil=True, boundscheck=False)(_count_kernel_py)
+
+
 @functools.cache
 def _seed_kernel() -> Any:
     if not _kernels.AVAILABLE:
@@ -176,9 +237,27 @@ def _unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return v[start], np.diff(np.r_[start, v.size])
 
 
+def release_pages(*arrays: Any) -> None:
+    """Unmap the pages a query touched in memory-mapped arrays (``madvise(MADV_DONTNEED)``).
+
+    The file's pages stay in the operating system's page cache (shared, reclaimable, read
+    again from there on the next touch), but leave this process's resident set, so a long
+    query over a large index holds one chunk's pages at a time. A no-op for in-memory arrays.
+    """
+    for a in arrays:
+        m = getattr(a, "_mmap", None)
+        if m is not None and hasattr(m, "madvise") and hasattr(mmap_module, "MADV_DONTNEED"):
+            m.madvise(mmap_module.MADV_DONTNEED)
+
+
 def _bits_for(n_kmers: int) -> int:
-    """Bucket table size: about 8 k-mers per bucket, from 2**16 to 2**24 buckets."""
-    return int(min(24, max(16, math.ceil(math.log2(max(n_kmers, 1) / 8)))))
+    """Bucket table size: about 8 k-mers per bucket, from 2**16 to 2**22 buckets.
+
+    2**22 (4.2 million) is about the number of distinct protein 5-mers in all of Swiss-Prot
+    (3.2 million are possible); a larger table makes the build's random accesses miss the
+    processor caches (measured: 4x slower per k-mer at 2**24) for few fewer shared buckets.
+    """
+    return int(min(22, max(16, math.ceil(math.log2(max(n_kmers, 1) / 8)))))
 
 
 def min_shared_kmers(length: int, *, k: int, identity: float, coverage: float) -> float:
@@ -301,8 +380,8 @@ class SeedIndex:
         n = len(sequences)
         protein = params.kind == "protein"
         codes = PROTEIN_CODES if protein else NUCLEOTIDE_CODES
-        last = np.full(2**bits, -1, dtype=np.int64)
-        counts = np.zeros(2**bits, dtype=np.int64)
+        last = np.full(2**bits, -1, dtype=np.int32)  # int32: half the cache footprint of int64
+        counts = np.zeros(2**bits, dtype=np.int32)
         dummy = np.zeros(0, dtype=np.int32)
 
         def chunks():
@@ -387,6 +466,68 @@ class SeedIndex:
         )
 
     # -- lookup ------------------------------------------------------------------------------------
+    def candidates(
+        self,
+        queries: Sequence[str],
+        *,
+        identity: float,
+        coverage: float,
+        max_candidates: int = DEFAULT_MAX_CANDIDATES,
+        max_postings: int = DEFAULT_MAX_POSTINGS,
+    ) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
+        """Per query: ``(references, shared buckets, references passing, skipped buckets)``.
+
+        The references sharing at least the lemma's minimum (:func:`min_shared_kmers` for
+        ``identity`` and ``coverage``), best-sharing first, at most ``max_candidates``;
+        ``references passing`` counts all of them. Compiled (numba) when available: a counter
+        per reference, no sort of the gathered postings; otherwise from :meth:`shared`.
+        """
+        kernel = _count_kernel()
+        k = self.params.k
+        out: list[tuple[np.ndarray, np.ndarray, int, int]] = []
+        if kernel is None:
+            for seq, (refs, counts, n_buckets, n_skipped, n_kmers) in zip(
+                queries, self.shared(queries, max_postings=max_postings), strict=True
+            ):
+                need = _need(len(seq), n_buckets, n_kmers, n_skipped, k, identity, coverage)
+                ok = np.flatnonzero(counts + 1e-9 >= need)
+                best = ok[np.argsort(-counts[ok], kind="stable")[:max_candidates]]
+                out.append((refs[best], counts[best], int(ok.size), n_skipped))
+            return out
+        cnt = np.zeros(self.n_references, dtype=np.int32)
+        touched = np.empty(self.n_references, dtype=np.int64)
+        passing = np.empty(self.n_references, dtype=np.int64)
+        for lo in range(0, len(queries), _QUERY_CHUNK):
+            chunk = list(queries[lo : lo + _QUERY_CHUNK])
+            hashes, offs = batch_shingle_hashes(chunk, self.params)
+            qnum = np.repeat(np.arange(len(chunk), dtype=np.int64), np.diff(offs))
+            key, _n = _unique_counts((qnum << 32) | (hashes >> np.uint32(32 - self.bits)).astype(np.int64))
+            q_of, bucket = key >> 32, key & 0xFFFFFFFF
+            starts = np.asarray(self.offsets[bucket])
+            lens = np.asarray(self.offsets[bucket + 1]) - starts
+            skipped = lens > max_postings
+            lens[skipped] = 0
+            nb = np.bincount(q_of, minlength=len(chunk))
+            ns = np.bincount(q_of[skipped], minlength=len(chunk))
+            nk = np.diff(offs)
+            needs = np.array(
+                [
+                    _need(len(s), int(nb[i]), int(nk[i]), int(ns[i]), k, identity, coverage)
+                    for i, s in enumerate(chunk)
+                ]
+            )
+            q_bounds = np.searchsorted(q_of, np.arange(len(chunk) + 1))
+            out_refs = np.full((len(chunk), max_candidates), -1, dtype=np.int64)
+            out_counts = np.zeros((len(chunk), max_candidates), dtype=np.int64)
+            out_pass = np.zeros(len(chunk), dtype=np.int64)
+            kernel(q_bounds, starts, lens, self.postings, needs, self.n_references, cnt, touched, passing,
+                   out_refs, out_counts, out_pass)  # fmt: skip
+            for i in range(len(chunk)):
+                m = min(int(out_pass[i]), max_candidates)
+                out.append((out_refs[i, :m], out_counts[i, :m], int(out_pass[i]), int(ns[i])))
+            release_pages(self.offsets, self.postings)
+        return out
+
     def shared(
         self, queries: Sequence[str], *, max_postings: int = DEFAULT_MAX_POSTINGS
     ) -> list[tuple[np.ndarray, np.ndarray, int, int, int]]:
@@ -435,6 +576,16 @@ class SeedIndex:
         return out
 
 
+def _need(
+    length: int, n_buckets: int, n_kmers: int, n_skipped: int, k: int, identity: float, coverage: float
+) -> float:
+    """Shared buckets a candidate needs (the lemma, see the module docstring), at least 1."""
+    lemma = min_shared_kmers(length, k=k, identity=identity, coverage=coverage)
+    # k-mers counted by position, shared buckets by distinct value: scale the lemma to distinct
+    # buckets, then lower it by the buckets that were not read.
+    return max(1.0, lemma * n_buckets / max(n_kmers, 1) - n_skipped)
+
+
 def containment_tier(
     queries: Sequence[tuple[str, str]],
     references: Sequence[tuple[str, str]],
@@ -476,25 +627,19 @@ def containment_tier(
     hits: list[Hit] = []
     if not queries or not references:
         return hits, stats
-    k = index.params.k
-    shared = index.shared([s for _q, s in queries], max_postings=max_postings)
-    for n, ((qid, qseq), (refs, counts, n_buckets, n_skipped, n_kmers)) in enumerate(
-        zip(queries, shared, strict=True)
-    ):
+    found = index.candidates(
+        [s for _q, s in queries],
+        identity=verifier.identity,
+        coverage=verifier.coverage,
+        max_candidates=max_candidates,
+        max_postings=max_postings,
+    )
+    for n, ((qid, qseq), (refs, _counts, n_pass, n_skipped)) in enumerate(zip(queries, found, strict=True)):
         stats["skipped_buckets"] += n_skipped
-        if refs.size == 0:
-            continue
-        lemma = min_shared_kmers(len(qseq), k=k, identity=verifier.identity, coverage=verifier.coverage)
-        # k-mers counted by position, shared buckets by distinct value: scale the lemma to distinct
-        # buckets, then lower it by the buckets that were not read.
-        need = max(1.0, lemma * n_buckets / max(n_kmers, 1) - n_skipped)
-        ok = np.flatnonzero(counts + 1e-9 >= need)
-        stats["candidates"] += int(ok.size)
-        if ok.size > max_candidates:
-            stats["over_cap"] += int(ok.size) - max_candidates
-        best = ok[np.argsort(-counts[ok], kind="stable")[:max_candidates]]
-        for j in best.tolist():
-            rid, rseq = references[int(refs[j])]
+        stats["candidates"] += n_pass
+        stats["over_cap"] += max(0, n_pass - max_candidates)
+        for r in refs.tolist():
+            rid, rseq = references[int(r)]
             stats["aligned_pairs"] += 1
             hit = verifier.verify(qid, qseq, rid, rseq, tier=CONTAINMENT_TIER)
             if hit is not None:

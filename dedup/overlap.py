@@ -492,6 +492,8 @@ def find_overlap(
             hits=len(exact_done),
         )
         say(f"exact: {len(exact_done)} of {len(queries)} query records are identical to a reference record")
+        if index is not None:
+            index.release()
     else:
         reports["exact"] = TierReport("exact", False, reason="not requested")
 
@@ -686,6 +688,8 @@ def _minhash_tier(
         say(
             f"minhash: {min(lo + chunk, len(queries))} of {len(queries)} query records, {n_pairs} pairs checked"
         )
+        if prebuilt is not None:
+            prebuilt.release()  # the pages of this chunk's candidates leave the resident set
     for name, value in verifier.stats.to_dict().items():
         if name != "extra":
             setattr(stats, name, getattr(stats, name) + value)

@@ -47,7 +47,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from .containment import SeedIndex
+from .containment import SeedIndex, release_pages
 from .errors import ParameterMismatchError
 from .lsh import band_keys
 from .params import SketchParams
@@ -228,6 +228,10 @@ class ReferenceIndex:
             )
 
     # -- records -------------------------------------------------------------------------------
+    def release(self) -> None:
+        """Unmap every page this index has touched (see :func:`dedup.containment.release_pages`)."""
+        release_pages(*self._a.values(), self.seeds.offsets, self.seeds.postings)
+
     def sequence(self, i: int) -> str:
         off = self._a["seqs.offsets"]
         return bytes(self._a["seqs"][int(off[i]) : int(off[i + 1])]).decode("ascii")
@@ -267,6 +271,9 @@ class ReferenceIndex:
             base = np.repeat(lo - np.r_[0, np.cumsum(lens)[:-1]], lens)
             r_parts.append(np.asarray(refs[b][base + np.arange(total)], dtype=np.int64))
             q_parts.append(np.repeat(np.arange(sigs.shape[0], dtype=np.int64), lens))
+            if b % 8 == 7:
+                release_pages(keys, refs)  # hold a few bands' pages at a time, not all of them
+        release_pages(keys, refs)
         out: list[list[int]] = [[] for _ in range(sigs.shape[0])]
         if not r_parts:
             return out

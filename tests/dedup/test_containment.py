@@ -168,3 +168,21 @@ def test_compiled_and_numpy_builds_are_identical(monkeypatch, kind, path, k):
     assert compiled.bits == plain.bits
     assert np.array_equal(compiled.offsets, plain.offsets)
     assert np.array_equal(compiled.postings, plain.postings)
+
+
+def test_compiled_and_numpy_candidates_are_identical(monkeypatch, train):
+    import dedup.containment as containment
+
+    if containment._count_kernel() is None:
+        pytest.skip("numba not installed: only the numpy path exists")
+    index = SeedIndex.build([s for _r, s in train], P5)
+    globins = [s for _g, s in read_fasta(GLOBINS).items()]
+    queries = [s[100:160] for _r, s in train[:40]] + globins[:10] + ["MK"]
+    for identity in (0.9, 0.5):
+        compiled = index.candidates(queries, identity=identity, coverage=0.8, max_candidates=5)
+        monkeypatch.setattr(containment, "_count_kernel", lambda: None)
+        plain = index.candidates(queries, identity=identity, coverage=0.8, max_candidates=5)
+        monkeypatch.undo()
+        for (r1, c1, p1, s1), (r2, c2, p2, s2) in zip(compiled, plain, strict=True):
+            assert r1.tolist() == r2.tolist() and c1.tolist() == c2.tolist() and (p1, s1) == (p2, s2)
+        assert sum(p for _r, _c, p, _s in compiled) > 0
