@@ -22,7 +22,10 @@ query's k-mers intact (each non-identical column breaks at most ``k`` of them); 
 into buckets can only add shared buckets, never remove one. Buckets held by more than
 ``max_postings`` references (low-complexity k-mers such as ``QQQQQ``) are not read, and
 the minimum is lowered by the number of such buckets the query has, so that skipping
-them never removes a candidate the lemma keeps. Candidates beyond ``max_candidates``
+them never removes a candidate the lemma keeps. Where the lemma allows almost anything
+(identity below about 85% at k=5), a candidate must still share at least ``MIN_SHARED``
+buckets and ``MIN_SHARED_FRACTION`` of the query's: this tier is for near-identical pieces
+of longer references; remote homologs are the ``mmseqs`` tier's. Candidates beyond ``max_candidates``
 per query (ranked by shared buckets) are not aligned; their number is in the stats.
 
 Examples:
@@ -73,6 +76,10 @@ CONTAINMENT_TIER = "containment"
 DEFAULT_MAX_CANDIDATES = 8
 #: Buckets listing more references than this are treated as low-complexity and skipped.
 DEFAULT_MAX_POSTINGS = 20_000
+#: A candidate shares at least this many buckets with the query, and at least this fraction of
+#: the query's buckets, whatever the lemma allows (see the module docstring).
+MIN_SHARED = 2
+MIN_SHARED_FRACTION = 0.1
 #: Sequences per hashing chunk while building (bounds temporary memory).
 _BUILD_CHUNK = 20_000
 #: Queries per counting chunk (bounds the gathered postings and the pages held, see release_pages).
@@ -582,8 +589,10 @@ def _need(
     """Shared buckets a candidate needs (the lemma, see the module docstring), at least 1."""
     lemma = min_shared_kmers(length, k=k, identity=identity, coverage=coverage)
     # k-mers counted by position, shared buckets by distinct value: scale the lemma to distinct
-    # buckets, then lower it by the buckets that were not read.
-    return max(1.0, lemma * n_buckets / max(n_kmers, 1) - n_skipped)
+    # buckets, then lower it by the buckets that were not read. Where the lemma says little
+    # (identity below ~85%), the floor keeps the tier to what it is for: near-identical pieces.
+    floor = max(MIN_SHARED, MIN_SHARED_FRACTION * (n_buckets - n_skipped))
+    return max(floor, lemma * n_buckets / max(n_kmers, 1) - n_skipped)
 
 
 def containment_tier(

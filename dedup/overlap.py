@@ -40,6 +40,8 @@ from .containment import (
     CONTAINMENT_TIER,
     DEFAULT_MAX_CANDIDATES,
     DEFAULT_MAX_POSTINGS,
+    MIN_SHARED,
+    MIN_SHARED_FRACTION,
     SeedIndex,
     containment_tier,
 )
@@ -570,6 +572,8 @@ def find_overlap(
                 "bits": seeds.bits if seeds else None,
                 "max_candidates": DEFAULT_MAX_CANDIDATES,
                 "max_postings": DEFAULT_MAX_POSTINGS,
+                "min_shared": MIN_SHARED,
+                "min_shared_fraction": MIN_SHARED_FRACTION,
             },
             seconds=time.perf_counter() - t0,
             queries=len(todo),
