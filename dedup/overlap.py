@@ -49,7 +49,7 @@ from .errors import ParseError
 from .lsh import LSHIndex, lsh_params
 from .params import SketchParams
 from .parsing import KINDS, iter_records, normalise, sequence_sha256, validate
-from .refindex import IndexMismatchError, ReferenceIndex
+from .refindex import IndexMismatchError, ReferenceIndex, is_index
 from .sketch import sketch_batch
 from .verify import TIERS, Hit, Verifier, VerifyStats, best_hits
 
@@ -379,7 +379,7 @@ def find_overlap(
     Args:
         query: a sequence file path, or ``(identifier, sequence)`` pairs, or a mapping.
         reference: the same, for the reference (e.g. training) set, or a
-            :class:`dedup.refindex.ReferenceIndex` built from it (then params and LSH
+            :class:`dedup.refindex.ReferenceIndex` built from it, or its directory (then params and LSH
             settings are the index's; others are refused with how to rebuild).
         kind: ``"protein"``, ``"dna"``, ``"rna"`` or ``"text"``.
         identity: minimal identity (identical columns / alignment length), 0..1.
@@ -434,6 +434,8 @@ def find_overlap(
     ):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be a fraction from 0 to 1 (e.g. 0.9 for 90%), got {value!r}")
+    if isinstance(reference, (str, os.PathLike)) and is_index(reference):
+        reference = ReferenceIndex.open(reference)
     index = reference if isinstance(reference, ReferenceIndex) else None
     if index is not None:
         index.check_params(params, threshold, bands, rows)

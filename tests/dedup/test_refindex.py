@@ -34,6 +34,8 @@ def test_index_answers_exactly_as_the_reference_file(built):
     assert _pairs(from_index) == _pairs(from_file)
     assert from_index.reference_count == from_file.reference_count == 1110
     assert [r.to_dict() for r in from_index.summary] == [r.to_dict() for r in from_file.summary]
+    by_path = find_overlap(query, str(index.directory), identity=0.9, coverage=0.8)  # the directory works too
+    assert _pairs(by_path) == _pairs(from_file)
 
 
 def test_fragments_are_found_through_the_index(built):
