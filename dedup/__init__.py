@@ -23,6 +23,14 @@ Examples:
 
 __version__ = "0.1.0"
 
+from .containment import (
+    CONTAINMENT_TIER,
+    DEFAULT_MAX_CANDIDATES,
+    DEFAULT_MAX_POSTINGS,
+    SeedIndex,
+    containment_tier,
+    min_shared_kmers,
+)
 from .errors import DedupError, InvalidSequenceError, ParameterMismatchError, ParseError
 from .lsh import LSHIndex, band_keys, lsh_params
 from .mmseqs import MmseqsError, MmseqsSettings, mmseqs_search
@@ -54,8 +62,13 @@ from .parsing import (
     sequence_sha256,
     validate,
 )
+from .refindex import INDEX_FORMAT, IndexMismatchError, ReferenceIndex, build_index, file_sha256, is_index
+
+# The function dedup.screen.screen is not re-exported: it would hide the module dedup.screen.
+from .screen import DEFAULT_SCALED, SCREEN_K, Containment, SetSketch, wilson_interval
 from .shingle import (
     batch_shingle_hashes,
+    batch_shingle_hashes64,
     fmix64,
     hashfunc,
     normalise_text,
@@ -100,6 +113,7 @@ __all__ = [
     "MAX_K",
     "SketchParams",
     "batch_shingle_hashes",
+    "batch_shingle_hashes64",
     "fmix64",
     "hashfunc",
     "normalise_text",
@@ -143,5 +157,23 @@ __all__ = [
     "load_calibration",
     "lsh_settings",
     "read_sequences",
+    # containment, refindex, screen
+    "CONTAINMENT_TIER",
+    "DEFAULT_MAX_CANDIDATES",
+    "DEFAULT_MAX_POSTINGS",
+    "SeedIndex",
+    "containment_tier",
+    "min_shared_kmers",
+    "INDEX_FORMAT",
+    "IndexMismatchError",
+    "ReferenceIndex",
+    "build_index",
+    "file_sha256",
+    "is_index",
+    "DEFAULT_SCALED",
+    "SCREEN_K",
+    "Containment",
+    "SetSketch",
+    "wilson_interval",
     "__version__",
 ]

@@ -6,7 +6,20 @@ import sys
 
 from tests.conftest import REPO
 
-MODULES = ("errors", "params", "parsing", "shingle", "sketch", "lsh", "verify", "mmseqs", "overlap")
+MODULES = (
+    "errors",
+    "params",
+    "parsing",
+    "shingle",
+    "sketch",
+    "lsh",
+    "verify",
+    "mmseqs",
+    "overlap",
+    "containment",
+    "refindex",
+    "screen",
+)
 
 
 def test_import_dedup_does_not_import_django():
@@ -19,7 +32,7 @@ def test_package_reexports_every_public_name():
     import dedup
 
     # A function named like its module would hide the module: dedup.sketch must stay the module.
-    shadowing = {"dedup.sketch.sketch"}
+    shadowing = {"dedup.sketch.sketch", "dedup.screen.screen"}
     missing = []
     for name in MODULES:
         module = importlib.import_module(f"dedup.{name}")

@@ -23,7 +23,10 @@ def built(tmp_path_factory):
 
 
 def _pairs(result):
-    return [(h.query, h.reference, h.tier, round(h.identity, 6), round(h.reference_coverage, 6)) for h in result.hits]
+    return [
+        (h.query, h.reference, h.tier, round(h.identity, 6), round(h.reference_coverage, 6))
+        for h in result.hits
+    ]
 
 
 def test_index_answers_exactly_as_the_reference_file(built):
@@ -57,7 +60,9 @@ def test_arrays_are_memory_mapped(built):
 
 def test_other_parameters_are_refused_with_how_to_rebuild(built):
     ref, index = built
-    with pytest.raises(IndexMismatchError, match=r"protein:k5.*not protein:k6.*python -m dedup index .* --k 6"):
+    with pytest.raises(
+        IndexMismatchError, match=r"protein:k5.*not protein:k6.*python -m dedup index .* --k 6"
+    ):
         find_overlap([("q", "MKV")], index, params=SketchParams("protein", 6))
     with pytest.raises(IndexMismatchError, match="LSH threshold 0.1.*not 0.3"):
         find_overlap([("q", "MKV")], index, threshold=0.3)
