@@ -5,7 +5,16 @@ from ...overlap import services
 from ...overlap.screen import overlap_screen
 from ..base import Progress, RegistryCommand
 
-PAIR_COLUMNS = ["query", "reference_set", "reference", "identity", "coverage", "jaccard", "tier"]
+PAIR_COLUMNS = [
+    "query",
+    "reference_set",
+    "reference",
+    "identity",
+    "coverage",
+    "reference_coverage",
+    "jaccard",
+    "tier",
+]
 
 
 class Command(RegistryCommand):
@@ -140,10 +149,12 @@ class Command(RegistryCommand):
             lines.append(f"  {row['label']:>9}  {row['records']:>8,}  {row['fraction']:>8.2%}  {recall}")
         worst = result["pairs"][: getattr(self, "top", 10)]
         if worst:
-            lines.append("  worst offenders (query -> reference, identity, coverage, tier):")
+            lines.append(
+                "  worst offenders (query -> reference, identity, coverage, reference coverage, tier):"
+            )
             for p in worst:
                 lines.append(
                     f"    {p['query']} -> {p['reference_set']} {p['reference']}  "
-                    f"{p['identity']:.3f}  {p['coverage']:.3f}  {p['tier']}"
+                    f"{p['identity']:.3f}  {p['coverage']:.3f}  {p['reference_coverage']:.3f}  {p['tier']}"
                 )
         return "\n".join(lines)
