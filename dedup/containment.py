@@ -48,7 +48,7 @@ import importlib
 import json
 import math
 import mmap as mmap_module
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -604,6 +604,7 @@ def containment_tier(
     max_candidates: int = DEFAULT_MAX_CANDIDATES,
     max_postings: int = DEFAULT_MAX_POSTINGS,
     progress: Callable[[str], None] | None = None,
+    skip: Container[tuple[str, int]] = (),
 ) -> tuple[list[Hit], dict[str, Any]]:
     """Candidates by shared k-mers (containment), verified by alignment.
 
@@ -616,6 +617,9 @@ def containment_tier(
         max_candidates: references aligned per query at most, best-sharing first.
         max_postings: buckets held by more references are skipped (see the module docstring).
         progress: called with short progress messages.
+        skip: ``(query identifier, reference number)`` pairs already aligned with the same
+            identity and coverage (by the MinHash tier): not aligned again, counted in
+            ``already_aligned``.
 
     Returns:
         ``(hits, stats)``: every verified pair (``tier="containment"``, Jaccard ``None``)
@@ -632,6 +636,7 @@ def containment_tier(
         "aligned_pairs": 0,
         "over_cap": 0,
         "skipped_buckets": 0,
+        "already_aligned": 0,
     }
     hits: list[Hit] = []
     if not queries or not references:
@@ -648,6 +653,9 @@ def containment_tier(
         stats["candidates"] += n_pass
         stats["over_cap"] += max(0, n_pass - max_candidates)
         for r in refs.tolist():
+            if (qid, int(r)) in skip:
+                stats["already_aligned"] += 1
+                continue
             rid, rseq = references[int(r)]
             stats["aligned_pairs"] += 1
             hit = verifier.verify(qid, qseq, rid, rseq, tier=CONTAINMENT_TIER)

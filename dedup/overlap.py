@@ -503,6 +503,9 @@ def find_overlap(
 
     remaining = [i for i, (_qid, seq) in enumerate(queries) if i not in exact_done and seq]
 
+    # Pairs the MinHash tier aligned: the containment tier does not align them again (same verdict).
+    tried: set[tuple[str, int]] | None = set() if CONTAINMENT_TIER in tiers else None
+
     # Tier 2: MinHash LSH candidates, verified by alignment.
     if "minhash" in tiers:
         t0 = time.perf_counter()
@@ -523,6 +526,7 @@ def find_overlap(
             stats,
             say,
             index,
+            tried,
         )
         found.extend(hits)
         reports["minhash"] = TierReport(
@@ -560,6 +564,7 @@ def find_overlap(
                     kind=kind, identity=identity, coverage=coverage, reference_coverage=reference_coverage
                 ),
                 progress=say,
+                skip=tried or (),
             )
             if seeds is not None
             else ([], {"queries": len(todo)})
@@ -660,6 +665,7 @@ def _minhash_tier(
     stats: VerifyStats,
     say: Callable[[str], None],
     prebuilt: ReferenceIndex | None = None,
+    tried: set[tuple[str, int]] | None = None,
 ) -> list[Hit]:
     if not queries or not references:
         return []
@@ -686,6 +692,8 @@ def _minhash_tier(
             jac = np.count_nonzero(ref_sigs[cand] == qsig, axis=1) / params.num_perm
             for j in np.argsort(-jac, kind="stable").tolist():
                 rid, rseq = references[int(cand[j])]
+                if tried is not None:
+                    tried.add((qid, int(cand[j])))
                 hit = verifier.verify(qid, qseq, rid, rseq, jaccard=float(jac[j]))
                 n_pairs += 1
                 if hit is not None:
