@@ -9,6 +9,7 @@ client parses one shape whatever went wrong.
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -108,6 +109,20 @@ def exception_handler(exc, context):
             {"detail": str(exc) or "Too many form fields.", "code": "too_many_fields", "fields": {}},
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, RecursionError):  # a structure nested too deep for a recursive walk somewhere
+        return Response(
+            {"detail": "The input is nested too deeply to be read.", "code": "too_deep", "fields": {}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DataError) and "NUL" in str(exc):  # PostgreSQL: text cannot hold \u0000
+        return Response(
+            {
+                "detail": "A value holds a NUL character (\\u0000), which cannot be stored; remove it.",
+                "code": "nul_character",
+                "fields": {},
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):
@@ -121,3 +136,77 @@ def exception_handler(exc, context):
             body["fields"] = {"retry_after_seconds": int(exc.wait)}
         response.data = body
     return response
+
+
+# --- Answers Django makes itself, outside DRF's views: JSON in the error shape under /api/ -------------
+
+API_PREFIX = "/api/"
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _json_error(status_code: int, detail: str, code: str):
+    from django.http import JsonResponse
+
+    return JsonResponse({"detail": detail, "code": code, "fields": {}}, status=status_code)
+
+
+def api_route_not_found(request, *args, **kwargs):
+    """The last API route: a URL under /api/ that no view serves (an unknown path or job action).
+
+    Being a route, it would stop CommonMiddleware's APPEND_SLASH redirect, so it makes it itself.
+    """
+    from django.http import HttpResponsePermanentRedirect
+    from django.urls import Resolver404, resolve
+
+    if not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_route_not_found:
+            if request.method in ("GET", "HEAD"):
+                query = request.META.get("QUERY_STRING", "")
+                return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
+            return _json_error(
+                404, f"No API endpoint at {request.path!r}; did you mean {request.path + '/'!r}?", "not_found"
+            )
+    return _json_error(
+        404,
+        f"No API endpoint at {request.path!r}. The API's routes are listed at /api/v1/ and documented at "
+        "/api/v1/schema/.",
+        "not_found",
+    )
+
+
+def bad_request(request, exception=None):
+    """``handler400``: a bad Host header (DisallowedHost) or another SuspiciousOperation."""
+    if _is_api(request):
+        from django.core.exceptions import DisallowedHost
+
+        if isinstance(exception, DisallowedHost):
+            return _json_error(400, "This host name is not served here (ALLOWED_HOSTS).", "bad_host")
+        return _json_error(400, "Bad request.", "bad_request")
+    from django.views.defaults import bad_request as default
+
+    return default(request, exception)
+
+
+def page_not_found(request, exception=None):
+    """``handler404``: a 404 that Django answers itself (outside DRF)."""
+    if _is_api(request):
+        return api_route_not_found(request)
+    from django.views.defaults import page_not_found as default
+
+    return default(request, exception)
+
+
+def server_error(request):
+    """``handler500``: even a bug answers the API's error shape (the traceback goes to the log, not the client)."""
+    if _is_api(request):
+        return _json_error(500, "Internal server error; it has been logged.", "internal_error")
+    from django.views.defaults import server_error as default
+
+    return default(request)

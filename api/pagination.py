@@ -4,8 +4,19 @@ Cursors are opaque and stay valid while rows are added (unlike page numbers), an
 positions in the ordering field (a name, a timestamp, a record position), never a primary key.
 """
 
-from rest_framework.exceptions import ValidationError
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
+
+INVALID_CURSOR = (
+    "This cursor is not one this API made (altered or truncated?): follow the next and previous links of "
+    "a page as they are, or start again without cursor."
+)
+
+
+def invalid_cursor() -> ValidationError:
+    return ValidationError({"cursor": [INVALID_CURSOR]}, code="invalid_cursor")
 
 
 class StableCursorPagination(CursorPagination):
@@ -33,6 +44,25 @@ class StableCursorPagination(CursorPagination):
                 {self.page_size_query_param: [f"A positive integer (at most {self.max_page_size})."]}
             )
         return min(size, self.max_page_size)
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise invalid_cursor() from None
+        if cursor is not None and cursor.position is not None and "\x00" in cursor.position:
+            raise invalid_cursor()
+        return cursor
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A cursor that decodes but holds a position of the wrong type (a word for a date, a number or
+        # a UUID) fails only when the page is read: a 400, not a 500.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, DjangoValidationError, DataError):
+            if request.query_params.get(self.cursor_query_param) is None:
+                raise
+            raise invalid_cursor() from None
 
     def get_ordering(self, request, queryset, view):
         ordering = getattr(view, "cursor_ordering", None) or self.ordering

@@ -573,6 +573,11 @@ class VersionUploadSerializer(serializers.Serializer):
         default=False,
         help_text="Skip records repeated verbatim (same id, description, sequence).",
     )
+    force_kind = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Register as `kind` even when the content looks like another kind (DNA or labels as protein).",
+    )
 
 
 class VersionUploadWithDatasetSerializer(VersionUploadSerializer):

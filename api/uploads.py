@@ -49,10 +49,30 @@ def safe_filename(name: str | None) -> str:
     """
     base = Path(str(name or "").replace("\\", "/")).name
     try:
-        cleaned = get_valid_filename(base)[:200]
+        cleaned = _shortened(get_valid_filename(base))
     except Exception:  # Django refuses names that are empty or only dots after cleaning
         cleaned = ""
     return cleaned if cleaned.strip(".") else "upload"
+
+
+# File systems limit a name to 255 bytes, not characters ("é" is two): keep well inside.
+MAX_NAME_BYTES = 200
+
+
+def _shortened(name: str) -> str:
+    """``name`` cut to ``MAX_NAME_BYTES`` of UTF-8, keeping its suffixes (``.fasta.gz`` says the format).
+
+    >>> _shortened("é" * 300 + ".fasta.gz").endswith("é.fasta.gz"), len(_shortened("é" * 300 + ".fa").encode())
+    (True, 199)
+    """
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    suffix = "".join(Path(name).suffixes[-2:])
+    if len(suffix.encode()) > MAX_NAME_BYTES // 4:
+        suffix = ""
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    budget = MAX_NAME_BYTES - len(suffix.encode())
+    return stem.encode()[:budget].decode(errors="ignore") + suffix
 
 
 class StoredUpload(UploadedFile):

@@ -1,29 +1,29 @@
-"""Measured recall and precision of each detection tier against MMseqs2 ground truth.
+"""Measure the recall of every default method per band of TRUE identity; write dedup/calibration.json.
 
-Truth: the MMseqs2 hits in ``../shared/data/ground-truth/*.hits.m8.gz`` (see
-``GROUND_TRUTH.md``): a query counts at threshold t when it has an alignment with
-``fident >= t`` and ``qcov >= 0.8``; "exact" = an identical sequence.
+For each ``(label, method)`` of :func:`dedup.method.default_methods` (the library's defaults,
+the registry's standing and ad-hoc methods, with and without MMseqs2, protein and DNA), this
+runs the method through :func:`dedup.find_overlap` (the same pipeline every front end runs)
+on two sources of truth and counts, per identity band b = [low, high), how many of the
+queries whose TRUE identity lies in b the method reports with identity >= low:
 
-For each pair of data sets and each tier combination run with default settings
-(``exact``; ``exact+minhash``; ``exact+minhash+containment``; ``exact+mmseqs``;
-``exact+minhash+mmseqs``), and for
-each threshold t, the tiers are asked for identity >= t and query coverage >= 0.8
-(``find_overlap(identity=t, coverage=0.8)``; the mmseqs search does not depend on
-t, so it runs once and is read at every t; all tiers together count a query when
-either found it), and
+- ``planted``: mutants of real sequences planted at known identity among shuffled decoys
+  (``benchmarks/planted.py``, seeds below): truth by construction, a few thousand per
+  band. Protein: Swiss-Prot 2014; DNA: the fly upstream regions (both strands). The MMseqs2
+  tier is calibrated here, never against itself.
+- ``real`` (protein): the real pairs with MMseqs2 ground truth in
+  ``../shared/data/ground-truth`` (best ``fident`` per query among alignments covering the
+  query at the method's coverage).
 
-- recall at t = |queries the tiers report at >= t that the truth has at >= t| / |truth at >= t|,
-- precision at t (vs MMseqs2) = the same intersection / |queries the tiers report at >= t|.
-
-Every reported pair is also checked to carry an aligned identity >= t and query
-coverage >= 0.8 ("verified", 1.0 by construction).
-
-Writes ``dedup/calibration.json`` (shipped with dedup, carried by every
-``find_overlap`` result) and prints markdown tables for ``benchmarks/README.md``.
+The shipped recall of a band is the planted one, with its Wilson 95% interval; the real
+pairs are reported beside it, and the leave-one-source-out error says how well the bands of
+one source predict the per-threshold recall of the other. Text has no ground truth: not
+measured. The aligner is part of every method key (:func:`dedup.method.aligner_id`):
+after a change of aligner, re-running this script is all it takes.
 
 Usage::
 
-    python benchmarks/calibrate.py [--data ../shared/data] [--out dedup/calibration.json] [--quick]
+    python benchmarks/calibrate.py [--data ../shared/data] [--out dedup/calibration.json]
+                                   [--per-band 1500] [--only LABEL-SUBSTRING]
 """
 
 from __future__ import annotations
@@ -36,254 +36,336 @@ import os
 import platform
 import sys
 import time
-from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import planted as planting  # noqa: E402
 
 import dedup  # noqa: E402
-from dedup.overlap import default_sketch_params, find_overlap, lsh_settings, read_sequences  # noqa: E402
+from dedup.calibration import BANDS, BINS, band_of, wilson  # noqa: E402
+from dedup.claims import DEFAULT_THRESHOLDS  # noqa: E402
+from dedup.method import Method, aligner_id, default_methods  # noqa: E402
+from dedup.overlap import find_overlap, read_sequences  # noqa: E402
 from dedup.parsing import sequence_sha256  # noqa: E402
-from dedup.verify import best_hits  # noqa: E402
 
-THRESHOLDS = (0.95, 0.9, 0.8, 0.7, 0.5, 0.3)
-COVERAGE = 0.8
-COMBOS = ("exact", "exact+minhash", "exact+minhash+containment", "exact+mmseqs", "exact+minhash+mmseqs")
+SEEDS = {"protein": 8, "dna": 9}
+PER_BAND = {"protein": 1000, "dna": 400}
+DECOYS = {"protein": 5_000, "dna": 3_000}
+#: Methods with the MMseqs2 tier are measured on the first planted queries of each band only:
+#: MMseqs2 at -s 7.5 costs minutes per thousand queries, and its recall is near 1 (tight intervals
+#: at this size). Their real pairs are not used: that truth is MMseqs2 itself.
+MMSEQS_PER_BAND = 250
 
-DATASETS = [
-    {
-        "name": "deepfri-go-test_vs_flip-ss-train",
-        "title": "DeepFRI nrPDB-GO test vs FLIP/NetSurfP-2.0 train (main pair)",
-        "query": "splits/deepfri-nrpdb/nrPDB-GO_2019.06.18_test_sequences.fasta",
-        "reference": "splits/flip-secondary-structure/train.fasta",
-        "truth": "ground-truth/deepfri-go-test_vs_flip-ss-train.hits.m8.gz",
-    },
-    {
-        "name": "flip-bind",
-        "title": "FLIP bind one_vs_many: test vs train",
-        "query": "splits/flip-bind/test.fasta",
-        "reference": "splits/flip-bind/train.fasta",
-        "truth": "ground-truth/flip-bind.hits.m8.gz",
-    },
-    {
-        "name": "deeploc1-test_vs_val",
-        "title": "DeepLoc 1.0 test vs its training-data validation sample",
-        "query": "splits/deeploc1/deeploc_test_set.fasta",
-        "reference": "splits/deeploc1/deeploc_our_val_set.fasta",
-        "truth": "ground-truth/deeploc1-test_vs_val.hits.m8.gz",
-    },
+# Filled by main() before the worker processes fork (they inherit them).
+PLANTED: dict = {}
+REAL: dict = {}
+DATA = Path(".")
+
+REAL_PAIRS = [
+    (
+        "deepfri-go-test_vs_flip-ss-train",
+        "splits/deepfri-nrpdb/nrPDB-GO_2019.06.18_test_sequences.fasta",
+        "splits/flip-secondary-structure/train.fasta",
+        "ground-truth/deepfri-go-test_vs_flip-ss-train.hits.m8.gz",
+    ),
+    (
+        "flip-bind",
+        "splits/flip-bind/test.fasta",
+        "splits/flip-bind/train.fasta",
+        "ground-truth/flip-bind.hits.m8.gz",
+    ),
+    (
+        "deeploc1-test_vs_val",
+        "splits/deeploc1/deeploc_test_set.fasta",
+        "splits/deeploc1/deeploc_our_val_set.fasta",
+        "ground-truth/deeploc1-test_vs_val.hits.m8.gz",
+    ),
 ]
-HEADLINE = DATASETS[0]["name"]
 
 
-def truth_best(path: Path) -> dict[str, float]:
-    """Best MMseqs2 fident per query among alignments with qcov >= COVERAGE."""
-    best: dict[str, float] = {}
-    with gzip.open(path, "rt") as fh:
+def band_counts(
+    truth: dict[str, float], reported: dict[str, float], identity_floor: float, bands=BANDS
+) -> dict[str, list[int]]:
+    """Per band: [queries whose true identity is in it, of which reported at >= the band's low edge]."""
+    out = {name: [0, 0] for name, low, _h in bands if low + 1e-9 >= identity_floor}
+    lows = {n: lo for n, lo, _h in bands}
+    for q, true in truth.items():
+        name = band_of(true, bands)
+        if name not in out:
+            continue
+        out[name][0] += 1
+        if reported.get(q, -1.0) + 1e-9 >= lows[name]:
+            out[name][1] += 1
+    return out
+
+
+def per_threshold(
+    truth: dict[str, float], reported: dict[str, float], identity_floor: float
+) -> dict[str, dict]:
+    """Recall at >= t: of the queries with true identity >= t, the share reported at >= t."""
+    out = {}
+    for t in DEFAULT_THRESHOLDS:
+        if t < identity_floor - 1e-9 or t >= 1.0:
+            continue
+        true_t = [q for q, v in truth.items() if v + 1e-9 >= t]
+        hit = sum(reported.get(q, -1.0) + 1e-9 >= t for q in true_t)
+        low, high = wilson(hit, len(true_t))
+        out[f"{t:.2f}"] = {
+            "n": len(true_t),
+            "found": hit,
+            "recall": round(hit / len(true_t), 4) if true_t else None,
+            "low": round(low, 4),
+            "high": round(high, 4),
+        }
+    return out
+
+
+def bands_table(counts: dict[str, list[int]]) -> dict[str, dict]:
+    out = {}
+    for name, (n, found) in counts.items():
+        low, high = wilson(found, n)
+        out[name] = {
+            "n": n,
+            "found": found,
+            "recall": round(found / n, 4) if n else None,
+            "low": round(low, 4),
+            "high": round(high, 4),
+        }
+    return out
+
+
+def predict(bands: dict[str, dict], weights: dict[str, list[int]], floor: float) -> dict[str, float | None]:
+    """Per-threshold recall predicted from band recalls, weighted by another source's true band counts."""
+    out: dict[str, float | None] = {}
+    lows = {n: lo for n, lo, _h in BANDS}
+    for t in DEFAULT_THRESHOLDS:
+        if t < floor - 1e-9 or t >= 1.0:
+            continue
+        num = den = 0.0
+        for name, (n, _f) in weights.items():
+            if lows[name] + 1e-9 < t or not n:
+                continue
+            r = bands.get(name, {}).get("recall")
+            if r is None:
+                return {**out, f"{t:.2f}": None}
+            num += n * r
+            den += n
+        out[f"{t:.2f}"] = round(num / den, 4) if den else None
+    return out
+
+
+def run(method: Method, queries, references) -> tuple[dict[str, float], float, dict]:
+    started = time.perf_counter()
+    result = find_overlap(queries, references, method=method)
+    reported = {h.query: h.identity for h in result.hits}
+    tiers = {name: r.to_dict() for name, r in result.tiers.items()}
+    if result.method.key() != method.key():
+        raise SystemExit(f"tiers did not all run for {method.key()}: {tiers}")
+    return reported, time.perf_counter() - started, tiers
+
+
+def real_truth(data: Path, queries, references, m8: str, coverage: float) -> dict[str, float]:
+    ref_shas = {sequence_sha256(s) for _r, s in references}
+    best: dict[str, float] = {q: 1.0 for q, s in queries if sequence_sha256(s) in ref_shas}
+    with gzip.open(data / m8, "rt") as fh:
         for line in fh:
             f = line.split("\t")
-            if float(f[11]) + 1e-9 >= COVERAGE:
-                q, fid = f[0], float(f[2])
-                if fid > best.get(q, -1.0):
-                    best[q] = fid
+            if float(f[11]) + 1e-9 >= coverage:
+                best[f[0]] = max(best.get(f[0], -1.0), float(f[2]))
     return best
 
 
-def key(t: float) -> str:
-    return "exact" if t >= 1.0 else f"{t:.2f}"
-
-
-def run_combo(combo: str, queries, references, t: float):
-    tiers = tuple(combo.split("+"))
-    return find_overlap(queries, references, identity=t, coverage=COVERAGE, tiers=tiers)
-
-
-def measure(ds: dict, data: Path, quick: bool) -> dict:
-    queries = read_sequences(data / ds["query"], kind="protein")
-    references = read_sequences(data / ds["reference"], kind="protein")
-    truth = truth_best(data / ds["truth"])
-    ref_shas = {sequence_sha256(s) for _r, s in references}
-    truth_sets = {"exact": {q for q, s in queries if sequence_sha256(s) in ref_shas}}
-    for t in THRESHOLDS:
-        truth_sets[key(t)] = {q for q, fid in truth.items() if fid + 1e-9 >= t}
-
-    found: dict[str, dict[str, set[str]]] = defaultdict(dict)
-    seconds: dict[str, dict[str, float]] = defaultdict(dict)
-    stats: dict[str, dict] = {}
-    verified: dict[str, bool] = {}
-    missed: dict[str, list] = {}
-
-    def record(combo: str, result, thresholds, elapsed: float) -> None:
-        best = best_hits(result.hits)
-        low = min(thresholds)
-        verified[combo] = verified.get(combo, True) and all(
-            h.identity + 1e-9 >= low and h.query_coverage + 1e-9 >= COVERAGE for h in best.values()
-        )
-        found[combo]["exact"] = {q for q, h in best.items() if h.tier == "exact"}
-        for t in thresholds:
-            found[combo][key(t)] = {q for q, h in best.items() if h.identity + 1e-9 >= t}
-            seconds[combo][key(t)] = round(elapsed, 2)
-
-    # exact: one run (identity does not matter to it)
-    started = time.perf_counter()
-    record(
-        "exact",
-        run_combo("exact", queries, references, min(THRESHOLDS)),
-        THRESHOLDS,
-        time.perf_counter() - started,
-    )
-    # exact+minhash: one run per threshold, as a user would ask (bounds and trimming depend on it)
-    for t in THRESHOLDS:
-        started = time.perf_counter()
-        result = run_combo("exact+minhash", queries, references, t)
-        record("exact+minhash", result, [t], time.perf_counter() - started)
-        stats[key(t)] = result.tiers["minhash"].to_dict()
-        missed[key(t)] = [(q, truth[q]) for q in sorted(truth_sets[key(t)] - found["exact+minhash"][key(t)])][
-            :30
-        ]
-    print(f"  {ds['name']}: exact+minhash done", file=sys.stderr)
-    combos = ["exact", "exact+minhash"]
-    # exact+minhash+containment: the containment tier (dedup.containment) on the queries still without a hit
-    contained = "exact+minhash+containment"
-    for t in THRESHOLDS:
-        started = time.perf_counter()
-        record(contained, run_combo(contained, queries, references, t), [t], time.perf_counter() - started)
-    combos.append(contained)
-    print(f"  {ds['name']}: {contained} done", file=sys.stderr)
-    if not quick:
-        # exact+mmseqs: MMseqs2 searches the same way whatever identity is asked (the identity filter is
-        # applied to its output), so one run at the lowest threshold is read at every threshold
-        started = time.perf_counter()
-        result = run_combo("exact+mmseqs", queries, references, min(THRESHOLDS))
-        record("exact+mmseqs", result, THRESHOLDS, time.perf_counter() - started)
-        # all tiers: a query counts at t when either tier verified a hit >= t (what find_overlap's
-        # per-query best does when both run)
-        both = "exact+minhash+mmseqs"
-        found[both]["exact"] = found["exact"]["exact"]
-        for t in THRESHOLDS:
-            k = key(t)
-            found[both][k] = found["exact+minhash"][k] | found["exact+mmseqs"][k]
-            seconds[both][k] = round(seconds["exact+minhash"][k] + seconds["exact+mmseqs"][k], 2)
-        verified[both] = verified["exact+minhash"] and verified["exact+mmseqs"]
-        combos += ["exact+mmseqs", both]
-        print(f"  {ds['name']}: mmseqs done", file=sys.stderr)
-
-    recall: dict[str, dict[str, float | None]] = {}
-    precision: dict[str, dict[str, float | None]] = {}
-    counts: dict[str, dict[str, int]] = {}
-    for combo in combos:
-        recall[combo], precision[combo], counts[combo] = {}, {}, {}
-        for k in ["exact", *map(key, THRESHOLDS)]:
-            f, tr = found[combo].get(k, set()), truth_sets[k]
-            counts[combo][k] = len(f)
-            recall[combo][k] = round(len(f & tr) / len(tr), 4) if tr else None
-            precision[combo][k] = round(len(f & tr) / len(f), 4) if f else None
-    return {
-        "title": ds["title"],
-        "query": ds["query"],
-        "reference": ds["reference"],
-        "queries": len(queries),
-        "references": len(references),
-        "truth": {k: len(v) for k, v in truth_sets.items()},
-        "found": counts,
-        "recall": recall,
-        "precision_vs_mmseqs": precision,
-        "verified": {combo: 1.0 if ok else 0.0 for combo, ok in verified.items()},
-        "seconds": seconds,
-        "minhash_stats": stats,
-        "minhash_missed": missed,
+def measure(label_method: tuple[str, Method]) -> tuple[str, dict]:
+    label, method = label_method
+    t0 = time.perf_counter()
+    planted, references = PLANTED[method.kind]
+    if "mmseqs" in method.tiers:
+        seen: dict[str, int] = {}
+        sample = []
+        for p in planted:
+            band = p.query.split("_")[0]
+            seen[band] = seen.get(band, 0) + 1
+            if seen[band] <= MMSEQS_PER_BAND:
+                sample.append(p)
+        planted = sample
+    truth = {p.query: p.identity for p in planted if p.true_at(method.coverage)}
+    sources_seq = dict(references)
+    identical = {p.query for p in planted if p.sequence == sources_seq.get(p.source)}
+    reported, secs, tiers = run(method, [(p.query, p.sequence) for p in planted], references)
+    p_counts = band_counts(truth, reported, method.identity)
+    sources = {
+        "planted": {
+            "seed": SEEDS[method.kind],
+            "queries": len(planted),
+            "true_at_coverage": len(truth),
+            "seconds": round(secs, 1),
+            "bands": bands_table(p_counts),
+            "bins": {
+                **bands_table(band_counts(truth, reported, method.identity, BINS)),
+                # identity 1 but not identical to the source (fragments, flanked): the exact tier
+                # cannot find these; identical copies are certain and not counted here.
+                "100% not identical": bands_table(
+                    band_counts(
+                        {q: v for q, v in truth.items() if q not in identical},
+                        reported,
+                        1.0,
+                        BANDS[:1],
+                    )
+                )["100%"],
+            },
+            "per_threshold": per_threshold(truth, reported, method.identity),
+        }
+    }
+    r_counts: dict[str, list[int]] = {}
+    if method.kind == "protein" and "mmseqs" not in method.tiers:
+        per_pair = {}
+        r_truth_all: dict[str, float] = {}
+        r_rep_all: dict[str, float] = {}
+        for name, (queries, refs, m8) in REAL.items():
+            rt = real_truth(DATA, queries, refs, m8, method.coverage)
+            rep, rsecs, _ = run(method, queries, refs)
+            per_pair[name] = round(rsecs, 1)
+            r_truth_all.update({f"{name}/{q}": v for q, v in rt.items()})
+            r_rep_all.update({f"{name}/{q}": v for q, v in rep.items()})
+        r_counts = band_counts(r_truth_all, r_rep_all, method.identity)
+        sources["real"] = {
+            "truth": "MMseqs2 14-7e284 easy-search -s 7.5 (GROUND_TRUTH.md); 30% row is a lower bound",
+            "pairs": per_pair,
+            "bands": bands_table(r_counts),
+            "per_threshold": per_threshold(r_truth_all, r_rep_all, method.identity),
+        }
+        loso = {}
+        for held, other in (("real", "planted"), ("planted", "real")):
+            weights = r_counts if held == "real" else p_counts
+            pred = predict(sources[other]["bands"], weights, method.identity)
+            meas = sources[held]["per_threshold"]
+            loso[held] = {
+                t: None
+                if pred.get(t) is None or meas[t]["recall"] is None
+                else round(pred[t] - meas[t]["recall"], 4)
+                for t in meas
+            }
+        sources["leave_one_source_out_error"] = {
+            "meaning": "predicted (other source's band recalls, weighted by this source's true band counts) "
+            "minus measured recall at >= t",
+            **loso,
+        }
+    return method.key(), {
+        "label": label,
+        "method": method.to_dict(),
+        "recall": {
+            "source": f"planted mutants (benchmarks/planted.py, seed {SEEDS[method.kind]})",
+            "bands": sources["planted"]["bands"],
+            "bins": sources["planted"]["bins"],
+            "per_threshold": sources["planted"]["per_threshold"],
+        },
+        "sources": sources,
+        "tiers": {n: {k: t[k] for k in ("ran", "version", "seconds", "stats")} for n, t in tiers.items()},
+        "seconds": round(time.perf_counter() - t0, 1),
     }
 
 
-def markdown(table: dict) -> str:
-    lines = []
-    for ds in table["datasets"].values():
-        lines.append(f"### {ds['title']}")
-        lines.append(
-            f"{ds['queries']:,} query vs {ds['references']:,} reference sequences; query coverage >= 80%."
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=REPO / "dedup" / "calibration.json")
+    ap.add_argument("--per-band", type=int, help="planted queries per band (default: protein 1500, DNA 500)")
+    ap.add_argument("--only", help="measure only methods whose label contains this")
+    ap.add_argument("--workers", type=int, default=2, help="methods measured at once (default 2)")
+    args = ap.parse_args()
+    if not args.data.is_dir():
+        args.data = Path("/work/shared/data")
+    started = time.perf_counter()
+    methods = [(label, m) for label, m in default_methods() if not args.only or args.only in label]
+    planted_sets = {}
+    for kind in sorted({m.kind for _l, m in methods}):
+        t0 = time.perf_counter()
+        per_band = args.per_band or PER_BAND[kind]
+        planted, references = planting.generate(
+            kind, seed=SEEDS[kind], per_band=per_band, decoys=DECOYS[kind]
         )
-        lines.append("")
-        combos = list(ds["recall"])
-        head = "| identity >= | truth (MMseqs2) | " + " | ".join(
-            f"{c}: found / recall / precision" for c in combos
+        planted_sets[kind] = (planted, references)
+        print(
+            f"planted {kind}: {len(planted)} queries, {len(references)} references "
+            f"(seed {SEEDS[kind]}, {time.perf_counter() - t0:.1f} s)",
+            file=sys.stderr,
         )
-        lines.append(head + " |")
-        lines.append("|---" * (2 + len(combos)) + "|")
-        for k in ["exact", *map(key, THRESHOLDS)]:
-            label = "exact" if k == "exact" else f"{round(float(k) * 100)}%"
-            cells = []
-            for c in combos:
-                r, p = ds["recall"][c][k], ds["precision_vs_mmseqs"][c][k]
-                fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-                cells.append(f"{ds['found'][c][k]} / {fmt(r)} / {fmt(p)}")
-            lines.append(f"| {label} | {ds['truth'][k]} | " + " | ".join(cells) + " |")
-        lines.append("")
-        secs = ds["seconds"].get("exact+minhash", {})
-        if secs:
-            lines.append(
-                "exact+minhash wall time per run (s): "
-                + ", ".join(f"{round(float(k) * 100)}%: {v}" for k, v in secs.items() if k != "exact")
-            )
-        mm = ds["seconds"].get("exact+mmseqs", {})
-        if mm:
-            lines.append(
-                f"exact+mmseqs wall time (one run read at every threshold): {next(iter(mm.values()))} s"
-            )
-        lines.append("")
-    return "\n".join(lines)
+    real_sets = {}
+    for name, q, r, m8 in REAL_PAIRS:
+        real_sets[name] = (
+            read_sequences(args.data / q, kind="protein"),
+            read_sequences(args.data / r, kind="protein"),
+            m8,
+        )
 
+    global DATA
+    DATA = args.data
+    PLANTED.update(planted_sets)
+    REAL.update(real_sets)
+    # The slowest first, two at a time (2 cores); each worker runs one method end to end.
+    methods.sort(key=lambda lm: ("mmseqs" not in lm[1].tiers, lm[1].identity))
+    entries = {}
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        for key, entry in pool.map(measure, methods):
+            entries[key] = entry
+            print(f"{entry['label']}: {entry['seconds']} s", file=sys.stderr)
+    entries = {m.key(): entries[m.key()] for _l, m in sorted(methods, key=lambda lm: lm[0])}
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    default_data = Path(os.environ.get("LEAKLEDGER_SHARED_DATA", REPO.parent / "shared" / "data"))
-    parser.add_argument("--data", type=Path, default=default_data)
-    parser.add_argument("--out", type=Path, default=REPO / "dedup" / "calibration.json")
-    parser.add_argument(
-        "--quick", action="store_true", help="exact and exact+minhash only; do not write --out"
-    )
-    parser.add_argument("--only", help="measure only this data set name")
-    args = parser.parse_args(argv)
-
-    datasets = {}
-    for ds in DATASETS:
-        if args.only and ds["name"] != args.only:
-            continue
-        print(f"measuring {ds['name']}", file=sys.stderr)
-        datasets[ds["name"]] = measure(ds, args.data, args.quick)
-    params = default_sketch_params("protein")
     table = {
-        "kind": "protein",
-        "generated_by": "python benchmarks/calibrate.py",
+        "format": 2,
+        "generated_by": "python benchmarks/calibrate.py" + (f" --only {args.only!r}" if args.only else ""),
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "truth": "MMseqs2 easy-search (GROUND_TRUTH.md): best fident per query among alignments with qcov >= 0.8",
-        "coverage": COVERAGE,
-        "defaults": {
-            "sketch_params": params.key(),
-            "lsh": {
-                key(t): dict(zip(("threshold", "bands", "rows"), lsh_settings(t), strict=True))
-                for t in THRESHOLDS
-            },
-            "note": "recall holds for these LSH settings; an index banded differently must be measured again",
-        },
-        "versions": {
-            "dedup": dedup.__version__,
-            "mmseqs": dedup.mmseqs_version(),
-        },
-        "headline": HEADLINE,
-        "recall": datasets[HEADLINE]["recall"] if HEADLINE in datasets else {},
-        "precision_vs_mmseqs": datasets[HEADLINE]["precision_vs_mmseqs"] if HEADLINE in datasets else {},
-        "datasets": datasets,
+        "dedup": dedup.__version__,
+        "aligner": aligner_id(),
+        "bands": [name for name, _l, _h in BANDS],
+        "band_recall": "share of the queries whose TRUE identity is in the band that the method reports "
+        "with identity >= the band's low edge (any reference), at the method's query coverage",
+        "not_measured": {"text": "no ground truth for text", "rna": "no RNA ground truth (DNA is measured)"},
+        "seconds": round(time.perf_counter() - started, 1),
+        "methods": entries,
     }
-    print(markdown(table))
-    if not args.quick and not args.only:
-        args.out.write_text(json.dumps(table, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-        print(f"wrote {args.out}", file=sys.stderr)
-    else:
-        print(json.dumps({n: d["minhash_missed"] for n, d in datasets.items()}, indent=1), file=sys.stderr)
-    return 0
+    if args.only and args.out.exists():  # keep the other methods' entries
+        old = json.loads(args.out.read_text())
+        table["methods"] = {**old.get("methods", {}), **entries}
+    args.out.write_text(json.dumps(table, indent=1) + "\n")
+    print_markdown(table, entries)
+    print(f"\nwrote {args.out} in {table['seconds']} s", file=sys.stderr)
+
+
+def print_markdown(table: dict, entries: dict) -> None:
+    print(f"Machine: {table['machine']}; aligner {table['aligner']}; {table['seconds']} s.\n")
+    for key, e in entries.items():
+        print(f"#### {e['label']} (`{key}`)\n")
+        srcs = [s for s in ("planted", "real") if s in e["sources"]]
+        print("| band | " + " | ".join(f"{s}: found / n, recall [95% CI]" for s in srcs) + " |")
+        print("|---|" + "---|" * len(srcs))
+        for name in e["recall"]["bands"]:
+            cells = []
+            for s in srcs:
+                b = e["sources"][s]["bands"][name]
+                cells.append(
+                    f"{b['found']} / {b['n']}, {b['recall']:.3f} [{b['low']:.3f}, {b['high']:.3f}]"
+                    if b["n"]
+                    else "0 / 0"
+                )
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        if "leave_one_source_out_error" in e["sources"]:
+            lo = e["sources"]["leave_one_source_out_error"]
+            print(
+                "\nLeave-one-source-out error (predicted - measured), per threshold: "
+                + "; ".join(
+                    f"{held}: "
+                    + ", ".join(f">={float(t):.0%} {v:+.3f}" for t, v in lo[held].items() if v is not None)
+                    for held in ("real", "planted")
+                )
+            )
+        print()
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -7,10 +7,16 @@ installed): no Django, so it can be used alone.
 - :mod:`dedup.params`, :mod:`dedup.shingle`, :mod:`dedup.sketch`: datasketch-compatible
   MinHash signatures, vectorised.
 - :mod:`dedup.lsh`: LSH band keys (64-bit, for a database index) and an in-memory index.
-- :mod:`dedup.verify`: alignment of candidate pairs into identity and coverage.
+- :mod:`dedup.verify`: alignment of candidate pairs into identity and coverage
+  (:mod:`dedup.alignment` the aligners, :mod:`dedup.hits` what they produce).
+- :mod:`dedup.parallel`: how many threads the compiled kernels use.
 - :mod:`dedup.mmseqs`: the MMseqs2 homology tier.
-- :mod:`dedup.overlap`: :func:`find_overlap`, the tiers put together, with the
-  measured calibration.
+- :mod:`dedup.method`: :class:`Method`, every setting that changes recall, and its key.
+- :mod:`dedup.pipeline`: the tiers as functions over a :class:`CandidateIndex` (the one
+  pipeline every front end runs); :mod:`dedup.memindex`: the in-memory index.
+- :mod:`dedup.calibration`, :mod:`dedup.claims`: the recall measured per method key and
+  identity band, and what a report claims from it.
+- :mod:`dedup.overlap`: :func:`find_overlap`, the library's front door.
 
 Command line: ``python -m dedup overlap QUERY.fasta REFERENCE.fasta``.
 
@@ -23,6 +29,9 @@ Examples:
 
 __version__ = "0.1.0"
 
+from .alignment import ALIGNER_NAME, ALIGNER_VERSION, BACKENDS, AlignerSpec, aligner_spec, default_backend
+from .calibration import BANDS, wilson
+from .claims import Claims, summarise
 from .containment import (
     CONTAINMENT_TIER,
     DEFAULT_MAX_CANDIDATES,
@@ -33,8 +42,11 @@ from .containment import (
 )
 from .errors import DedupError, InvalidSequenceError, ParameterMismatchError, ParseError
 from .lsh import LSHIndex, band_keys, lsh_params
+from .memindex import MemoryIndex
+from .method import Method, aligner_id, default_methods, index_method
 from .mmseqs import MmseqsError, MmseqsSettings, mmseqs_search
 from .mmseqs import available as mmseqs_available
+from .mmseqs import capped as mmseqs_capped
 from .mmseqs import unavailable_reason as mmseqs_unavailable_reason
 from .mmseqs import version as mmseqs_version
 from .overlap import (
@@ -49,6 +61,7 @@ from .overlap import (
     lsh_settings,
     read_sequences,
 )
+from .parallel import available_cpus, parallel_map, resolve_threads
 from .params import HASH_NAME, MAX_K, SketchParams
 from .parsing import (
     ALPHABETS,
@@ -62,6 +75,7 @@ from .parsing import (
     sequence_sha256,
     validate,
 )
+from .pipeline import CandidateIndex, run_tiers
 from .refindex import INDEX_FORMAT, IndexMismatchError, ReferenceIndex, build_index, file_sha256, is_index
 
 # The function dedup.screen.screen is not re-exported: it would hide the module dedup.screen.
@@ -78,7 +92,7 @@ from .shingle import (
 )
 
 # The function dedup.sketch.sketch is not re-exported: it would hide the module dedup.sketch.
-from .sketch import Signature, estimate_jaccard, permutations, sketch_batch, sketch_chunks
+from .sketch import Signature, SignatureBatch, estimate_jaccard, permutations, sketch_batch, sketch_chunks
 from .verify import (
     TIERS,
     Hit,
@@ -121,6 +135,7 @@ __all__ = [
     "shingle_hashes",
     "shingles",
     "Signature",
+    "SignatureBatch",
     "estimate_jaccard",
     "permutations",
     "sketch_batch",
@@ -129,7 +144,13 @@ __all__ = [
     "LSHIndex",
     "band_keys",
     "lsh_params",
-    # verify
+    # verify (hits, alignment)
+    "ALIGNER_NAME",
+    "ALIGNER_VERSION",
+    "BACKENDS",
+    "AlignerSpec",
+    "aligner_spec",
+    "default_backend",
     "TIERS",
     "Hit",
     "PairAlignment",
@@ -139,13 +160,30 @@ __all__ = [
     "best_hits",
     "verify_candidates",
     "verify_pairs",
+    # parallel
+    "available_cpus",
+    "parallel_map",
+    "resolve_threads",
     # mmseqs
     "MmseqsError",
     "MmseqsSettings",
     "mmseqs_available",
+    "mmseqs_capped",
     "mmseqs_search",
     "mmseqs_unavailable_reason",
     "mmseqs_version",
+    # method, pipeline, calibration, claims
+    "BANDS",
+    "CandidateIndex",
+    "Claims",
+    "MemoryIndex",
+    "Method",
+    "aligner_id",
+    "default_methods",
+    "index_method",
+    "run_tiers",
+    "summarise",
+    "wilson",
     # overlap
     "DEFAULT_THRESHOLDS",
     "OverlapResult",

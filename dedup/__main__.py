@@ -25,8 +25,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .containment import CONTAINMENT_TIER
+from .alignment import BACKENDS
+from .claims import format_claims
 from .errors import DedupError, ParameterMismatchError
+from .method import LIBRARY_TIERS, TIER_ORDER, index_method
 from .mmseqs import MmseqsSettings
 from .overlap import OverlapResult, default_sketch_params, find_overlap, read_sequences
 from .params import SketchParams
@@ -34,9 +36,9 @@ from .parsing import KINDS, sequence_sha256
 from .refindex import ReferenceIndex, build_index, is_index
 from .screen import DEFAULT_SCALED, SCREEN_K, Containment, SetSketch, screen
 from .sketch import Signature, sketch_chunks
-from .verify import TIERS as _BASE_TIERS
 
-TIERS = (*_BASE_TIERS, CONTAINMENT_TIER)
+#: The tiers ``--tiers`` accepts, in the order they run.
+TIERS = TIER_ORDER
 
 PAIR_COLUMNS = (
     "query",
@@ -59,6 +61,16 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"give a fraction from 0 to 1 (e.g. {value / 100:g} for {value:g}%)")
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1, got {text}")
+    return value
+
+
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
@@ -103,16 +115,33 @@ def build_parser() -> argparse.ArgumentParser:
     ov.add_argument(
         "--tiers",
         type=_tiers,
-        default=("exact", "minhash", CONTAINMENT_TIER),
-        help="comma-separated: exact,minhash,containment,mmseqs (default exact,minhash,containment)",
+        default=LIBRARY_TIERS,
+        help=f"comma-separated: {','.join(TIER_ORDER)} (default {','.join(LIBRARY_TIERS)})",
     )
     ov.add_argument("--k", type=int, help="k-mer length of the MinHash tier (default per kind)")
     ov.add_argument(
         "--lsh-threshold", type=float, help="LSH Jaccard threshold (default from the calibration)"
     )
     ov.add_argument("--trim", action="store_true", help="report passing parts of longer alignments")
+    ov.add_argument(
+        "--index-method",
+        action="store_true",
+        help="use the method of a persistent band-key index (the registry's: 37 x 3 bands, at most 200 "
+        "candidates per query, stop at the first at >= 95%%), to reproduce a registry report",
+    )
     ov.add_argument("--mmseqs", default="mmseqs", help="mmseqs executable (default: mmseqs on PATH)")
-    ov.add_argument("--threads", type=int, help="mmseqs threads (default: all CPUs)")
+    ov.add_argument(
+        "--threads",
+        type=_threads,
+        help="threads for sketching and alignment, and the cap of mmseqs --threads (default: all CPUs); "
+        "the results do not depend on it",
+    )
+    ov.add_argument(
+        "--aligner",
+        choices=BACKENDS,
+        help="alignment backend: numba (compiled, default when installed) or biopython (the reference); "
+        "both give the same alignments",
+    )
     ov.add_argument("--json", action="store_true", help="print JSON: summary, pairs, method, calibration")
     ov.add_argument(
         "--pairs-out", metavar="FILE.tsv", help="write the best pair of every matched query as TSV"
@@ -185,26 +214,19 @@ def _progress(quiet: bool):
 
 
 def format_summary(result: OverlapResult) -> str:
-    """The human-readable table of counts per threshold."""
+    """The human-readable table of claims per threshold, and what each tier did."""
     lines = [
         f"query records: {result.query_count:,}   reference records: {result.reference_count:,}   "
         f"kind: {result.kind}   identity >= {result.identity:g}   query coverage >= {result.coverage:g}",
         "",
-        f"{'identity':>9}  {'queries':>8}  {'%':>6}  {'recall*':>7}  by tier",
+        *format_claims(result.claims.to_dict()),
+        "",
     ]
-    for row in result.summary:
-        recall = "-" if row.recall is None else f"{row.recall:.3f}"
-        if row.queries is None or row.fraction is None:
-            lines.append(f"{row.label:>9}  {'-':>8}  {'-':>6}  {recall:>7}  below the requested identity")
-            continue
-        tiers = ", ".join(f"{name} {n}" for name, n in row.by_tier.items())
-        lines.append(f"{row.label:>9}  {row.queries:>8,}  {100 * row.fraction:>5.1f}%  {recall:>7}  {tiers}")
-    lines.append("")
     for name, report in result.tiers.items():
         if report.ran:
             extra = f", {report.version}" if report.version else ""
             lines.append(
-                f"tier {name}: ran in {report.seconds:.1f} s, best hits for {report.hits} queries{extra}"
+                f"tier {name}: ran in {report.seconds:.1f} s, best hits for {report.hits} query sequences{extra}"
             )
             skipped = report.stats.get("skipped_too_long", 0)
             if skipped:
@@ -220,14 +242,6 @@ def format_summary(result: OverlapResult) -> str:
             f"{partial} of {len(result.hits)} best hits cover less than 80% of their reference (the query is a "
             "fragment or domain of it): see reference_coverage in --pairs-out or --json"
         )
-    cal = result.calibration
-    if cal.get("measured"):
-        lines.append(
-            f"* recall: measured for these tiers against MMseqs2 on {cal.get('headline')} "
-            "(benchmarks/README.md, Calibration)"
-        )
-    else:
-        lines.append(f"* recall: {cal.get('note', 'not measured')}")
     return "\n".join(lines)
 
 
@@ -255,15 +269,44 @@ def _overlap(args: argparse.Namespace) -> int:
     reference: Any = args.reference
     params: SketchParams | None = SketchParams(args.kind, args.k) if args.k else None
     if is_index(args.reference):
-        reference = ReferenceIndex.open(args.reference)
+        reference = ReferenceIndex.open(args.reference)  # its sketch and banding are the index's
     elif params is None:
         params = default_sketch_params(args.kind)
-    mm = (
-        MmseqsSettings(executable=args.mmseqs)
-        if args.threads is None
-        else MmseqsSettings(executable=args.mmseqs, threads=args.threads)
-    )
-    result = find_overlap(
+    mm = MmseqsSettings(executable=args.mmseqs)  # find_overlap caps its threads at --threads
+    if args.index_method:
+        if args.k or args.lsh_threshold is not None or args.trim or args.reference_coverage:
+            raise ValueError(
+                "--index-method fixes the sketch, banding and coverage rule; drop --k/--lsh-threshold/--trim"
+            )
+        method = index_method(
+            args.kind, identity=args.identity, coverage=args.coverage, tiers=args.tiers, mmseqs=mm
+        )
+        result = find_overlap(
+            args.query,
+            reference,
+            method=method,
+            progress=_progress(args.quiet),
+            threads=args.threads,
+            aligner=args.aligner,
+        )
+    else:
+        result = _find(args, reference, params, mm)
+    if args.pairs_out:
+        write_pairs(result, args.pairs_out)
+    if args.json:
+        payload: dict[str, Any] = result.to_dict()
+        payload["summary"]["counts"] = {row.label: row.queries for row in result.summary}
+        json.dump(payload, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(format_summary(result))
+    return 0
+
+
+def _find(
+    args: argparse.Namespace, reference: Any, params: SketchParams | None, mm: MmseqsSettings
+) -> OverlapResult:
+    return find_overlap(
         args.query,
         reference,
         kind=args.kind,
@@ -276,17 +319,9 @@ def _overlap(args: argparse.Namespace) -> int:
         mmseqs_settings=mm,
         trim=args.trim,
         progress=_progress(args.quiet),
+        threads=args.threads,
+        aligner=args.aligner,
     )
-    if args.pairs_out:
-        write_pairs(result, args.pairs_out)
-    if args.json:
-        payload: dict[str, Any] = result.to_dict()
-        payload["summary"]["counts"] = {row.label: row.queries for row in result.summary}
-        json.dump(payload, sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    else:
-        print(format_summary(result))
-    return 0
 
 
 def _sketch(args: argparse.Namespace) -> int:

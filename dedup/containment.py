@@ -85,6 +85,8 @@ _BUILD_CHUNK = 20_000
 #: Queries per counting chunk (bounds the gathered postings and the pages held, see release_pages).
 _QUERY_CHUNK = 64
 _FORMAT = "ll-seeds-v1"
+#: Format of the seed tables (part of the containment tier's method key).
+SEED_FORMAT = _FORMAT
 
 
 def _seed_kernel_py(
@@ -593,6 +595,14 @@ def _need(
     # (identity below ~85%), the floor keeps the tier to what it is for: near-identical pieces.
     floor = max(MIN_SHARED, MIN_SHARED_FRACTION * (n_buckets - n_skipped))
     return max(floor, lemma * n_buckets / max(n_kmers, 1) - n_skipped)
+
+
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """A digest of this module's source: how candidates are chosen is part of the method key."""
+    import hashlib
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
 def containment_tier(

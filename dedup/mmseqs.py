@@ -19,23 +19,27 @@ The program is optional: :func:`available` says whether it can run, and
 
 from __future__ import annotations
 
+import collections
 import os
+import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .errors import DedupError
-from .verify import Hit
+from .hits import Hit
+from .parallel import available_cpus
 
 __all__ = [
     "MmseqsError",
     "MmseqsSettings",
     "available",
+    "capped",
     "mmseqs_search",
     "unavailable_reason",
     "version",
@@ -59,9 +63,14 @@ class MmseqsSettings:
         evalue: ``-e``, the E-value cut-off.
         max_seqs: ``--max-seqs``, results per query that pass the prefilter.
         alignment_mode: ``--alignment-mode`` (3: full alignment with identity and coverage).
-        threads: ``--threads`` (default: the CPUs of this machine).
+        threads: ``--threads`` (default: the CPUs this process may use; see :func:`capped`).
         tmp_dir: parent directory of the temporary working directory (default: the
             system's); the working directory is always removed afterwards.
+        split_memory_limit: ``--split-memory-limit``: MMseqs2 splits the reference to stay
+            under it, so a large reference cannot take a server's memory.
+        nucleotide_kmer: ``-k`` for DNA/RNA searches. MMseqs2's default there (15) builds a
+            4^15-entry k-mer table, 8.4 GB even for two short records (measured); 13 needs
+            0.53 GB, and a >= 90% identity pair shares many 13-mers.
         extra_args: more arguments appended as given.
 
     Examples:
@@ -74,8 +83,10 @@ class MmseqsSettings:
     evalue: float = 10.0
     max_seqs: int = 1000
     alignment_mode: int = 3
-    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    threads: int = field(default_factory=available_cpus)
     tmp_dir: str | None = None
+    split_memory_limit: str = "2G"
+    nucleotide_kmer: int = 13
     extra_args: tuple[str, ...] = ()
 
     def args(self) -> list[str]:
@@ -91,6 +102,8 @@ class MmseqsSettings:
             str(self.max_seqs),
             "--threads",
             str(self.threads),
+            "--split-memory-limit",
+            self.split_memory_limit,
             *self.extra_args,
         ]
 
@@ -99,6 +112,21 @@ class MmseqsSettings:
         d = asdict(self)
         d["extra_args"] = list(self.extra_args)
         return d
+
+
+def capped(settings: MmseqsSettings, threads: int | None) -> MmseqsSettings:
+    """``settings`` with ``--threads`` at most ``threads`` (``None``: unchanged).
+
+    How ``find_overlap(threads=N)``, ``python -m dedup overlap --threads N`` and a
+    Celery job's ``LEAKLEDGER_THREADS`` keep MMseqs2 within their share of the CPUs.
+
+    Examples:
+        >>> capped(MmseqsSettings(threads=8), 2).threads, capped(MmseqsSettings(threads=1), 2).threads
+        (2, 1)
+    """
+    if threads is None or settings.threads <= threads:
+        return settings
+    return replace(settings, threads=threads)
 
 
 def _resolve(executable: str) -> str | None:
@@ -176,6 +204,7 @@ def mmseqs_search(
     coverage: float = 0.0,
     reference_coverage: float = 0.0,
     settings: MmseqsSettings | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> list[Hit]:
     """Search query sequences against reference sequences with ``mmseqs easy-search``.
 
@@ -187,6 +216,9 @@ def mmseqs_search(
         coverage: keep hits covering >= this fraction of the query.
         reference_coverage: keep hits covering >= this fraction of the reference.
         settings: how to run the program.
+        on_progress: called with the name of each MMseqs2 stage as it starts (``createdb``,
+            ``prefilter``, ``align``, ``convertalis``...): the program is then run verbose and its
+            output read as it comes.
 
     Returns:
         Every kept alignment (MMseqs2 may report several per query and reference
@@ -231,14 +263,37 @@ def mmseqs_search(
         ]
         search_type = _SEARCH_TYPE[kind]
         if search_type:
-            cmd += ["--search-type", search_type]
+            cmd += ["--search-type", search_type, "-k", str(settings.nucleotide_kmer)]
         if coverage > 0:  # let mmseqs drop low-coverage alignments early (cov-mode 2: query coverage)
             cmd += ["-c", str(coverage), "--cov-mode", "2"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise MmseqsError(f"mmseqs easy-search failed (exit {proc.returncode}): {' | '.join(tail)}")
+        if on_progress is None:
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            returncode, tail = proc.returncode, (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        else:
+            returncode, tail = _run_reporting_stages(cmd, on_progress)
+        if returncode != 0:
+            raise MmseqsError(f"mmseqs easy-search failed (exit {returncode}): {' | '.join(tail)}")
         return list(_parse_hits(out, qids, rids, identity, coverage, reference_coverage))
+
+
+_STAGE = re.compile(r"^([a-z][a-z0-9]+) \S+")  # a module's command line: "prefilter tmp/... tmp/..."
+
+
+def _run_reporting_stages(cmd: list[str], on_progress: Callable[[str], None]) -> tuple[int, list[str]]:
+    """Run ``cmd`` verbose (``-v 3``), calling ``on_progress(stage)`` as each MMseqs2 module starts."""
+    cmd = [*cmd]
+    cmd[cmd.index("-v") + 1] = "3"
+    tail: collections.deque[str] = collections.deque(maxlen=5)
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            if line.strip():
+                tail.append(line.strip())
+            match = _STAGE.match(line)
+            if match and "/" in line and match.group(1) != "easy":
+                on_progress(match.group(1))
+    return proc.returncode, list(tail)
 
 
 def _parse_hits(

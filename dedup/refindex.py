@@ -42,7 +42,7 @@ import mmap
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, overload
 
@@ -53,7 +53,7 @@ from .errors import ParameterMismatchError
 from .lsh import band_keys
 from .params import SketchParams
 from .parsing import iter_records, sequence_sha256
-from .sketch import sketch_batch
+from .sketch import EMPTY_VALUE, SignatureBatch, sketch_batch
 
 __all__ = ["INDEX_FORMAT", "IndexMismatchError", "ReferenceIndex", "build_index", "file_sha256", "is_index"]
 
@@ -296,6 +296,61 @@ class ReferenceIndex:
         for i in range(sigs.shape[0]):
             out[i] = r_of[bounds[i] : bounds[i + 1]].tolist()
         return out
+
+    # -- CandidateIndex (dedup.pipeline): keys are sequence numbers -------------------------------
+    def __len__(self) -> int:
+        return self.n_sequences
+
+    def exact(self, shas: Sequence[str]) -> dict[str, Hashable]:
+        out: dict[str, Hashable] = {}
+        for sha in shas:
+            i = self.lookup_sha(sha)
+            if i is not None:
+                out[sha] = i
+        self.release()
+        return out
+
+    def candidates(
+        self, signatures: SignatureBatch | np.ndarray
+    ) -> tuple[np.ndarray, list[Hashable], np.ndarray]:
+        """LSH candidates as ``(query rows, sequence numbers, estimated Jaccard)``, by query then number."""
+        if isinstance(signatures, SignatureBatch):
+            try:
+                signatures = signatures.check(self.params)
+            except ParameterMismatchError as err:
+                raise IndexMismatchError(f"{self.directory}: {err}") from None
+        sigs = np.atleast_2d(np.asarray(signatures, dtype=np.uint32))
+        empty = (sigs == EMPTY_VALUE).all(axis=1)  # too short for a k-mer: never a candidate
+        q_parts, r_parts = [], []
+        for i, refs in enumerate(self.query_batch(sigs)):
+            if refs and not empty[i]:
+                q_parts.append(np.full(len(refs), i, dtype=np.int64))
+                r_parts.append(np.asarray(refs, dtype=np.int64))
+        if not q_parts:
+            return np.empty(0, dtype=np.int64), [], np.empty(0)
+        q, r = np.concatenate(q_parts), np.concatenate(r_parts)
+        jac = (sigs[q] == np.asarray(self.signatures[r])).mean(axis=1)
+        self.release()
+        return q, [int(x) for x in r.tolist()], jac
+
+    def residues(self, keys: Sequence[Hashable]) -> dict[Hashable, str]:
+        return {k: self.sequence(int(k)) for k in keys}  # type: ignore[call-overload]
+
+    def sequences(self) -> Iterable[tuple[Hashable, str]]:
+        return ((i, self.sequence(i)) for i in range(self.n_sequences))
+
+    def name(self, key: Hashable) -> str:
+        """The identifier of the first record with sequence number ``key``."""
+        return self.identifier(int(key))  # type: ignore[call-overload]
+
+    def seed_index(self, params: SketchParams) -> tuple[SeedIndex, Sequence[Hashable]]:
+        """The containment tier's seed table, mapped from the index (seed row ``i`` is sequence ``i``)."""
+        if params != self.params:
+            raise IndexMismatchError(
+                f"{self.directory} holds seeds of {self.params.key()}, not {params.key()}; "
+                + _rebuild_hint(self.manifest["reference"]["path"], self.directory)
+            )
+        return self.seeds, range(self.n_sequences)
 
 
 def _raw_view(arr: np.ndarray) -> tuple[Any, int] | None:

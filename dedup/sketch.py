@@ -43,10 +43,19 @@ import numpy as np
 
 from dedup import _kernels
 from dedup.errors import ParameterMismatchError
+from dedup.parallel import parallel_map, resolve_threads
 from dedup.params import SketchParams
 from dedup.shingle import NUCLEOTIDE_CODES, PROTEIN_CODES, batch_shingle_hashes
 
-__all__ = ["Signature", "estimate_jaccard", "permutations", "sketch", "sketch_batch", "sketch_chunks"]
+__all__ = [
+    "Signature",
+    "SignatureBatch",
+    "estimate_jaccard",
+    "permutations",
+    "sketch",
+    "sketch_batch",
+    "sketch_chunks",
+]
 
 EMPTY_VALUE = 0xFFFFFFFF
 _MAGIC = b"LLMH"
@@ -200,6 +209,81 @@ class Signature:
         return cls(params, m.hashvalues)
 
 
+class SignatureBatch:
+    """Signatures of many sequences, ``(n, num_perm)`` uint32 (read-only), with the params that made them.
+
+    What travels between sketching, an LSH index and a Jaccard estimate: :class:`dedup.lsh.LSHIndex`,
+    :class:`dedup.memindex.MemoryIndex` and :func:`estimate_jaccard` refuse a batch made with other
+    params (not only another width).
+
+    Args:
+        params: the sketch parameters.
+        values: the hash values, one row per sequence.
+
+    Raises:
+        ParameterMismatchError: the values are not ``(n, params.num_perm)``.
+
+    Examples:
+        >>> p = SketchParams("protein", 3)
+        >>> batch = SignatureBatch.sketch(["MKVLAAGIV", "MKVLAAGIW"], p)
+        >>> len(batch), batch.values.shape, batch[0] == sketch("MKVLAAGIV", p)
+        (2, (2, 128), True)
+        >>> batch.values[0, 0] = 1
+        Traceback (most recent call last):
+        ...
+        ValueError: assignment destination is read-only
+    """
+
+    __slots__ = ("params", "values")
+    params: SketchParams
+    values: np.ndarray
+
+    def __init__(self, params: SketchParams, values: Any) -> None:
+        arr = np.array(values, dtype=np.uint32, copy=None, order="C")
+        if arr.ndim != 2 or arr.shape[1] != params.num_perm:
+            raise ParameterMismatchError(
+                f"a signature batch for {params.key()} needs (n, {params.num_perm}) hash values, got shape "
+                f"{arr.shape}; pass the params the values were computed with"
+            )
+        if arr.flags.writeable:
+            arr = arr.copy() if arr.base is not None else arr
+            arr.flags.writeable = False
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "values", arr)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a SignatureBatch is frozen")
+
+    @classmethod
+    def sketch(
+        cls, sequences: Sequence[str], params: SketchParams, *, threads: int | None = 1
+    ) -> SignatureBatch:
+        """Sketch sequences into a batch (:func:`sketch_batch`, on ``threads`` threads)."""
+        return cls(params, sketch_batch(sequences, params, threads=threads))
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def __getitem__(self, i: int) -> Signature:
+        return Signature(self.params, self.values[i])
+
+    def __repr__(self) -> str:
+        return f"SignatureBatch({self.params.key()!r}, {len(self)} signatures)"
+
+    def check(self, params: SketchParams) -> np.ndarray:
+        """The values, after checking they were made with ``params``.
+
+        Raises:
+            ParameterMismatchError: the batch was sketched with other params.
+        """
+        if self.params != params:
+            raise ParameterMismatchError(
+                f"signatures made with {self.params.key()} given where {params.key()} is needed; "
+                "sketch with the same SketchParams"
+            )
+        return self.values
+
+
 def sketch(sequence: str, params: SketchParams) -> Signature:
     """The MinHash signature of one sequence.
 
@@ -211,13 +295,18 @@ def sketch(sequence: str, params: SketchParams) -> Signature:
     return Signature(params, sketch_batch([sequence], params)[0])
 
 
-def sketch_batch(sequences: Sequence[str], params: SketchParams, *, backend: str = "auto") -> np.ndarray:
+def sketch_batch(
+    sequences: Sequence[str], params: SketchParams, *, backend: str = "auto", threads: int | None = 1
+) -> np.ndarray:
     """MinHash signatures of many sequences as a ``(len(sequences), num_perm)`` uint32 array.
 
     Args:
         sequences: normalised sequences (str).
         params: sketch parameters.
         backend: ``"auto"`` (compiled kernel when available), ``"numba"`` or ``"numpy"``.
+        threads: threads the compiled kernel runs on (``None``: every CPU); each
+            thread sketches its own slice of the sequences, so the values do not
+            depend on it. The numpy path always uses one.
 
     Raises:
         ValueError: ``backend="numba"`` but numba is not installed, or an unknown backend.
@@ -238,20 +327,33 @@ def sketch_batch(sequences: Sequence[str], params: SketchParams, *, backend: str
     kernel = _kernels.minhash_kernel() if params.kind != "text" and backend != "numpy" else None
     if backend == "numba" and kernel is None and params.kind != "text":
         raise ValueError("backend='numba' needs a working numba installation; use backend='numpy'")
-    use_kernel = kernel is not None
-    step = _KERNEL_BATCH if use_kernel else 4096
-    for lo in range(0, len(sequences), step):
-        chunk = sequences[lo : lo + step]
-        if use_kernel:
-            _sketch_kernel(kernel, chunk, params, a, b, out[lo : lo + len(chunk)])
-        else:
+    if kernel is None:
+        for lo in range(0, len(sequences), 4096):
+            chunk = sequences[lo : lo + 4096]
             hashes, offsets = batch_shingle_hashes(chunk, params)
             _minhash_numpy(hashes, offsets, a, b, out[lo : lo + len(chunk)])
+        return out
+    n_threads = resolve_threads(threads)
+    # Slices small enough to share the work out evenly, large enough to amortise a kernel call.
+    step = (
+        _KERNEL_BATCH
+        if n_threads == 1
+        else max(256, min(_KERNEL_BATCH, -(-len(sequences) // (4 * n_threads))))
+    )
+    slices = [(lo, min(lo + step, len(sequences))) for lo in range(0, len(sequences), step)]
+
+    def run(bounds: tuple[int, int]) -> None:
+        lo, hi = bounds
+        _sketch_kernel(kernel, sequences[lo:hi], params, a, b, out[lo:hi])
+
+    if slices:
+        run(slices[0])  # the first call loads (or compiles) the kernel, once, in this thread
+    parallel_map(run, slices[1:], n_threads)
     return out
 
 
 def sketch_chunks(
-    sequences: Iterable[str], params: SketchParams, chunk_size: int = 4096
+    sequences: Iterable[str], params: SketchParams, chunk_size: int = 4096, *, threads: int | None = 1
 ) -> Iterator[np.ndarray]:
     """Stream signatures in ``(<= chunk_size, num_perm)`` arrays with bounded memory.
 
@@ -263,14 +365,17 @@ def sketch_chunks(
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     it = iter(sequences)
     while chunk := list(itertools.islice(it, chunk_size)):
-        yield sketch_batch(chunk, params)
+        yield sketch_batch(chunk, params, threads=threads)
 
 
-def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
+def estimate_jaccard(a: Any, b: Any) -> float | np.ndarray:
     """Estimated Jaccard: the fraction of equal hash values (row-wise for 2-D input).
 
+    ``a`` and ``b`` are arrays, :class:`Signature` or :class:`SignatureBatch`; two that carry
+    their params must carry the same.
+
     Raises:
-        ParameterMismatchError: the signatures have different numbers of values.
+        ParameterMismatchError: the signatures have different numbers of values, or different params.
 
     Examples:
         >>> p = SketchParams("protein", 3)
@@ -280,8 +385,14 @@ def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
         >>> estimate_jaccard(s, s[0]).shape
         (2,)
     """
-    a = np.asarray(a)
-    b = np.asarray(b)
+    params = [x.params for x in (a, b) if isinstance(x, (Signature, SignatureBatch))]
+    if len(params) == 2 and params[0] != params[1]:
+        raise ParameterMismatchError(
+            f"cannot compare signatures of different params: {params[0].key()} vs {params[1].key()}; "
+            "sketch both with the same SketchParams"
+        )
+    a = _values(a)
+    b = _values(b)
     if a.shape[-1:] != b.shape[-1:]:
         raise ParameterMismatchError(
             f"signatures of {a.shape[-1:]} and {b.shape[-1:]} values cannot be compared; "
@@ -291,6 +402,14 @@ def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
     if np.ndim(result) == 0:
         return float(result)
     return result
+
+
+def _values(x: Any) -> np.ndarray:
+    if isinstance(x, Signature):
+        return x.hashvalues
+    if isinstance(x, SignatureBatch):
+        return x.values
+    return np.asarray(x)
 
 
 def _sketch_kernel(

@@ -1,6 +1,7 @@
 """Joined reads: resolving references, record sets, lineage and training ancestry."""
 
 import uuid as uuid_module
+from pathlib import Path
 
 from django.db.models import QuerySet
 
@@ -9,12 +10,14 @@ from .models import (
     DatasetVersion,
     Derivation,
     Evaluation,
+    Job,
     ModelVersion,
     Record,
     RecordSet,
     SplitPart,
 )
 from .refs import parse_ref
+from .suggest import did_you_mean
 
 
 def version_get(ref: str) -> DatasetVersion:
@@ -24,10 +27,21 @@ def version_get(ref: str) -> DatasetVersion:
             dataset__name=parsed.name, version=parsed.version
         )
     except DatasetVersion.DoesNotExist:
-        raise NotFound(
-            f"No dataset version {ref!r}. List versions with `manage.py lineage {parsed.name}@<version>` "
-            "or GET /api/v1/versions/?dataset=" + parsed.name
-        ) from None
+        raise NotFound(f"No dataset version {ref!r}.{_version_hint(parsed.name, parsed.version)}") from None
+
+
+def _version_hint(name: str, version: str) -> str:
+    """The versions of a known dataset, or names close to an unknown one, and where to list them."""
+    versions = list(DatasetVersion.objects.filter(dataset__name=name).values_list("version", flat=True))
+    if versions:
+        return (
+            f" {name} has versions: {', '.join(versions)}.{did_you_mean(version, versions)} "
+            f"List them with `manage.py list versions {name}`."
+        )
+    refs = [
+        f"{n}@{v}" for n, v in DatasetVersion.objects.values_list("dataset__name", "version").order_by("id")
+    ]
+    return f"{did_you_mean(f'{name}@{version}', refs)} List versions with `manage.py list versions`."
 
 
 def record_set_get(ref: str) -> RecordSet:
@@ -48,6 +62,7 @@ def record_set_get(ref: str) -> RecordSet:
         raise NotFound(
             f"{version.ref} has no split part {parsed.split}:{parsed.part}; "
             f"known parts: {', '.join(known) or 'none (register one with register_split)'}."
+            + did_you_mean(f"{parsed.split}:{parsed.part}", known)
         ) from None
     return RecordSet.objects.select_related("version__dataset", "part__split").get(part=part)
 
@@ -66,8 +81,12 @@ def model_version_get(ref: str) -> ModelVersion:
             model__name=parsed.name, version=parsed.version
         )
     except ModelVersion.DoesNotExist:
+        refs = [
+            f"{n}@{v}" for n, v in ModelVersion.objects.values_list("model__name", "version").order_by("id")
+        ]
         raise NotFound(
-            f"No model version {ref!r}. Register it with `manage.py register_model {ref} ...`."
+            f"No model version {ref!r}.{did_you_mean(ref, refs)} List them with `manage.py list models`, or "
+            f"register it with `manage.py register_model {ref} ...`."
         ) from None
 
 
@@ -75,13 +94,19 @@ def evaluation_get(identifier: str) -> Evaluation:
     try:
         key = uuid_module.UUID(identifier)
     except ValueError:
-        raise RegistryError(f"{identifier!r} is not an evaluation UUID.", code="invalid_reference") from None
+        raise RegistryError(
+            f"{identifier!r} is not an evaluation UUID (a dataset or model version is name@version). List "
+            "evaluations with `manage.py list evaluations`.",
+            code="invalid_reference",
+        ) from None
     try:
         return Evaluation.objects.select_related("model_version__model", "record_set__version__dataset").get(
             uuid=key
         )
     except Evaluation.DoesNotExist:
-        raise NotFound(f"No evaluation {identifier}.") from None
+        raise NotFound(
+            f"No evaluation {identifier}. List evaluations with `manage.py list evaluations`."
+        ) from None
 
 
 def model_version_chain(model_version: ModelVersion) -> list[ModelVersion]:
@@ -157,12 +182,16 @@ def lineage_of_version(version: DatasetVersion) -> dict:
     evaluations = Evaluation.objects.filter(record_set__in=record_sets).select_related(
         "model_version__model", "record_set__version__dataset", "record_set__part__split"
     )
-    from .overlap.selectors import reports_for_record_set
+    from .overlap.selectors import comparable, reports_for_record_set
 
     standing = []
+    by_ref = {rs.ref: rs for rs in record_sets}
     for record_set in record_sets:
         reports = reports_for_record_set(record_set)
         for report in reports["as_test_set"] + reports["as_training_set"]:
+            query, reference = by_ref.get(report["query_set"]), by_ref.get(report["reference_set"])
+            if query is not None and reference is not None and not comparable(query, reference):
+                continue  # the set against itself (a contamination report) or its own parts: not an overlap
             standing.append(
                 {
                     "uuid": report["uuid"],
@@ -189,7 +218,11 @@ def lineage_of_version(version: DatasetVersion) -> dict:
         "evaluations_on_it": [
             {"uuid": str(e.uuid), "model": e.model_version.ref, "on": e.record_set.ref} for e in evaluations
         ],
-        "overlap_reports": list({r["uuid"]: r for r in standing}.values()),
+        "pending_jobs": jobs_to_dicts(jobs_about(record_sets=list(record_sets), live_only=True)),
+        "overlap_reports": sorted(
+            {r["uuid"]: r for r in standing}.values(),
+            key=lambda r: [-t["fraction"] for t in reversed(r["thresholds"])] + [r["reference_set"]],
+        ),  # worst first: the largest fraction at the loosest threshold, then the next
     }
 
 
@@ -238,6 +271,8 @@ def lineage_of_evaluation(evaluation: Evaluation) -> dict:
         "created_at": evaluation.created_at.isoformat(),
         "model_lineage": lineage_of_model_version(evaluation.model_version),
         "contamination": contamination_report_for_evaluation(evaluation),
+        # the contamination report's job (pending, running or failed while there is no report)
+        "contamination_jobs": jobs_to_dicts(jobs_about(evaluations=[evaluation])),
     }
 
 
@@ -255,4 +290,99 @@ def lineage(ref: str) -> dict:
         return lineage_of_version(version)
     if ModelVersion.objects.filter(model__name=parsed.name, version=parsed.version).exists():
         return lineage_of_model_version(model_version_get(ref))
-    raise NotFound(f"{ref!r} is neither a dataset version nor a model version.")
+    if DatasetVersion.objects.filter(dataset__name=parsed.name).exists():
+        raise NotFound(f"No dataset version {ref!r}.{_version_hint(parsed.name, parsed.version)}")
+    if ModelVersion.objects.filter(model__name=parsed.name).exists():
+        model_version_get(ref)  # raises, naming the model's versions
+    refs = [f"{n}@{v}" for n, v in DatasetVersion.objects.values_list("dataset__name", "version")]
+    refs += [f"{n}@{v}" for n, v in ModelVersion.objects.values_list("model__name", "version")]
+    raise NotFound(
+        f"{ref!r} is neither a dataset version nor a model version.{did_you_mean(ref, refs)} List them with "
+        "`manage.py list versions` and `manage.py list models`."
+    )
+
+
+# -- jobs: what is queued, running, done or failed, and what it is about -------------------------
+
+
+def job_get(identifier: str) -> Job:
+    try:
+        key = uuid_module.UUID(str(identifier))
+    except ValueError:
+        raise RegistryError(f"{identifier!r} is not a job UUID.", code="invalid_reference") from None
+    try:
+        return Job.objects.get(uuid=key)
+    except Job.DoesNotExist:
+        raise NotFound(f"No job {identifier}. List jobs with `manage.py jobs`.") from None
+
+
+def _job_about(job: Job, refs: dict[str, str]) -> str:
+    p = job.payload or {}
+    if job.kind == Job.Kind.SKETCH:
+        return f"index {refs.get(p.get('record_set'), p.get('record_set'))}"
+    if job.kind == Job.Kind.OVERLAP and "evaluation" in p:
+        return f"contamination report of evaluation {p['evaluation']}"
+    if job.kind == Job.Kind.OVERLAP:
+        query = refs.get(p.get("query_set"), p.get("query_set"))
+        return f"overlap {query} vs {refs.get(p.get('reference_set'), p.get('reference_set'))}"
+    if job.kind == Job.Kind.INGEST:
+        return f"register {Path(str(p.get('path', '?'))).name} as {p.get('dataset_name', '?')}"
+    return f"check {Path(str(p.get('source', '?'))).name}"
+
+
+def jobs_to_dicts(jobs: list[Job]) -> list[dict]:
+    """Jobs as plain data: state, progress, error, what each is about, and when."""
+    ids = {(j.payload or {}).get(k) for j in jobs for k in ("record_set", "query_set", "reference_set")} - {
+        None
+    }
+    refs = {
+        str(rs.uuid): rs.ref
+        for rs in RecordSet.objects.filter(uuid__in=ids).select_related("version__dataset", "part__split")
+    }
+    return [
+        {
+            "uuid": str(j.uuid),
+            "kind": j.kind,
+            "state": j.state,
+            "about": _job_about(j, refs),
+            "progress": j.progress,
+            "error": j.error,
+            "attempts": j.attempts,
+            "created_at": j.created_at.isoformat(),
+            "started_at": j.started_at.isoformat() if j.started_at else None,
+            "finished_at": j.finished_at.isoformat() if j.finished_at else None,
+        }
+        for j in jobs
+    ]
+
+
+def jobs_list(*, state: str | None = None, kind: str | None = None, limit: int = 20) -> list[Job]:
+    qs = Job.objects.all()
+    if state:
+        qs = qs.filter(state=state)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+def jobs_about(
+    *,
+    record_sets: list[RecordSet] = (),  # type: ignore[assignment]
+    evaluations: list[Evaluation] = (),  # type: ignore[assignment]
+    since=None,
+    live_only: bool = False,
+) -> list[Job]:
+    """Jobs whose payload names one of the record sets (index, overlap) or evaluations (contamination),
+    oldest first; ``since``: created at or after; ``live_only``: pending or running."""
+    from django.db.models import Q
+
+    uuids = [str(rs.uuid) for rs in record_sets]
+    about = Q(payload__evaluation__in=[str(e.uuid) for e in evaluations])
+    for key in ("record_set", "query_set", "reference_set"):
+        about |= Q(**{f"payload__{key}__in": uuids})
+    qs = Job.objects.filter(about)
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if live_only:
+        qs = qs.filter(state__in=[Job.State.PENDING, Job.State.RUNNING])
+    return list(qs.order_by("created_at", "id"))

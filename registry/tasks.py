@@ -1,6 +1,7 @@
 """Celery tasks: thin. A task takes a job's UUID, and ``registry.services.jobs`` does the rest."""
 
 from celery import shared_task
+from django.conf import settings
 
 from .services import jobs
 
@@ -12,7 +13,8 @@ from .services import jobs
     autoretry_for=jobs.TRANSIENT,
     retry_backoff=True,
     retry_backoff_max=300,
-    max_retries=8,
+    # One more than a job's attempts: the job itself decides when a transient fault is final.
+    max_retries=int(settings.LEAKLEDGER["JOB_MAX_ATTEMPTS"]),
 )
 def run_job(job_uuid: str) -> None:
     jobs.job_run(job_uuid)

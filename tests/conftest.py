@@ -34,3 +34,21 @@ def shared_data() -> Path:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static(tmp_path_factory):
+    """Static files collected once per run, as `manage.py collectstatic` does for a deployment.
+
+    Pages name hashed files from the manifest (CompressedManifestStaticFilesStorage), so with DEBUG off
+    a template with `{% static %}` needs it. WhiteNoise looks files up per request here
+    (``WHITENOISE_AUTOREFRESH``) instead of scanning the folder for every test client (~80 ms each);
+    the browser tests serve the folder exactly as production does (tests/web/conftest.py).
+    """
+    from django.core.management import call_command
+    from django.test.utils import override_settings
+
+    root = tmp_path_factory.mktemp("static")
+    with override_settings(STATIC_ROOT=root, WHITENOISE_AUTOREFRESH=True):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        yield root

@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 from rest_framework import exceptions
 from rest_framework.filters import SearchFilter
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -16,6 +17,7 @@ from registry.refs import parse_ref
 
 from ..filters import StrictFilterBackend
 from ..pagination import StableCursorPagination
+from ..parsers import SafeJSONParser
 from ..schema import LeakLedgerSchema
 from ..serializers import JobSerializer
 
@@ -41,8 +43,18 @@ class ApiViewMixin:
     pagination_class = StableCursorPagination
     filter_backends = [StrictFilterBackend, SearchFilter]
     content_negotiation_class = StrictFormatNegotiation
+    parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
     # Shown when PUT, PATCH or DELETE is attempted on a published (immutable) object.
     immutable_message: str | None = None
+
+    def initial(self, request, *args, **kwargs):
+        # A method the view does not serve is a 405 before anything about the request is judged
+        # (DRF would negotiate ?format= first, answering TRACE ...?format=x with a 400).
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            self.http_method_not_allowed(request, *args, **kwargs)
+        nul_refused(request)
+        super().initial(request, *args, **kwargs)
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         if self.immutable_message and request.method in ("PUT", "PATCH", "DELETE"):
@@ -55,6 +67,30 @@ class ApiViewMixin:
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+def nul_refused(request) -> None:
+    """A NUL character in the path or the query string is a 400 on every database.
+
+    PostgreSQL cannot hold NUL in text (a lookup would fail with DataError); SQLite would look for it.
+    """
+    where = None
+    if "\x00" in request._request.path:
+        where = "the URL path"
+    else:
+        for key, values in request.query_params.lists():
+            if "\x00" in key or any("\x00" in v for v in values):
+                where = f"query parameter {key!r}"
+                break
+    if where is not None:
+        raise exceptions.ValidationError(
+            {
+                "non_field_errors": [
+                    f"{where} holds a NUL character (%00), which no name or value here contains."
+                ]
+            },
+            code="nul_character",
+        )
 
 
 def _lookup_by_ref(ref: str, queryset, *, name_field: str, what: str):
@@ -109,7 +145,8 @@ def parse_uuid(value: str, what: str) -> uuid_module.UUID:
     try:
         return uuid_module.UUID(str(value))
     except ValueError:
-        raise exceptions.NotFound(f"{value!r} is not a {what} UUID.") from None
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise exceptions.NotFound(f"{value!r} is not {article} {what} UUID.") from None
 
 
 # Which HTTP status a failed job's error code answers with, when the job ran inside the request.

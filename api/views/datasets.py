@@ -20,7 +20,7 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from registry import selectors
@@ -37,7 +37,7 @@ from registry.models import (
 from registry.overlap import selectors as overlap_selectors
 from registry.services import dataset_can_write, split_register
 from registry.services.ingest import registration_check
-from registry.services.jobs import job_create
+from registry.services.jobs import job_create, job_enqueue, jobs_run_inline
 
 from .. import citations
 from ..filters import (
@@ -48,6 +48,7 @@ from ..filters import (
     SplitPartFilter,
     VersionFilter,
 )
+from ..parsers import SafeJSONParser
 from ..renderers import CITATION_FORMATS, CITATION_RENDERERS, CSVRenderer, FastaRenderer, JSONLDRenderer
 from ..serializers import (
     DatasetSerializer,
@@ -174,11 +175,18 @@ class UploadMixin:
                 "id_column": data["id_column"],
                 "sequence_column": data["sequence_column"],
                 "skip_identical_duplicates": data["skip_identical_duplicates"],
+                "force_kind": data["force_kind"],
                 "user_id": request.user.pk,
                 "delete_after": True,
             }
-            job = job_create(kind="ingest", payload=payload, user=request.user)
-            self._kept_upload = keep  # finalize_response keeps it for the job, which removes it when done
+            if jobs_run_inline():  # no worker: the job runs inside this request, so bound its work
+                payload["inline_max_bytes"] = int(settings.LEAKLEDGER["INLINE_MAX_BYTES"])
+            job = job_create(kind="ingest", payload=payload, user=request.user, enqueue=False)
+            # From here on the file is the job's (it removes it when it finishes): whatever happens to this
+            # request, a pending job never loses its upload. finalize_response keeps it.
+            self._kept_upload = keep
+        # Without a broker the job runs here; with one that is down, the job stays pending for recover_jobs.
+        job_enqueue(job)
         job.refresh_from_db()
         return job_answer(job, request)
 
@@ -358,7 +366,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         if getattr(self, "action", None) == "create":
             return [MultiPartParser()]
         if getattr(self, "action", None) == "splits":
-            return [JSONParser(), MultiPartParser()]
+            return [SafeJSONParser(), MultiPartParser()]
         return super().get_parsers()
 
     @extend_schema(

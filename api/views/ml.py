@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from registry import selectors
@@ -22,9 +22,11 @@ from registry.models import (
 )
 from registry.overlap import selectors as overlap_selectors
 from registry.services import evaluation_record, model_version_register
+from registry.services.ml import model_can_write
 
 from .. import citations
 from ..filters import EvaluationFilter, JobFilter, MLModelFilter, ModelVersionFilter
+from ..parsers import SafeJSONParser
 from ..renderers import CITATION_RENDERERS
 from ..serializers import (
     DerivationSerializer,
@@ -119,7 +121,7 @@ class ModelVersionViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOn
     search_fields = ["model__name", "version"]
     lookup_field = "ref"
     lookup_value_regex = r"[^/]+"
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     immutable_message = "Model versions are immutable: register a new version."
 
     def get_queryset(self):
@@ -211,7 +213,7 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
     search_fields = ["model_version__model__name", "record_set__version__dataset__name", "code_ref"]
     lookup_field = "uuid"
     lookup_value_regex = r"[^/]+"  # anything the URL can hold, so that a bad UUID is a JSON 404
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [SafeJSONParser, MultiPartParser]
     immutable_message = "Evaluations are immutable: record a new evaluation."
     action_error_statuses = {"cite": ("400",)}
 
@@ -232,7 +234,8 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
             "multipart/form-data": EvaluationUploadSerializer,
         },
         responses={201: EvaluationSerializer},
-        description="Only the model's owner (or anyone, for a model without owner). The contamination "
+        description="Only the model's owner or staff (a model registered from the command line has no owner: "
+        "only staff). The contamination "
         "report against the model's training ancestry is computed in the background. Per-record scores go "
         "inline (JSON `scores`) or, for many records, as a file (multipart `scores_file`).",
     )
@@ -242,10 +245,10 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
         form.is_valid(raise_exception=True)
         data = form.validated_data
         model_version = lookup_model_version(data["model_version"])
-        owner_id = model_version.model.owner_id
-        if owner_id is not None and owner_id != request.user.pk and not request.user.is_superuser:
+        if not model_can_write(request.user, model_version.model):
             raise exceptions.PermissionDenied(
-                f"Only the owner of model {model_version.model.name!r} may record its evaluations."
+                f"Only the owner of model {model_version.model.name!r} (or staff, for a model registered from the "
+                "command line) may record its evaluations."
             )
         scores_path = None
         try:

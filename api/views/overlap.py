@@ -5,14 +5,14 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
-from rest_framework.response import Response
+from rest_framework.parsers import MultiPartParser
 
 from registry.models import Job, OverlapHit, OverlapReport
 from registry.overlap.screen import overlap_screen
-from registry.services.jobs import job_create
+from registry.services.jobs import job_create, job_enqueue
 
 from ..filters import OverlapReportFilter
+from ..parsers import SafeJSONParser
 from ..serializers import (
     JobSerializer,
     OverlapHitSerializer,
@@ -103,7 +103,7 @@ QUERY_RESPONSES = {
 )
 class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
     serializer_class = OverlapQuerySerializer
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, SafeJSONParser]
     pagination_class = None
     filter_backends = []
     extra_error_statuses = {"POST": ("413",)}
@@ -133,8 +133,11 @@ class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
                 "user_id": request.user.pk,
                 "delete_after": keep is not None,
             }
-            job = job_create(kind=Job.Kind.QUERY, payload=payload, user=request.user)
-            self._kept_upload = keep  # finalize_response keeps it for the job, which removes it when done
+            job = job_create(kind=Job.Kind.QUERY, payload=payload, user=request.user, enqueue=False)
+            self._kept_upload = (
+                keep  # the job's from here on (it removes it when done): finalize_response keeps it
+            )
+        job_enqueue(job)  # as for uploads (datasets.py): a broker outage leaves it pending, with its file
         job.refresh_from_db()
         answer = job_answer(job, request)
         if answer.status_code == 201:
@@ -158,7 +161,7 @@ class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
 )
 class OverlapScreenView(UploadMixin, ApiViewMixin, GenericAPIView):
     serializer_class = OverlapScreenSerializer
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, SafeJSONParser]
     pagination_class = None
     filter_backends = []
     extra_error_statuses = {"POST": ("413",)}

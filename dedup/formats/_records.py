@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dedup.alphabets import normalise, validate
 from dedup.errors import InvalidSequenceError, ParseError
-from dedup.parsing import normalise, validate
 
 
 class RecordChecker:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dedup.alphabets import _ALLOWED, TABLES, WHITESPACE, ParsedRecord, validate
 from dedup.errors import ParseError
 from dedup.formats._records import RecordChecker
 from dedup.formats._source import Source
-from dedup.parsing import _ALLOWED, TABLES, WHITESPACE, ParsedRecord, validate
 
 _COMMENT_STARTS = (b";", b"#", b"!")
 _MAX_HEADER = 1 << 20

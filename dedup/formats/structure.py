@@ -13,6 +13,8 @@ Choices, documented for the README:
   the same chains).
 - Identifier ``<file stem>_<chain id>`` (e.g. ``1A8O_A``; the stem alone when the chain id is blank),
   description ``chain <id>`` plus the molecule name from the PDB header when present.
+- A file cut off inside a record is refused, as a truncated gzip is: a PDB ATOM/HETATM line that ends
+  before its coordinates, an mmCIF loop (``_atom_site``) whose last row is short.
 - Bio.PDB holds the whole structure in memory; the size limits of :class:`ParseLimits` still apply.
 """
 
@@ -23,10 +25,10 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from dedup.alphabets import ParsedRecord, _strip_compression
 from dedup.errors import ParseError
 from dedup.formats._records import RecordChecker
 from dedup.formats._source import Source, _human
-from dedup.parsing import ParsedRecord, _strip_compression
 
 _NUCLEIC = {
     "A": "A", "C": "C", "G": "G", "U": "U", "T": "T", "I": "N", "N": "N",
@@ -90,6 +92,48 @@ def _cif_first_lines(text: str) -> dict[str, int]:
     return first
 
 
+def _check_pdb_complete(text: str) -> None:
+    """Every ATOM/HETATM record of the first model reaches its coordinates (columns 31-54)."""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("ENDMDL"):
+            return
+        if line.startswith(("ATOM", "HETATM")) and len(line.rstrip()) < 54:
+            raise ParseError(
+                f"the {line[:6].strip()} record ends at column {len(line.rstrip())}, before its coordinates "
+                "(columns 31-54): the file is truncated or damaged",
+                line=lineno,
+                hint="Download the structure again; a cut-off file would silently lose residues",
+            )
+
+
+def _check_cif_complete(text: str) -> None:
+    """Every loop of the file has the same number of values in each of its columns.
+
+    A file cut off inside a loop (the last line ``ATOM 1 N``) leaves its last row short; Bio.PDB
+    would read the atoms before the cut as a complete, shorter chain.
+    """
+    from Bio.PDB.MMCIF2Dict import MMCIF2Dict
+
+    try:
+        items = MMCIF2Dict(io.StringIO(text))
+    except Exception:  # noqa: BLE001 - unreadable files are refused by the structure parser itself
+        return
+    counts: dict[str, set[int]] = {}
+    for key, values in items.items():
+        category, dot, _ = key.partition(".")
+        if dot:
+            counts.setdefault(category, set()).add(len(values))
+    for category, lengths in counts.items():
+        if len(lengths) > 1:
+            last = len(text.rstrip().splitlines())
+            raise ParseError(
+                f"the {category} loop ends in the middle of a row ({min(lengths):,} values in some "
+                f"columns, {max(lengths):,} in others): the file is truncated",
+                line=last,
+                hint="Download the structure again; a cut-off file would silently lose residues",
+            )
+
+
 def _molecule_names(structure) -> dict[str, str]:
     names: dict[str, str] = {}
     compound = getattr(structure, "header", {}).get("compound") or {}
@@ -137,6 +181,10 @@ def read_structure(
     if not text.strip():
         raise ParseError("the file is empty", hint=f"Upload a {label} file with at least one chain")
     stem = _stem(path)
+    if fmt == "pdb":
+        _check_pdb_complete(text)
+    else:
+        _check_cif_complete(text)
     try:
         structure = _parse(text, fmt, stem)
     except Exception as exc:  # noqa: BLE001 - Bio.PDB raises many types on broken input

@@ -12,10 +12,10 @@ import csv
 import json
 from collections.abc import Iterator
 
+from dedup.alphabets import ParsedRecord
 from dedup.errors import ParseError
 from dedup.formats._records import RecordChecker
 from dedup.formats._source import Source
-from dedup.parsing import ParsedRecord
 
 
 def _max_line(limits) -> int:

@@ -56,28 +56,127 @@ def parse_pairs(items: list[str], flag: str) -> list[tuple[str, str]]:
 
 
 class Progress:
-    """Periodic progress lines on stderr (every ``interval`` seconds), silent for short work."""
+    """Progress lines on stderr: each stage as it starts once the work has run for ``interval`` seconds
+    (short work stays silent), its count every ``interval`` seconds, and how long it took."""
 
-    def __init__(self, label: str, stream=None, interval: float = 2.0):
+    INTERVAL = 2.0
+
+    def __init__(self, label: str, stream=None, interval: float | None = None):
         self.label = label
         self.stream = stream or sys.stderr
-        self.interval = interval
-        self.started = time.monotonic()
+        self.interval = self.INTERVAL if interval is None else interval
+        self.begun = self.started = time.monotonic()
         self._last = self.started
         self._stage = None
         self._reported = False
 
+    def _write(self, text: str) -> None:
+        self.stream.write(f"{self.label}: {text}\n")
+        self.stream.flush()
+
     def __call__(self, stage: str, done: int, total: int | None = None, **_extra) -> None:
         now = time.monotonic()
-        if stage != self._stage:  # rates are per stage; short stages stay silent
+        if stage != self._stage:  # rates are per stage
             if self._stage is not None and self._reported:
-                self.stream.write(f"{self.label}: {self._stage} done in {now - self.started:.1f}s\n")
-            self._stage, self.started, self._last, self._reported = stage, now, now, False
+                self._write(f"{self._stage} done in {now - self.started:.1f}s")
+            self._stage, self.started, self._last = stage, now, now
+            self._reported = now - self.begun >= self.interval
+            if self._reported:  # long work: say what starts now (a tier, an MMseqs2 stage)
+                of = f" ({total:,} records)" if total else ""
+                self._write(f"{stage} started{of}")
             return
         if now - self._last < self.interval:
             return
         self._last, self._reported = now, True
         rate = done / max(now - self.started, 1e-9)
         of = f"/{total:,}" if total else ""
-        self.stream.write(f"{self.label}: {stage} {done:,}{of} records ({rate:,.0f}/s)\n")
-        self.stream.flush()
+        self._write(f"{stage} {done:,}{of} records ({rate:,.0f}/s)")
+
+
+def queued_since(started, *, record_sets=(), evaluations=()) -> list[dict]:
+    """Jobs created since ``started`` about these record sets or evaluations (what a command queued)."""
+    from .. import selectors
+
+    return selectors.jobs_to_dicts(
+        selectors.jobs_about(record_sets=list(record_sets), evaluations=list(evaluations), since=started)
+    )
+
+
+def pending_for(source: str) -> list[dict]:
+    """Live jobs about a registered record set ``source`` (none for a file): its reports may be missing."""
+    from pathlib import Path
+
+    from .. import selectors
+
+    if Path(source).is_file():
+        return []
+    try:
+        record_set = selectors.record_set_get(source)
+    except RegistryError:
+        return []
+    return selectors.jobs_to_dicts(selectors.jobs_about(record_sets=[record_set], live_only=True))
+
+
+def contamination_headline(report: dict) -> str:
+    """``exact 13 of 250 test records (5.2%), >=90% 13 (5.2%); clean subset mcc=0.4 (237 records)``."""
+    summary = report["summary"]
+    rows = summary["thresholds"]
+    n = summary["query_records"]
+    counts = ", ".join(
+        f"{r['label']} {r['records']:,} of {n:,} test records ({r['fraction']:.1%})"
+        if i == 0
+        else f"{r['label']} {r['records']:,} ({r['fraction']:.1%})"
+        for i, r in enumerate(rows)
+    )
+    loosest = rows[-1] if rows else {}
+    clean = [
+        f"{m}={v['mean']:.4g} ({v['records']:,} records)"
+        for m, v in (loosest.get("clean_metrics") or {}).items()
+        if v.get("mean") is not None
+    ]
+    tail = f"; clean subset at {loosest['label']}: {', '.join(clean)}" if clean else ""
+    return f"{counts} in the training ancestry{tail}"
+
+
+def when(iso: str | None) -> str:
+    """``2026-12-01T08:50:01.123+00:00`` -> ``2026-12-01 08:50:01 UTC`` (what a person reads)."""
+    if not iso:
+        return "-"
+    from datetime import UTC, datetime
+
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def job_progress(job: dict) -> str:
+    progress = job.get("progress") or {}
+    stage, done, total = progress.get("stage"), progress.get("done"), progress.get("total")
+    if not stage:
+        return ""
+    if done is None:
+        return str(stage)
+    return f"{stage} {done:,}" + (f"/{total:,}" if total else "")
+
+
+def job_line(job: dict) -> str:
+    """One job as one line: state, kind, what, since when, progress or error."""
+    state = job["state"]
+    if state == "pending":
+        status = f"pending since {when(job['created_at'])}"
+    elif state == "running":
+        status = f"running since {when(job['started_at'])}, {job_progress(job)}"
+    elif state == "failed":
+        detail = (job.get("error") or {}).get("detail") or (job.get("error") or {}).get("message") or ""
+        status = f"FAILED at {when(job['finished_at'])}: {detail}"
+    else:
+        status = f"done at {when(job['finished_at'])}"
+    return f"{job['kind']} job {job['uuid']} ({job['about']}): {status}"
+
+
+def queued_lines(jobs: list[dict]) -> list[str]:
+    """What a registration queued, for its summary: one line per job, and where to follow them."""
+    if not jobs:
+        return []
+    lines = [f"  job      {job_line(j)}" for j in jobs]
+    if any(j["state"] in ("pending", "running") for j in jobs):
+        lines.append("  (reports say pending until these finish: follow them with `manage.py jobs`)")
+    return lines

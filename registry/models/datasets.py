@@ -42,6 +42,9 @@ class Dataset(models.Model):
     license = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=1000, blank=True, help_text="Where the data comes from (URL, DOI).")
     description = models.TextField(blank=True)
+    authors = models.JSONField(
+        default=list, blank=True, help_text='Who made the data, as cited: [{"family", "given"} or {"name"}].'
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

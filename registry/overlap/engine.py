@@ -1,16 +1,11 @@
-"""The overlap computation: a query (a record set or an unregistered file) against reference record sets.
+"""The registry's side of an overlap check: queries, references, storage and fan-out to records.
 
-Tiers, cheapest first, each saying what it found:
-
-1. ``exact``: the query's sequences looked up by sha256 and joined to the reference records
-   through ``Record.sequence`` (an index lookup per distinct sequence, no signatures needed).
-2. ``minhash``: the remaining queries' band keys go into a temporary table and one join on the
-   persistent band-key index gives candidate sequences; candidates outside the reference sets
-   are dropped; each candidate's Jaccard is estimated from the stored signatures, and the best
-   ``max_candidates`` per query (by Jaccard) are verified by alignment
-   (``dedup.verify.Verifier``), stopping at the first one at or above the highest threshold.
-3. ``mmseqs``: the remaining queries searched against the reference sets' sequences with
-   ``mmseqs easy-search`` when requested and installed; otherwise reported as not run.
+The algorithm is dedup's one pipeline (:func:`dedup.pipeline.run_tiers`: exact, minhash,
+mmseqs); this module supplies its :class:`dedup.pipeline.CandidateIndex` over the database
+(:class:`BandKeyIndex`: the persistent band-key table joined in SQL, signatures and residues
+read from the store), and maps hits between distinct sequences back to records and record
+sets. Claims come from dedup's one summariser (:func:`dedup.claims.summarise`), with the
+recall measured for exactly the method's key.
 
 Work is done per distinct sequence and fanned out to records at the end: a sequence that occurs
 in many records or sets is aligned once.
@@ -18,23 +13,24 @@ in many records or sets is aligned once.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dedup import mmseqs as dedup_mmseqs
+from dedup.claims import DEFAULT_THRESHOLDS
+from dedup.claims import summarise as claims_summarise
 from dedup.lsh import band_keys
+from dedup.method import Method, index_method
 from dedup.overlap import load_calibration
 from dedup.parsing import iter_records, sequence_sha256
-from dedup.sketch import sketch_batch
-from dedup.verify import TIERS, Verifier
+from dedup.pipeline import effective_method, run_tiers
+from dedup.sketch import SignatureBatch
 
 from ..models import Record, RecordSet, SketchSettings
 from ..services.digest import record_hash, version_digest
@@ -44,56 +40,27 @@ from . import index, storage
 #: tier sees reliably (k-mer MinHash recall falls like identity ** k).
 THRESHOLDS = (0.95, 0.9, 0.8)
 THRESHOLDS_WITH_MMSEQS = (0.95, 0.9, 0.8, 0.7, 0.5, 0.3)
-TIER_ORDER = {"exact": 0, "minhash": 1, "mmseqs": 2}
+TIER_ORDER = {"exact": 0, "minhash": 1, "containment": 2, "mmseqs": 3}
 EMPTY = np.uint32(0xFFFFFFFF)
 
 Progress = Callable[..., None]
 
 
-@dataclass(frozen=True)
-class Method:
-    """Everything that decides a verdict; its :meth:`key` identifies stored reports.
+def registry_method(
+    kind: str,
+    *,
+    identity: float,
+    coverage: float = 0.8,
+    tiers: tuple[str, ...] = ("exact", "minhash"),
+    mmseqs_settings: dedup_mmseqs.MmseqsSettings | None = None,
+) -> Method:
+    """The registry's method: dedup's :func:`dedup.method.index_method` with this deployment's MMseqs2."""
+    from django.conf import settings as django_settings
 
-    Examples:
-        >>> m = Method(kind="protein", tiers=("exact", "minhash"), thresholds=(0.95, 0.9), coverage=0.8,
-        ...            settings_key="protein:k5:p128:s1:affine32:ll-shingle-v1:b37r3")
-        >>> len(m.key()), m.identity
-        (64, 0.9)
-    """
-
-    kind: str
-    tiers: tuple[str, ...]
-    thresholds: tuple[float, ...]
-    coverage: float
-    settings_key: str
-    min_jaccard: float = 0.05
-    max_candidates: int = 200
-
-    def __post_init__(self) -> None:
-        unknown = [t for t in self.tiers if t not in TIERS]
-        if unknown or not self.tiers:
-            raise ValueError(
-                f"tiers must be a non-empty subset of {', '.join(TIERS)}, got {list(self.tiers)}"
-            )
-        for value in (*self.thresholds, self.coverage):
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"identity and coverage are fractions from 0 to 1 (e.g. 0.9), got {value!r}")
-        if not self.thresholds:
-            raise ValueError("give at least one identity threshold")
-
-    @property
-    def identity(self) -> float:
-        """The lowest threshold: pairs below it are not kept."""
-        return min(self.thresholds)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["tiers"] = list(self.tiers)
-        d["thresholds"] = sorted(self.thresholds, reverse=True)
-        return d
-
-    def key(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+    mm = mmseqs_settings or dedup_mmseqs.MmseqsSettings(
+        executable=django_settings.LEAKLEDGER.get("MMSEQS_PATH", "mmseqs")
+    )
+    return index_method(kind, identity=identity, coverage=coverage, tiers=tiers, mmseqs=mm)
 
 
 def standing_method(kind: str, *, mmseqs: bool | None = None) -> Method:
@@ -108,13 +75,12 @@ def standing_method(kind: str, *, mmseqs: bool | None = None) -> Method:
             and dedup_mmseqs.available(conf.get("MMSEQS_PATH", "mmseqs"))
         )
     tiers = ("exact", "minhash", "mmseqs") if mmseqs else ("exact", "minhash")
-    return Method(
-        kind=kind,
-        tiers=tiers,
-        thresholds=THRESHOLDS_WITH_MMSEQS if mmseqs else THRESHOLDS,
-        coverage=0.8,
-        settings_key=index.sketch_settings_key(kind),
-    )
+    return registry_method(kind, identity=min(THRESHOLDS_WITH_MMSEQS if mmseqs else THRESHOLDS), tiers=tiers)
+
+
+def method_thresholds(method: Method) -> list[float]:
+    """The identity thresholds a report of this method lists (exact row excluded), highest first."""
+    return [t for t in DEFAULT_THRESHOLDS if t < 1.0 and t + 1e-9 >= method.identity]
 
 
 @dataclass
@@ -288,7 +254,6 @@ class OverlapResult:
             [(ph.hit.identity, ph.hit.tier, ph.hit.identical()) for ph in self.best_per_record().values()],
             len(self.query),
             self.method,
-            list(self.tiers_run_names()),
         )
 
     def tiers_run_names(self) -> list[str]:
@@ -312,42 +277,20 @@ class OverlapResult:
         return rows
 
 
-def summarise(
-    best: list[tuple[float, str, bool]], n_records: int, method: Method, tiers_run: list[str]
-) -> dict:
-    """Per threshold: query records whose best hit reaches it, the fraction, by tier, measured recall.
+def summarise(best: list[tuple[float, str, bool]], n_records: int, method: Method) -> dict:
+    """The claims per threshold (dedup's one summariser), as stored in a report's ``summary``.
 
-    ``best`` holds ``(identity, tier, identical)`` of each query record's best hit; the ``exact``
-    row counts identical sequences only (a query inside a longer reference has identity 1 but is
-    not identical).
+    ``best`` holds ``(identity, tier, identical)`` of each query record's best hit; ``method``
+    is the method that ran (its tiers narrowed to those that ran).
 
     Examples:
-        >>> m = Method(kind="protein", tiers=("exact",), thresholds=(0.9,), coverage=0.8, settings_key="s")
-        >>> s = summarise([(1.0, "exact", True), (1.0, "minhash", False), (0.93, "minhash", False)], 6, m, ["exact"])
+        >>> from dedup.method import Method
+        >>> m = Method(kind="text", tiers=("exact",), identity=0.9)
+        >>> s = summarise([(1.0, "exact", True), (1.0, "minhash", False), (0.93, "minhash", False)], 6, m)
         >>> s["thresholds"][0]["records"], s["thresholds"][1]["records"], s["thresholds"][1]["fraction"]
         (1, 3, 0.5)
     """
-    calibration = load_calibration(method.kind)
-    recall_table = calibration.get("recall", {}) if calibration.get("measured") else {}
-    combo = "+".join(tiers_run)
-    rows = []
-    for t in (1.0, *sorted(method.thresholds, reverse=True)):
-        if t >= 1.0:
-            selected = [tier for _, tier, identical in best if identical]
-        else:
-            selected = [tier for ident, tier, _ in best if ident + 1e-9 >= t]
-        key = "exact" if t >= 1.0 else f"{t:.2f}"
-        rows.append(
-            {
-                "identity": t,
-                "label": "exact" if t >= 1.0 else f">={round(t * 100)}%",
-                "records": len(selected),
-                "fraction": round(len(selected) / n_records, 6) if n_records else 0.0,
-                "by_tier": {name: selected.count(name) for name in tiers_run},
-                "recall": recall_table.get(combo, {}).get(key),
-            }
-        )
-    return {"query_records": n_records, "coverage": method.coverage, "thresholds": rows}
+    return claims_summarise(best, n_records, method, keep_below=False).to_dict()
 
 
 def tool_versions(mmseqs_path: str = "mmseqs") -> dict[str, str | None]:
@@ -369,8 +312,9 @@ def method_description(method: Method, settings: SketchSettings, tiers_run: dict
     from django.conf import settings as django_settings
 
     return {
-        **method.to_dict(),
         "key": method.key(),
+        **method.to_dict(),
+        "thresholds": method_thresholds(method),
         "tiers_run": tiers_run,
         "sketch": {
             "settings": settings.key,
@@ -380,35 +324,77 @@ def method_description(method: Method, settings: SketchSettings, tiers_run: dict
             "lsh_threshold": settings.threshold,
         },
         "tool_versions": tool_versions(django_settings.LEAKLEDGER.get("MMSEQS_PATH", "mmseqs")),
-        "calibration": load_calibration(method.kind),
+        "calibration": load_calibration(method),
         "notes": [
             "identity = identical columns / alignment length (MMseqs2 fident); coverage = of the query record",
             "a query whose sequence has an exact hit is not searched by the other tiers",
             "the minhash tier verifies up to max_candidates candidates per query sequence in order of "
-            "estimated Jaccard and stops at the first at or above the highest threshold",
-            f"the calibration table was measured with dedup.find_overlap's banding; this index uses "
-            f"{settings.bands} bands x {settings.rows} rows (LSH threshold {settings.threshold}), which on the "
-            "calibration's main pair finds the same pairs at >= 95% and >= 90% identity "
-            "(benchmarks/README.md, 'Overlap service')",
+            "estimated Jaccard and stops at the first at or above stop_at",
+            "recall is the calibration measured for exactly this method key (dedup/calibration.json, "
+            "python benchmarks/calibrate.py), or 'not measured'",
         ],
     }
 
 
-def _query_signatures(query: QuerySide, todo: np.ndarray, settings: SketchSettings) -> np.ndarray:
-    """Signatures of the distinct query sequences ``todo``: stored ones read, the others sketched now."""
-    out = np.empty((len(todo), settings.num_perm), dtype=np.uint32)
-    known = [query.sequence_ids[u] for u in todo.tolist()]
-    stored = storage.signatures_read(settings.pk, [s for s in known if s is not None], settings.num_perm)
-    missing = []
-    for i, sid in enumerate(known):
-        sig = stored.get(sid) if sid is not None else None
-        if sig is None:
-            missing.append(i)
-        else:
-            out[i] = sig
-    if missing:
-        out[missing] = sketch_batch([query.residues[todo[i]] for i in missing], index.params_of(settings))
-    return out
+class BandKeyIndex:
+    """dedup's :class:`~dedup.pipeline.CandidateIndex` over the registry: keys are sequence ids.
+
+    Candidates come from one join of the query band keys with the persistent band-key table;
+    those whose sequence is in none of the reference sets are dropped.
+    """
+
+    def __init__(self, settings: SketchSettings, references: list[RecordSet]) -> None:
+        self.settings = settings
+        self.references = references
+        self.ref_map: dict[int, list[RefRecord]] = {}
+        self._absent: set[int] = set()
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def _in_references(self, sequence_ids: Iterable[int]) -> set[int]:
+        todo = sorted({s for s in sequence_ids if s not in self.ref_map and s not in self._absent})
+        if todo:
+            found = reference_records(self.references, todo)
+            self.ref_map.update(found)
+            self._absent.update(s for s in todo if s not in found)
+        return {s for s in sequence_ids if s in self.ref_map}
+
+    def exact(self, shas: Sequence[str]) -> dict[str, Hashable]:
+        ids = storage.sequence_ids_by_sha(list(shas))
+        inside = self._in_references(ids.values())
+        return {sha: sid for sha, sid in ids.items() if sid in inside}
+
+    def candidates(self, signatures: SignatureBatch) -> tuple[np.ndarray, list[Hashable], np.ndarray]:
+        t0 = time.perf_counter()
+        sigs = signatures.check(index.params_of(self.settings))
+        live = np.flatnonzero(~(sigs == EMPTY).all(axis=1))
+        none = (np.empty(0, dtype=np.int64), [], np.empty(0))
+        if not len(live):
+            return none
+        keys = band_keys(sigs[live], self.settings.bands, self.settings.rows)
+        cands = storage.candidate_pairs(self.settings.pk, keys)  # (row in live, sequence id)
+        self.seconds["candidates_sql"] += time.perf_counter() - t0
+        if not len(cands):
+            return none
+        inside = self._in_references(np.unique(cands[:, 1]).tolist())
+        cands = cands[np.isin(cands[:, 1], np.fromiter(inside, dtype=np.int64, count=len(inside)))]
+        if not len(cands):
+            return none
+        rsig = storage.signatures_read(
+            self.settings.pk, np.unique(cands[:, 1]).tolist(), self.settings.num_perm
+        )
+        ref_sigs = np.stack([rsig[s] for s in cands[:, 1].tolist()])
+        rows = live[cands[:, 0]]
+        jac = (sigs[rows] == ref_sigs).mean(axis=1)
+        self.seconds["candidates"] += time.perf_counter() - t0
+        return rows.astype(np.int64), [int(s) for s in cands[:, 1].tolist()], jac
+
+    def residues(self, keys: Sequence[Hashable]) -> dict[Hashable, str]:
+        return dict(storage.residues_read([int(k) for k in keys]))  # type: ignore[call-overload]
+
+    def sequences(self) -> Iterable[tuple[Hashable, str]]:
+        ids = _reference_sequence_ids(self.references)
+        self._in_references(ids)
+        return storage.residues_read(ids).items()
 
 
 def overlap_run(
@@ -417,27 +403,22 @@ def overlap_run(
     method: Method,
     *,
     on_progress: Progress | None = None,
-    mmseqs_settings: dedup_mmseqs.MmseqsSettings | None = None,
 ) -> OverlapResult:
-    """Run the method's tiers for ``query`` against ``references``; best hit per (query record, set)."""
+    """Run dedup's pipeline for ``query`` against ``references``; best hit per (query record, set)."""
     from django.conf import settings as django_settings
 
     say = on_progress or (lambda *a, **k: None)
     settings = index.sketch_settings_get(method.kind)
+    if "minhash" in method.tiers and (settings.bands, settings.rows, settings.params_key) != (
+        method.bands,
+        method.rows,
+        method.params.key(),
+    ):
+        raise ValueError(
+            f"the index holds {settings.key}; the method asks for {method.params.key()} with "
+            f"{method.bands} x {method.rows} bands: use registry_method()"
+        )
     timings: dict[str, float] = {}
-    counters: dict[str, int] = {}
-    tiers_run: dict[str, dict] = {}
-    n_u = len(query.residues)
-    seq_hits: dict[tuple[int, int], SeqHit] = {}  # (distinct query seq, reference sequence id)
-    ref_map: dict[int, list[RefRecord]] = {}
-    settled = np.zeros(n_u, dtype=bool)  # has an exact hit, or one at the highest threshold
-    top = max(method.thresholds)
-
-    def keep(u: int, sid: int, hit: SeqHit) -> None:
-        cur = seq_hits.get((u, sid))
-        if cur is None or hit.rank() > cur.rank():
-            seq_hits[(u, sid)] = hit
-
     # Every reference set must be in the index before the minhash tier can see it.
     if "minhash" in method.tiers:
         t0 = time.perf_counter()
@@ -445,130 +426,52 @@ def overlap_run(
         for rs in references:
             index.index_record_set(rs)
         timings["index_references"] = time.perf_counter() - t0
+    store = BandKeyIndex(settings, references)
+    n_u = len(query.residues)
 
-    if "exact" in method.tiers:
-        t0 = time.perf_counter()
-        by_seq: dict[int, list[int]] = defaultdict(list)
-        for u, sid in enumerate(query.sequence_ids):
-            if sid is not None:
-                by_seq[sid].append(u)
-        found = reference_records(references, list(by_seq))
-        ref_map.update(found)
-        for sid in found:
-            for u in by_seq[sid]:
-                keep(u, sid, SeqHit(1.0, 1.0, 1.0, 1.0, "exact"))
-                settled[u] = True
-        timings["exact"] = time.perf_counter() - t0
-        counters["exact_sequences"] = int(settled.sum())
-        tiers_run["exact"] = {"ran": True}
-        say("exact", int(settled.sum()), n_u)
+    def progress(message: str) -> None:
+        say(message.split(":")[0], 0, n_u, message=message)
 
-    if "minhash" in method.tiers:
-        t0 = time.perf_counter()
-        todo = np.flatnonzero(~settled)
-        sigs = _query_signatures(query, todo, settings)
-        nonempty = ~(sigs == EMPTY).all(axis=1)
-        todo, sigs = todo[nonempty], sigs[nonempty]
-        keys = band_keys(sigs, settings.bands, settings.rows)
-        timings["minhash_sketch"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        cands = storage.candidate_pairs(settings.pk, keys)  # (row in todo, sequence id)
-        timings["minhash_candidates_sql"] = time.perf_counter() - t1
-        counters["candidates_registry"] = len(cands)
-        t1 = time.perf_counter()
-        own = np.array([query.sequence_ids[u] if query.sequence_ids[u] is not None else -1 for u in todo])
-        if len(cands) and "exact" in method.tiers:
-            cands = cands[cands[:, 1] != own[cands[:, 0]]]  # the same sequence: the exact tier's business
-        cand_seqs = np.unique(cands[:, 1]).tolist() if len(cands) else []
-        found = reference_records(references, [s for s in cand_seqs if s not in ref_map])
-        ref_map.update(found)
-        if len(cands):
-            in_refs = np.isin(cands[:, 1], np.fromiter(ref_map.keys(), dtype=np.int64, count=len(ref_map)))
-            cands = cands[in_refs]
-        counters["candidates_in_references"] = len(cands)
-        rsig = storage.signatures_read(settings.pk, np.unique(cands[:, 1]).tolist(), settings.num_perm)
-        if len(cands):
-            ref_sigs = np.stack([rsig[s] for s in cands[:, 1].tolist()])
-            jac = (sigs[cands[:, 0]] == ref_sigs).mean(axis=1)
-        else:
-            jac = np.empty(0)
-        keep_mask = jac >= method.min_jaccard
-        cands, jac = cands[keep_mask], jac[keep_mask]
-        order = np.lexsort((-jac, cands[:, 0])) if len(cands) else np.empty(0, dtype=np.int64)
-        cands, jac = cands[order], jac[order]
-        residues = storage.residues_read(np.unique(cands[:, 1]).tolist())
-        timings["minhash_fetch"] = time.perf_counter() - t1
-        t1 = time.perf_counter()
-        verifier = Verifier(kind=method.kind, identity=method.identity, coverage=method.coverage)
-        per_query = 0
-        previous = -1
-        for (row, sid), j in zip(cands.tolist(), jac.tolist(), strict=False):
-            u = int(todo[row])
-            if row != previous:
-                previous, per_query = row, 0
-                verifier.clear_cache()
-            if settled[u] or per_query >= method.max_candidates:
-                continue
-            per_query += 1
-            hit = verifier.verify(str(u), query.residues[u], str(sid), residues[sid], jaccard=j)
-            if hit is not None:
-                keep(u, sid, SeqHit(hit.identity, hit.query_coverage, hit.reference_coverage, j, "minhash"))
-                if hit.identity + 1e-9 >= top:
-                    settled[u] = True
-        timings["minhash_verify"] = time.perf_counter() - t1
-        counters.update({f"verify_{k}": v for k, v in verifier.stats.to_dict().items() if isinstance(v, int)})
-        tiers_run["minhash"] = {"ran": True, "settings": settings.key}
-        say("minhash", len(cands), len(cands))
-
-    if "mmseqs" in method.tiers:
-        conf = django_settings.LEAKLEDGER
-        mm = mmseqs_settings or dedup_mmseqs.MmseqsSettings(executable=conf.get("MMSEQS_PATH", "mmseqs"))
-        reason = dedup_mmseqs.unavailable_reason(mm.executable)
-        if method.kind == "text":
-            reason = "MMseqs2 does not search text"
-        if reason:
-            tiers_run["mmseqs"] = {"ran": False, "reason": reason}
-        else:
-            t0 = time.perf_counter()
-            todo = np.flatnonzero(~settled).tolist()
-            ref_ids = _reference_sequence_ids(references)
-            ref_res = storage.residues_read(ref_ids)
-            hits = dedup_mmseqs.mmseqs_search(
-                [(str(u), query.residues[u]) for u in todo],
-                [(str(s), r) for s, r in ref_res.items()],
-                kind=method.kind,
-                identity=method.identity,
-                coverage=method.coverage,
-                settings=mm,
-            )
-            found = reference_records(
-                references, [int(h.reference) for h in hits if int(h.reference) not in ref_map]
-            )
-            ref_map.update(found)
-            for h in hits:
-                keep(
-                    int(h.query),
-                    int(h.reference),
-                    SeqHit(h.identity, h.query_coverage, h.reference_coverage, None, "mmseqs"),
-                )
-            timings["mmseqs"] = time.perf_counter() - t0
-            tiers_run["mmseqs"] = {"ran": True, "settings": mm.to_dict()}
-
-    # Fan out: best per (distinct query sequence, reference set), then to records.
-    best_u: dict[tuple[int, int], tuple[SeqHit, RefRecord]] = {}
-    for (u, sid), hit in seq_hits.items():
-        for ref in ref_map.get(sid, ()):
-            cur = best_u.get((u, ref.record_set_id))
-            if cur is None or hit.rank() > cur[0].rank():
-                best_u[(u, ref.record_set_id)] = (hit, ref)
+    best, reports = run_tiers(
+        [(str(u), query.residues[u]) for u in range(n_u)],
+        store,
+        method,
+        say=progress,
+        threads=django_settings.LEAKLEDGER["THREADS"],
+    )
+    ran = effective_method(method, reports)
+    for name, report in reports.items():
+        if report.ran:
+            timings[name] = report.seconds
+    timings.update({f"minhash_{k}": v for k, v in store.seconds.items()})
+    counters = {
+        f"{name}_{k}": v
+        for name, report in reports.items()
+        for k, v in report.stats.items()
+        if isinstance(v, int)
+    }
+    counters["query_sequences"] = n_u
+    tiers_run: dict[str, dict] = {}
+    for name, report in reports.items():
+        if report.ran:
+            tiers_run[name] = {"ran": True, "settings": report.settings, "version": report.version}
+        elif name in method.tiers:
+            tiers_run[name] = {"ran": False, "reason": report.reason}
+    # Fan out: the best sequence hit of each distinct query sequence, to every reference record set
+    # holding that sequence, then to the query records.
     by_u: dict[int, list[tuple[int, SeqHit, RefRecord]]] = defaultdict(list)
-    for (u, set_id), (hit, ref) in best_u.items():
-        by_u[u].append((set_id, hit, ref))
-    best: dict[tuple[int, int], PairHit] = {}
+    for qkey, hit in best.items():
+        seq_hit = SeqHit(hit.identity, hit.query_coverage, hit.reference_coverage, hit.jaccard, hit.tier)
+        first: dict[int, RefRecord] = {}
+        for ref in store.ref_map.get(int(hit.reference), ()):
+            first.setdefault(ref.record_set_id, ref)
+        for set_id, ref in first.items():
+            by_u[int(qkey)].append((set_id, seq_hit, ref))
+    pairs: dict[tuple[int, int], PairHit] = {}
     for qi, u in enumerate(query.seq_index.tolist()):
         for set_id, hit, ref in by_u.get(u, ()):
-            best[(qi, set_id)] = PairHit(qi, set_id, ref, hit)
-    return OverlapResult(query, references, method, best, tiers_run, timings, counters)
+            pairs[(qi, set_id)] = PairHit(qi, set_id, ref, hit)
+    return OverlapResult(query, references, ran, pairs, tiers_run, timings, counters)
 
 
 def _reference_sequence_ids(references: list[RecordSet]) -> list[int]:

@@ -13,20 +13,22 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from django.conf import settings as django_settings
 from django.db import IntegrityError
 
 from dedup.lsh import band_keys, lsh_params
+from dedup.method import INDEX_LSH_THRESHOLD
 from dedup.params import SketchParams
 from dedup.sketch import sketch_batch
 
 from ..models import Record, RecordSet, RecordSetIndex, SketchSettings
 from . import storage
 
-#: Target Jaccard similarity the banding is derived from (``dedup.lsh.lsh_params``). Measured on
-#: the main pair (DeepFRI nrPDB-GO test vs NetSurfP-2.0 train, protein k=5, 128 permutations):
-#: every test chain with an MMseqs2 hit at >= 90% identity and >= 80% coverage has one with an
-#: estimated Jaccard >= 0.35; 0.3 gives 37 bands of 3 rows, which finds all 307 non-exact ones.
-LSH_THRESHOLD = 0.3
+#: Target Jaccard similarity the banding is derived from (``dedup.lsh.lsh_params``): dedup's
+#: :data:`dedup.method.INDEX_LSH_THRESHOLD` (37 bands of 3 rows at 128 permutations), the banding
+#: of :func:`dedup.method.index_method`, whose recall per identity band is measured by
+#: ``benchmarks/calibrate.py``.
+LSH_THRESHOLD = INDEX_LSH_THRESHOLD
 
 #: Sequences sketched and written per transaction (``LEAKLEDGER_INDEX_CHUNK`` overrides it; the
 #: worker test uses small chunks to kill a worker between two of them). Larger chunks mean fewer
@@ -95,7 +97,7 @@ def record_set_sequence_ids(record_set: RecordSet) -> np.ndarray:
 
 def sketch_and_key(residues: list[str], settings: SketchSettings) -> tuple[np.ndarray, np.ndarray]:
     """Signatures ``(n, num_perm)`` uint32 and band keys ``(n, bands)`` int64 of sequences."""
-    signatures = sketch_batch(residues, params_of(settings))
+    signatures = sketch_batch(residues, params_of(settings), threads=django_settings.LEAKLEDGER["THREADS"])
     return signatures, band_keys(signatures, settings.bands, settings.rows)
 
 

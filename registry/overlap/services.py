@@ -21,6 +21,7 @@ from pathlib import Path
 from django.db import IntegrityError, transaction
 
 from dedup.errors import ParseError
+from dedup.method import Method
 
 from .. import selectors as registry_selectors
 from ..errors import InputRejected, NotFound, RegistryError
@@ -105,7 +106,7 @@ def overlap_report_compute(
     *,
     query_set: RecordSet,
     reference_set: RecordSet,
-    method: engine.Method | None = None,
+    method: Method | None = None,
     on_progress=None,
 ) -> OverlapReport:
     """The report of ``query_set`` against ``reference_set``: the stored one, or computed and stored now."""
@@ -137,7 +138,7 @@ def overlap_report_compute(
         )
         for (qi, _), ph in result.best.items()
     ]
-    method_info = engine.method_description(method, settings, result.tiers_run)
+    method_info = engine.method_description(result.method, settings, result.tiers_run)
     method_info["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
     method_info["counters"] = result.counters
     try:
@@ -148,7 +149,7 @@ def overlap_report_compute(
                 method_key=key,
                 settings=settings,
                 tiers=result.tiers_run_names(),
-                thresholds=sorted(method.thresholds, reverse=True),
+                thresholds=engine.method_thresholds(result.method),
                 coverage=method.coverage,
                 query_digest=query.digest,
                 reference_digest=engine.record_set_digest(reference_set),
@@ -226,7 +227,8 @@ def contamination_report_compute(*, evaluation: Evaluation, on_progress=None) ->
             best[record_id] = (ident, tier, identical)
     n_records = engine.record_set_records(test_set).count()
     tiers_run = sorted({t for r in reports for t in r.tiers}, key=lambda t: engine.TIER_ORDER[t])
-    summary = engine.summarise(list(best.values()), n_records, method, tiers_run or ["exact"])
+    ran = method.with_tiers(tuple(tiers_run)) if tiers_run else method
+    summary = engine.summarise(list(best.values()), n_records, ran)
     scores: dict[str, list[tuple[int, float]]] = {}
     for record_id, metric, value in EvaluationScore.objects.filter(evaluation=evaluation).values_list(
         "record_id", "metric", "value"
@@ -253,7 +255,7 @@ def contamination_report_compute(*, evaluation: Evaluation, on_progress=None) ->
     summary["training_ancestry"] = [rs.ref for rs in ancestry]
     summary["model_version"] = evaluation.model_version.ref
     settings = index.sketch_settings_get(kind)
-    method_info = engine.method_description(method, settings, {t: {"ran": True} for t in tiers_run})
+    method_info = engine.method_description(ran, settings, {t: {"ran": True} for t in tiers_run})
     method_info["test_digest"] = reports[0].query_digest if reports else engine.record_set_digest(test_set)
     method_info["training_digests"] = {r.reference_set.ref: r.reference_digest for r in reports}
     try:
@@ -270,12 +272,6 @@ def contamination_report_compute(*, evaluation: Evaluation, on_progress=None) ->
 
 
 # -- ad-hoc queries ------------------------------------------------------------------------------
-
-
-def _thresholds(identity: float) -> tuple[float, ...]:
-    return tuple(
-        sorted({identity, *(t for t in engine.THRESHOLDS_WITH_MMSEQS if t > identity)}, reverse=True)
-    )
 
 
 def query_and_references(
@@ -351,19 +347,13 @@ def overlap_query(
         source=source, kind=kind, file_format=file_format, against=against, against_model=against_model
     )
     try:
-        method = engine.Method(
-            kind=kind,
-            tiers=tuple(tiers),
-            thresholds=_thresholds(identity),
-            coverage=coverage,
-            settings_key=index.sketch_settings_key(kind),
-        )
+        method = engine.registry_method(kind, identity=identity, coverage=coverage, tiers=tuple(tiers))
     except ValueError as exc:
         raise RegistryError(str(exc)) from None
     result = engine.overlap_run(query, references, method, on_progress=on_progress)
     settings = index.sketch_settings_get(kind)
     set_refs = {rs.pk: rs.ref for rs in references}
-    method_info = engine.method_description(method, settings, result.tiers_run)
+    method_info = engine.method_description(result.method, settings, result.tiers_run)
     return {
         "query": query.label,
         "query_digest": query.digest,

@@ -28,7 +28,28 @@ from ..models.names import validate_name, validate_version
 from .bulk import write_records
 from .digest import record_hash, version_digest
 from .hooks import record_set_created
+from .idempotence import identical_again, identical_elsewhere, identical_record
 from .jobs import ProgressReporter, job_handler, run_with_upload
+from .kinds import kind_check
+
+
+def parse_authors(items: list[str]) -> list[dict]:
+    """``["Dallago, Christian", "FLIP consortium"]`` -> ``[{"family", "given"}, {"name"}]``, as cited.
+
+    >>> parse_authors(["Dallago, Christian", "FLIP consortium"])
+    [{'family': 'Dallago', 'given': 'Christian'}, {'name': 'FLIP consortium'}]
+    """
+    out = []
+    for item in items:
+        family, comma, given = (part.strip() for part in item.partition(","))
+        if not family or (comma and not given):
+            raise RegistryError(
+                f"--author {item!r} is not 'Family, Given' (a person) or a name (an organisation).",
+                fields={"authors": [item]},
+            )
+        out.append({"family": family, "given": given} if comma else {"name": family})
+    return out
+
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +77,27 @@ class Registration:
         }
 
 
-def limits_from_settings() -> ParseLimits:
+def limits_from_settings(max_uncompressed_bytes: int | None = None) -> ParseLimits:
     conf = settings.LEAKLEDGER
     return ParseLimits(
         max_file_bytes=conf["MAX_FILE_BYTES"],
-        max_uncompressed_bytes=conf["MAX_UNCOMPRESSED_BYTES"],
+        max_uncompressed_bytes=min(
+            conf["MAX_UNCOMPRESSED_BYTES"], max_uncompressed_bytes or conf["MAX_UNCOMPRESSED_BYTES"]
+        ),
         max_sequence_length=conf["MAX_SEQUENCE_LENGTH"],
     )
+
+
+def _inline_limit_hint(exc: ParseError, inline_max_bytes: int | None) -> ParseError:
+    """Say which bound a request-time registration hit, and how to register the file anyway."""
+    if inline_max_bytes is None or not exc.reason.startswith("the data decompresses to more than"):
+        return exc
+    exc.hint = (
+        f"Without a Celery worker this registry reads at most {inline_max_bytes:,} bytes (decompressed) inside a "
+        "request (LEAKLEDGER_INLINE_MAX_BYTES). Register the file with `python manage.py register_dataset`, or "
+        "run a worker (CELERY_BROKER_URL) and upload it again."
+    )
+    return exc
 
 
 def dataset_can_write(user, dataset: Dataset) -> bool:
@@ -106,13 +141,17 @@ def _spool_records(
     skip_identical_duplicates: bool,
     on_progress: ProgressCallback | None,
     spool_dir: Path,
+    spool_tag: str = "",
+    max_uncompressed_bytes: int | None = None,
 ) -> _Spool:
     batch_size = settings.LEAKLEDGER["BATCH_SIZE"]
     hashes: list[str] = []
     seen: dict[str, str] = {}
     count = residues = skipped = 0
     spool_dir.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(prefix="spool-", suffix=".marshal", dir=spool_dir, delete=False)  # noqa: SIM115 (closed by the with below; kept past it)
+    prefix = f"spool-{spool_tag}-" if spool_tag else "spool-"
+    # Closed by the with below; kept past it.
+    handle = tempfile.NamedTemporaryFile(prefix=prefix, suffix=".marshal", dir=spool_dir, delete=False)  # noqa: SIM115
     spool_path = Path(handle.name)
     try:
         with handle:
@@ -126,7 +165,7 @@ def _spool_records(
                 path,
                 kind=kind,
                 format=file_format,
-                limits=limits_from_settings(),
+                limits=limits_from_settings(max_uncompressed_bytes),
                 id_column=id_column,
                 sequence_column=sequence_column,
                 on_progress=parser_progress,
@@ -217,14 +256,20 @@ def registration_check(
     source_version = selectors.version_get(derived_from) if derived_from else None
     dataset = Dataset.objects.filter(name=dataset_name).first()
     if dataset is not None:
-        if dataset.kind != kind:
-            raise Conflict(
-                f"dataset {dataset_name!r} holds {dataset.kind} data, not {kind}; use another name.",
-                fields={"kind": [f"dataset is {dataset.kind}"]},
-            )
-        if not dataset_can_write(user, dataset):
-            raise Forbidden(f"Only the owner of {dataset_name!r} or members of its group may add versions.")
+        _dataset_write_check(dataset, kind=kind, user=user)
     return source_version
+
+
+def _dataset_write_check(dataset: Dataset, *, kind: str, user) -> None:
+    """May ``user`` add a version of ``kind`` to ``dataset``? Checked when the request arrives, and again
+    under the dataset's row lock when the job writes (the dataset may have been created in between)."""
+    if dataset.kind != kind:
+        raise Conflict(
+            f"dataset {dataset.name!r} holds {dataset.kind} data, not {kind}; use another name.",
+            fields={"kind": [f"dataset is {dataset.kind}"]},
+        )
+    if not dataset_can_write(user, dataset):
+        raise Forbidden(f"Only the owner of {dataset.name!r} or members of its group may add versions.")
 
 
 def dataset_version_register(
@@ -240,19 +285,26 @@ def dataset_version_register(
     derived_from: str | None = None,
     transform: str = "",
     role: str = "",
+    force_kind: bool = False,
+    authors: list[str] | None = None,
     user=None,
     id_column: str = "id",
     sequence_column: str = "sequence",
     skip_identical_duplicates: bool = False,
     on_progress: ProgressCallback | None = None,
+    spool_tag: str = "",
+    inline_max_bytes: int | None = None,
 ) -> Registration:
     """Validate ``path`` whole, then register it as a new version of ``dataset_name``.
 
     Returns the existing version (``created=False``) when the dataset already holds identical
     content. Raises ``InputRejected`` (naming file, line and record) when the file is invalid,
-    and writes nothing in that case.
+    and writes nothing in that case. ``spool_tag`` (a job's UUID hex) names the working file, so that
+    ``recover_jobs`` can tell a dead job's spool from a live one's. ``inline_max_bytes`` bounds the
+    bytes read (decompressed) when the registration runs inside a web request.
     """
     path = Path(path)
+    creators = parse_authors(authors or [])
     source_version = registration_check(
         dataset_name=dataset_name,
         kind=kind,
@@ -273,10 +325,17 @@ def dataset_version_register(
             skip_identical_duplicates=skip_identical_duplicates,
             on_progress=on_progress,
             spool_dir=Path(settings.DATA_DIR) / "tmp",
+            spool_tag=spool_tag,
+            max_uncompressed_bytes=inline_max_bytes,
         )
     except ParseError as exc:
+        exc = _inline_limit_hint(exc, inline_max_bytes)
         raise InputRejected(str(exc), fields=exc.to_dict()) from exc
     try:
+        if not force_kind:
+            kind_check(
+                (r[2] for batch in _read_spool(spool.path) for r in batch), kind=kind, source=str(path)
+            )
         return _write_version(
             spool,
             path=path,
@@ -292,6 +351,7 @@ def dataset_version_register(
             role=role,
             user=user,
             on_progress=on_progress,
+            authors=creators,
         )
     finally:
         spool.path.unlink(missing_ok=True)
@@ -321,6 +381,7 @@ def _write_version(
     role,
     user,
     on_progress,
+    authors=(),
 ) -> Registration:
     existing = _existing(dataset_name, spool.digest)
     if existing is not None:
@@ -328,8 +389,9 @@ def _write_version(
             existing,
             created=False,
             skipped_duplicates=spool.skipped_duplicates,
-            messages=[f"identical content is already registered as {existing.ref}; nothing was written"],
+            messages=identical_again(existing, role=role),
         )
+    twins = identical_elsewhere(spool.digest, dataset_name)
     try:
         with transaction.atomic():
             dataset, _ = Dataset.objects.get_or_create(
@@ -340,10 +402,14 @@ def _write_version(
                     "license": license,
                     "description": description,
                     "source": source,
+                    "authors": list(authors),
                 },
             )
-            # Serialise concurrent registrations into one dataset (version numbering, digest check).
+            # Serialise concurrent registrations into one dataset (version numbering, digest check), and
+            # decide under the lock whether this write may happen: another user's job may have created
+            # the dataset, of another kind, since this request was checked.
             dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+            _dataset_write_check(dataset, kind=kind, user=user)
             name = version or _next_version_name(dataset)
             if dataset.versions.filter(version=name).exists():
                 raise Conflict(
@@ -366,6 +432,7 @@ def _write_version(
             _write_records(new, spool, on_progress)
             if source_version is not None:
                 Derivation.objects.create(source=source_version, target=new, transform=transform)
+            messages = identical_record(new, twins, source_version)
             record_set_created(record_set)
     except IntegrityError:
         # A concurrent registration of the same content won the race: report it, as a re-run would.
@@ -373,7 +440,7 @@ def _write_version(
         if existing is None:
             raise
         return Registration(existing, created=False, messages=[f"registered concurrently as {existing.ref}"])
-    return Registration(new, created=True, skipped_duplicates=spool.skipped_duplicates)
+    return Registration(new, created=True, skipped_duplicates=spool.skipped_duplicates, messages=messages)
 
 
 def _write_records(version: DatasetVersion, spool: _Spool, on_progress: ProgressCallback | None) -> None:
@@ -388,6 +455,8 @@ def ingest_job(job) -> dict:
     def work(options: dict) -> dict:
         user_id = options.pop("user_id", None)
         user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-        return dataset_version_register(**options, user=user, on_progress=ProgressReporter(job)).to_dict()
+        return dataset_version_register(
+            **options, user=user, on_progress=ProgressReporter(job), spool_tag=job.uuid.hex
+        ).to_dict()
 
     return run_with_upload(job, work)

@@ -11,12 +11,26 @@ from ..errors import Conflict, Forbidden, InputRejected, RegistryError
 from ..models import Evaluation, EvaluationScore, MLModel, ModelTraining, ModelVersion
 from ..models.names import validate_name, validate_version
 from ..refs import parse_ref
+from ..suggest import did_you_mean
 from .hooks import evaluation_created, record_set_created
 from .ingest import _check_field
 
 
 def _user_or_none(user):
     return user if user is not None and user.is_authenticated else None
+
+
+def model_can_write(user, model: MLModel) -> bool:
+    """May ``user`` add versions or evaluations to ``model``? Its owner and staff may.
+
+    A model registered from the command line has no owner: it is the operator's, so over the API
+    only staff may add to it (as for datasets). ``user=None`` is the local operator (CLI).
+    """
+    if user is None:
+        return True
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or user.is_staff or (model.owner_id is not None and model.owner_id == user.pk)
 
 
 def model_version_register(
@@ -28,8 +42,14 @@ def model_version_register(
     parameters: dict | None = None,
     description: str = "",
     user=None,
+    idempotent: bool = False,
 ) -> ModelVersion:
-    """Register ``name@version``, trained on record sets, optionally fine-tuned from ``base``."""
+    """Register ``name@version``, trained on record sets, optionally fine-tuned from ``base``.
+
+    With ``idempotent``, registering a version again with identical arguments returns it (its
+    ``created`` attribute is False), as datasets do; other arguments are a ``Conflict`` that says
+    which differ. The returned version's ``created`` is True when it was written now.
+    """
     parsed = parse_ref(ref, allow_part=False)
     _check_field(validate_name, parsed.name, "name")
     _check_field(validate_version, parsed.version, "version")
@@ -44,10 +64,21 @@ def model_version_register(
         model, _ = MLModel.objects.get_or_create(
             name=parsed.name, defaults={"owner": _user_or_none(user), "description": description}
         )
-        # A model registered from the command line has no owner: it is the operator's (staff over the API).
-        if user is not None and model.owner_id != user.pk and not (user.is_superuser or user.is_staff):
+        if not model_can_write(user, model):
             raise Forbidden(f"only the owner of model {model.name!r} may add versions.")
-        if model.versions.filter(version=parsed.version).exists():
+        existing = (
+            model.versions.select_related("model", "base__model").filter(version=parsed.version).first()
+        )
+        if existing is not None:
+            differences = _differences(existing, record_sets, base_version, code_url, parameters or {})
+            if idempotent and not differences:
+                existing.created = False
+                return existing
+            if differences:
+                raise Conflict(
+                    f"{ref} is already registered with other arguments: {'; '.join(differences)}. Model "
+                    "versions are immutable: register these arguments as a new version."
+                )
             raise Conflict(f"{ref} is already registered; model versions are immutable: use a new version.")
         version = ModelVersion.objects.create(
             model=model,
@@ -62,7 +93,28 @@ def model_version_register(
         )
         for record_set in record_sets:
             record_set_created(record_set)  # now a training set: standing checks against benchmarks
+    version.created = True
     return version
+
+
+def _differences(
+    existing: ModelVersion, record_sets, base_version, code_url: str, parameters: dict
+) -> list[str]:
+    """What a second registration of ``existing`` would change, in words (empty: identical)."""
+    out = []
+    had = sorted(rs.ref for rs in existing.trained_on.select_related("version__dataset", "part__split"))
+    now = sorted({rs.ref for rs in record_sets})
+    if had != now:
+        out.append(f"trained on {', '.join(had) or 'nothing'} (now {', '.join(now) or 'nothing'})")
+    if existing.base_id != (base_version.pk if base_version else None):
+        out.append(
+            f"base {existing.base.ref if existing.base else 'none'} (now {base_version.ref if base_version else 'none'})"
+        )
+    if existing.code_url != code_url:
+        out.append(f"code URL {existing.code_url or 'none'!r} (now {code_url or 'none'!r})")
+    if existing.parameters != parameters:
+        out.append(f"parameters {existing.parameters} (now {parameters})")
+    return out
 
 
 def parse_metrics(pairs: list[str]) -> dict[str, float]:
@@ -119,6 +171,7 @@ def read_scores(path: Path, record_ids: dict[str, int]) -> tuple[list[str], list
             if identifier not in record_ids:
                 raise InputRejected(
                     f"{path}, line {lineno}: record {identifier!r} is not in the evaluated record set."
+                    + did_you_mean(identifier, record_ids)
                 )
             if identifier in seen:
                 raise InputRejected(f"{path}, line {lineno}: record {identifier!r} is scored twice.")

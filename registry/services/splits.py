@@ -12,6 +12,7 @@ from .. import selectors
 from ..errors import Conflict, Forbidden, InputRejected, RegistryError
 from ..models import Record, RecordSet, Split, SplitMembership, SplitPart
 from ..models.names import validate_name
+from ..suggest import did_you_mean
 from .hooks import record_set_created
 from .ingest import _check_field, dataset_can_write
 
@@ -35,8 +36,8 @@ def part_role(name: str, overrides: dict[str, str] | None = None) -> str:
     >>> part_role("train"), part_role("Validation"), part_role("fold3")
     ('train', 'validation', 'other')
     """
-    if overrides and name in overrides:
-        return overrides[name]
+    if overrides and name.lower() in {k.lower() for k in overrides}:
+        return {k.lower(): v for k, v in overrides.items()}[name.lower()]
     return _ROLE_BY_NAME.get(name.lower(), "other")
 
 
@@ -45,6 +46,24 @@ def _listing(items, total: int | None = None) -> str:
     total = len(items) if total is None else total
     shown = ", ".join(items[:MAX_LISTED])
     return shown + (f" … and {total - MAX_LISTED} more" if total > MAX_LISTED else "")
+
+
+def normalise_part_names(mapping: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Part names that differ only in case or surrounding space are one part (``Train`` == ``train``),
+    named in lower case; other names are kept as given.
+
+    >>> normalise_part_names({"Train": ["a"], "train": ["b"], " Test ": ["c"], "True": ["d"]})
+    {'train': ['a', 'b'], 'Test': ['c'], 'True': ['d']}
+    """
+    groups: dict[str, list[str]] = {}
+    for name in mapping:
+        groups.setdefault(name.strip().lower(), []).append(name)
+    merged: dict[str, list[str]] = {}
+    for key, names in groups.items():
+        target = key if len(names) > 1 else names[0].strip()
+        for name in names:
+            merged.setdefault(target, []).extend(mapping[name])
+    return merged
 
 
 def read_mapping(path: Path) -> dict[str, list[str]]:
@@ -62,6 +81,10 @@ def read_mapping(path: Path) -> dict[str, list[str]]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputRejected(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}).") from None
+        except RecursionError:
+            raise InputRejected(
+                f'{path}: JSON nested too deeply; a mapping is {{"part": [ids...]}}.'
+            ) from None
         parts = {}
         for name, ids in data.items():
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -139,6 +162,7 @@ def split_register(
     )
     if not mapping:
         raise InputRejected("the mapping defines no parts.")
+    mapping = normalise_part_names(mapping)
     for part_name in mapping:
         _check_field(validate_name, part_name, "part")
 
@@ -146,7 +170,8 @@ def split_register(
     unknown = {i for ids in mapping.values() for i in ids if i not in record_ids}
     if unknown:
         raise InputRejected(
-            f"{len(unknown)} id(s) in the mapping are not records of {version.ref}: {_listing(unknown)}.",
+            f"{len(unknown)} id(s) in the mapping are not records of {version.ref}: {_listing(unknown)}."
+            + "".join(did_you_mean(i, record_ids) for i in sorted(unknown)[:3]),
             fields={"unknown_ids": sorted(unknown)[:MAX_LISTED]},
         )
     owners: dict[str, set[str]] = defaultdict(set)

@@ -91,8 +91,9 @@ def test_records_are_paginated_by_cursor_in_file_order(anon_client, flip_test):
     assert record["length"] == len(record["sequence"]) == 119
 
 
-def test_invalid_cursor_is_a_404_error(anon_client, flip_test):
-    assert_error_shape(anon_client.get(f"/api/v1/versions/{flip_test.ref}/records/?cursor=garbage"), 404)
+def test_invalid_cursor_is_a_400_error(anon_client, flip_test):
+    response = anon_client.get(f"/api/v1/versions/{flip_test.ref}/records/?cursor=garbage")
+    assert_error_shape(response, 400, "invalid_cursor")
 
 
 def test_filters_and_search(anon_client, flip_test, globins):

@@ -31,7 +31,7 @@ def test_json_shape(capsys):
         assert {"query", "reference", "identity", "coverage", "tier"} <= set(pair)
         assert 0.0 <= pair["identity"] <= 1.0 and 0.0 <= pair["coverage"] <= 1.0
     assert out["method"]["identity"] == 0.9 and out["method"]["coverage"] == 0.8
-    assert out["method"]["tiers"]["mmseqs"]["ran"] is False
+    assert out["method"]["tiers_run"]["mmseqs"]["ran"] is False
 
 
 def test_pairs_out_tsv_and_human_table(tmp_path, capsys):

@@ -83,6 +83,37 @@ def test_identity_filter_and_odd_identifiers(tmp_path):
     ]
 
 
+MEMORY_PROBE = """
+import resource, sys
+from dedup.mmseqs import MmseqsSettings, mmseqs_search
+from dedup.overlap import read_sequences
+refs = read_sequences(sys.argv[1], kind="dna")
+hits = mmseqs_search([("q", refs[0][1][50:400])], refs, kind="dna", identity=0.9, settings=MmseqsSettings(threads=2))
+assert [h.reference for h in hits] == [refs[0][0]], hits
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+@needs_mmseqs
+def test_the_tier_bounds_mmseqs_memory_on_a_nucleotide_search():
+    """MMseqs2's nucleotide default (k=15) builds a 4^15-entry k-mer table: 8.4 GB for two short DNA
+    records. The tier's settings bound it (a smaller k for nucleotides, --split-memory-limit), so a
+    standing check cannot take a server's memory. Measured in a fresh process: its children only."""
+    import subprocess
+    import sys
+
+    assert "--split-memory-limit" in MmseqsSettings().args()
+    proc = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, str(FIXTURES / "biopython_fasta" / "lupine.nu")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=FIXTURES.parent,
+    )
+    peak_kib = int(proc.stdout.split()[-1])
+    assert peak_kib < 1_500_000, f"mmseqs peaked at {peak_kib / 1e6:.1f} GB"
+
+
 @needs_mmseqs
 @pytest.mark.slow
 def test_nucleotide_search_finds_the_reverse_strand():

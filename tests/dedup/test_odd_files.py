@@ -1,4 +1,4 @@
-"""Every file in ../shared/data/odd/ goes through iter_records: accepted with the right record count, or
+"""Every file in fixtures/odd/ (a copy of ../shared/data/odd/) goes through iter_records: accepted with the right record count, or
 rejected with a ParseError naming the file and what is wrong; never another exception."""
 
 import gzip
@@ -9,9 +9,9 @@ import pytest
 
 from dedup.errors import ParseError
 from dedup.parsing import detect_format, iter_records
-from tests.conftest import shared_data_path
+from tests.conftest import FIXTURES, shared_data_path
 
-ODD = shared_data_path() / "odd"
+ODD = FIXTURES / "odd"
 
 # relative path -> expected record count, or a substring of the rejection message
 EXPECTED = {
@@ -198,10 +198,8 @@ def kind_for(path: Path) -> str:
     return "protein"
 
 
-def odd_files() -> list[str]:
-    if not ODD.is_dir():
-        return sorted(EXPECTED)  # skipped by the shared_data marker; names still show in the report
-    return sorted(str(p.relative_to(ODD)) for p in ODD.rglob("*") if p.is_file())
+def odd_files(folder: Path = ODD) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 def header_count(path: Path) -> int:
@@ -210,7 +208,6 @@ def header_count(path: Path) -> int:
         return sum(1 for line in fh if line.startswith(b">"))
 
 
-@pytest.mark.shared_data
 @pytest.mark.parametrize("rel", odd_files())
 def test_odd_file_is_accepted_with_right_count_or_rejected_clearly(rel):
     path = ODD / rel
@@ -236,14 +233,17 @@ def test_odd_file_is_accepted_with_right_count_or_rejected_clearly(rel):
     assert len({r.identifier for r in records}) == len(records)
 
 
-@pytest.mark.shared_data
 def test_expected_table_matches_the_folder():
-    if not ODD.is_dir():
-        pytest.skip(f"needs {ODD}")
     assert set(EXPECTED) == set(odd_files())
 
 
 @pytest.mark.shared_data
+def test_the_fixture_copy_is_the_shared_folder_byte_for_byte():
+    shared = shared_data_path() / "odd"
+    assert odd_files(shared) == odd_files()
+    assert all((shared / rel).read_bytes() == (ODD / rel).read_bytes() for rel in odd_files())
+
+
 @pytest.mark.parametrize(
     "rel",
     [
@@ -275,3 +275,28 @@ def test_damaged_copies_never_raise_anything_but_parse_error(rel, tmp_path):
         except ParseError as exc:
             assert str(exc).startswith(str(path))
             assert not exc.reason.startswith("unexpected error"), str(exc)
+
+
+@pytest.mark.parametrize("rel", ["biopython/PDB/1A8O.cif", "biopython/PDB/a_structure.cif"])
+@pytest.mark.parametrize("row", [10, -1])
+def test_mmcif_truncated_inside_atom_site_is_refused_like_a_truncated_gzip(rel, row, tmp_path):
+    """A download cut off mid-row (last line ``ATOM 1 N``) is not a shorter chain: it is refused."""
+    lines = (ODD / rel).read_text().splitlines()
+    atoms = [i for i, line in enumerate(lines) if line.startswith("ATOM")]
+    cut = atoms[row]
+    path = tmp_path / Path(rel).name
+    path.write_text("\n".join(lines[:cut] + [" ".join(lines[cut].split()[:3])]) + "\n")
+    with pytest.raises(ParseError, match=r"truncated") as info:
+        list(iter_records(path, kind="protein"))
+    assert "_atom_site" in str(info.value) and info.value.hint
+
+
+@pytest.mark.parametrize("row", [0, 10, -1])
+def test_pdb_truncated_inside_an_atom_record_is_refused(row, tmp_path):
+    lines = (ODD / "biopython/PDB/1A8O.pdb").read_text().splitlines()
+    atoms = [i for i, line in enumerate(lines) if line.startswith("ATOM")]
+    cut = atoms[row]
+    path = tmp_path / "1A8O.pdb"
+    path.write_text("\n".join(lines[:cut] + [lines[cut][:20]]) + "\n")
+    with pytest.raises(ParseError, match=rf"line {cut + 1}: .*truncated"):
+        list(iter_records(path, kind="protein"))

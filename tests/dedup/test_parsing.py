@@ -30,7 +30,7 @@ from dedup.parsing import (
 from tests.conftest import FIXTURES, shared_data_path
 
 SHARED = shared_data_path()
-ODD = SHARED / "odd"
+ODD = FIXTURES / "odd"  # a copy of ../shared/data/odd (fixtures/README.txt)
 SPLITS = SHARED / "splits"
 FIX = FIXTURES  # the repository's copies of small real files (../shared/data/fixtures)
 
@@ -249,7 +249,6 @@ def test_fasta_records_lines_descriptions(tmp_path):
     ]
 
 
-@pytest.mark.shared_data
 def test_fasta_comment_lines_are_ignored_like_biopython_fasta_blast():
     # aster_blast.pro = aster.pro plus '#', ';' and '!' comment lines before and inside the record
     plain = parse(ODD / "biopython/Fasta/aster.pro")
@@ -274,7 +273,6 @@ def test_fasta_ctrl_a_separator_in_header_is_kept(tmp_path):
     assert records[0].description == "first\x01gi|2 second"
 
 
-@pytest.mark.shared_data
 def test_lowercase_dna_and_unwrapped_trailing_space_files():
     dna = parse(ODD / "in_the_wild_excerpts/dm3_upstream2000_head2_lowercase_dna.fa", "dna")
     assert [len(r.sequence) for r in dna] == [2000, 2000]
@@ -363,7 +361,6 @@ def test_blank_file(tmp_path):
     assert "no records found" in str(exc) and "'>' header" in str(exc)
 
 
-@pytest.mark.shared_data
 def test_text_before_first_record():
     path = ODD / "biopython/Fasta/aster_pearson.pro"
     exc = rejection(path)
@@ -379,7 +376,6 @@ def test_text_before_first_record_after_blank_lines(tmp_path):
     assert exc.line == 3 and "'MKV'" in str(exc)
 
 
-@pytest.mark.shared_data
 def test_header_without_identifier():
     path = ODD / "emboss_test/noid.fa"
     exc = rejection(path, "dna")
@@ -417,7 +413,6 @@ def test_alignment_gaps_are_rejected_with_ungap_hint():
     assert "remove-gaps" in exc.hint
 
 
-@pytest.mark.shared_data
 def test_internal_stop_rejected():
     exc = rejection(ODD / "emboss_test/ambigprot.fasta")
     assert (exc.line, exc.record, exc.character, exc.position) == (2, "AMBIGPROT", "*", 27)
@@ -432,7 +427,6 @@ def test_duplicate_identifiers_report_both_lines():
     )
 
 
-@pytest.mark.shared_data
 def test_nul_byte_is_binary():
     path = ODD / "emboss_test/hasnull.txt"
     exc = rejection(path, "dna", format="fasta")
@@ -476,7 +470,6 @@ def test_old_mac_line_ends(tmp_path):
     assert "CR-only" in str(exc)
 
 
-@pytest.mark.shared_data
 def test_truncated_gzip(tmp_path):
     data = (ODD / "biopython/Fasta/flowers.pro.gz").read_bytes()
     path = write(tmp_path, "t.fasta.gz", data[: len(data) // 2])
@@ -484,7 +477,6 @@ def test_truncated_gzip(tmp_path):
     assert "broken gzip" in exc.reason and "gzip -t" in exc.hint
 
 
-@pytest.mark.shared_data
 def test_corrupt_gzip(tmp_path):
     data = bytearray((ODD / "biopython/Fasta/flowers.pro.gz").read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -629,7 +621,6 @@ def test_jsonl_text_kind(tmp_path):
 # -- PDB / mmCIF ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.shared_data
 def test_pdb_and_mmcif_of_same_entry_agree():
     pdb = parse(ODD / "biopython/PDB/1A8O.pdb")
     cif = parse(ODD / "biopython/PDB/1A8O.cif")
@@ -643,7 +634,6 @@ def test_pdb_and_mmcif_of_same_entry_agree():
     assert pdb[0].line > 1
 
 
-@pytest.mark.shared_data
 def test_pdb_one_record_per_chain_first_model_only():
     records = parse(ODD / "biopython/PDB/1SSU_mod.pdb")  # two models of chains A and B
     assert [(r.identifier, r.sequence, r.line) for r in records] == [
@@ -652,7 +642,6 @@ def test_pdb_one_record_per_chain_first_model_only():
     ]
 
 
-@pytest.mark.shared_data
 def test_pdb_nucleic_chains_for_dna_kind():
     path = ODD / "emboss_test/133d.pdb"
     assert [r.identifier for r in parse(path, "dna")] == ["133d_A", "133d_B"]
@@ -660,7 +649,6 @@ def test_pdb_nucleic_chains_for_dna_kind():
     assert "no protein chain" in exc.reason and "A: nucleic" in exc.reason and "'dna'" in exc.hint
 
 
-@pytest.mark.shared_data
 @pytest.mark.parametrize(
     ("rel", "reason"),
     [
@@ -674,13 +662,11 @@ def test_unreadable_structures(rel, reason):
     assert reason in exc.reason
 
 
-@pytest.mark.shared_data
 def test_structure_text_kind_rejected():
     exc = rejection(ODD / "biopython/PDB/1A8O.pdb", "text")
     assert "kind 'protein'" in exc.hint
 
 
-@pytest.mark.shared_data
 def test_gzipped_pdb(tmp_path):
     path = tmp_path / "1A8O.pdb.gz"
     path.write_bytes(gzip.compress((ODD / "biopython/PDB/1A8O.pdb").read_bytes()))
@@ -725,7 +711,6 @@ def _outcome(path, kind):
         return (exc.reason, exc.line, exc.record)
 
 
-@pytest.mark.shared_data
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64])
 def test_results_do_not_depend_on_read_block_size(monkeypatch, tmp_path, chunk):
     """Tiny read blocks and a tiny long-line threshold put every header, comment, CRLF and line
@@ -754,7 +739,6 @@ def test_results_do_not_depend_on_read_block_size(monkeypatch, tmp_path, chunk):
         assert _outcome(path, "protein") == expected[path], path
 
 
-@pytest.mark.shared_data
 def test_structure_size_cap(monkeypatch):
     import dedup.formats.structure as structure
 

@@ -38,3 +38,28 @@ def bind_all():
 @pytest.fixture
 def bind_mapping():
     return FIXTURES / "flip_bind_split" / "one_vs_many.json"
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory):
+    """One SQLite database migrated once per test session, for the tests that run manage.py as a user does."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    template = tmp_path_factory.mktemp("migrated")
+    env = {"PATH": "/usr/bin:/bin", "LEAKLEDGER_DATA_DIR": str(template)}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
+    return template / "leakledger.sqlite3"
+
+
+@pytest.fixture
+def migrated_data_dir(tmp_path, _migrated_sqlite):
+    """A fresh data directory whose SQLite database is already migrated (a copy: migrating costs seconds)."""
+    import shutil
+
+    directory = tmp_path / "migrated-var"
+    directory.mkdir()
+    shutil.copy(_migrated_sqlite, directory / "leakledger.sqlite3")
+    return directory

@@ -100,12 +100,11 @@ def test_full_flow_through_the_cli(data_dir, bind_all, bind_mapping):
     assert evaluation["metrics"] == {"mcc": 0.4} and evaluation["on"] == "flip-bind@1/ovm:test"
 
 
-def test_errors_exit_non_zero_with_the_message_in_a_real_process(tmp_path):
+def test_errors_exit_non_zero_with_the_message_in_a_real_process(tmp_path, migrated_data_dir):
     """The installed entry point, as a user runs it: message on stderr, exit code 2 for refused input."""
     bad = tmp_path / "bad.fa"
     bad.write_bytes(b">P1\nMKV\n>P2\nMK1V\n")
-    env = {"LEAKLEDGER_DATA_DIR": str(tmp_path / "var"), "PATH": "/usr/bin:/bin"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
+    env = {"LEAKLEDGER_DATA_DIR": str(migrated_data_dir), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
         [sys.executable, "manage.py", "register_dataset", bad, "--name", "bad", "--kind", "protein"],
         cwd=REPO,

@@ -1,11 +1,14 @@
 """The overlap service on real data (FLIP bind: 13 test proteins are also training proteins)."""
 
 import json
+import random
 
 import numpy as np
 import pytest
 from django.core.management import call_command
 
+from dedup import find_overlap
+from dedup.__main__ import main as dedup_main
 from dedup.parsing import iter_records
 from registry import services
 from registry.models import (
@@ -106,7 +109,15 @@ def test_standing_report_appears_for_a_benchmark(bind_train, bind_test, data_dir
     hits = OverlapHit.objects.filter(report=report, tier="exact")
     assert set(hits.values_list("query_record__identifier", flat=True)) == expected
     assert report.query_digest == test.digest and report.reference_digest == train.digest
-    assert report.method["calibration"]["kind"] == "protein"
+    # The claimed recall is the calibration of the report's own method key, never another's.
+    assert report.method["key"] == engine.standing_method("protein").key()
+    assert report.method["calibration"]["measured"] is True
+    assert report.method["calibration"]["method"] == engine.standing_method("protein").to_dict()
+    assert report.summary["calibration"]["key"] == report.method["key"]
+    bands = report.method["calibration"]["recall"]["bands"]
+    assert {b["band"]: b["recall"] for b in report.summary["bands"]} == {
+        name: bands[name]["recall"] for name in ("100%", "[95,100)", "[90,95)", "[80,90)")
+    }
     assert set(report.method["tool_versions"]) >= {"dedup", "biopython", "datasketch", "numpy", "mmseqs"}
 
     # A second trigger (the test set used by an evaluation, say) computes nothing again.
@@ -209,15 +220,11 @@ def test_query_job_returns_the_command_dict(bind_train, bind_test, data_dir, run
 
 
 def test_method_key_changes_with_settings():
-    a = engine.Method(
-        kind="protein", tiers=("exact", "minhash"), thresholds=(0.9,), coverage=0.8, settings_key="s"
-    )
-    b = engine.Method(
-        kind="protein", tiers=("exact", "minhash"), thresholds=(0.9,), coverage=0.5, settings_key="s"
-    )
-    assert a.key() != b.key()
+    a = engine.registry_method("protein", identity=0.9)
+    b = engine.registry_method("protein", identity=0.9, coverage=0.5)
+    assert a.key() != b.key() and a.key() == engine.registry_method("protein", identity=0.9).key()
     with pytest.raises(ValueError, match="tiers"):
-        engine.Method(kind="protein", tiers=("blast",), thresholds=(0.9,), coverage=0.8, settings_key="s")
+        engine.registry_method("protein", identity=0.9, tiers=("blast",))
 
 
 @pytest.mark.slow
@@ -309,3 +316,77 @@ def test_minhash_tier_alone_still_sees_identical_sequences(bind_train, bind_test
     )
     rows = {r["label"]: r for r in out["summary"]["thresholds"]}
     assert rows["exact"]["records"] == 13 and rows["exact"]["by_tier"] == {"minhash": 13}
+
+
+def _mutants_query(bind_train, bind_test, path):
+    """FLIP bind's test set plus substitution mutants (0-14%) of 40 training proteins: hits of every tier."""
+    rng = random.Random(3)
+    train = [r.sequence for r in iter_records(bind_train, kind="protein", allow_duplicate_ids=True)]
+    parts = [bind_test.read_text()]
+    for i, seq in enumerate(train[:40]):
+        residues = list(seq)
+        for pos in rng.sample(range(len(residues)), k=len(residues) * (i % 15) // 100):
+            residues[pos] = "W" if residues[pos] != "W" else "A"
+        parts.append(f">mutant{i}\n{''.join(residues)}\n")
+    path.write_text("".join(parts))
+    return path
+
+
+def test_standing_report_check_overlap_and_library_agree_for_one_method_key(
+    bind_train, bind_test, data_dir, run_jobs, tmp_path, capsys
+):
+    query = _mutants_query(bind_train, bind_test, tmp_path / "query.fasta")
+    _register(run_jobs, bind_train, "flip-bind-train", role="training", skip_identical_duplicates=True)
+    _register(run_jobs, query, "bind-mutants", role="benchmark")
+    method = engine.standing_method("protein")
+    report = OverlapReport.objects.get()
+    assert report.method_key == method.key()
+    standing = {
+        h.query_record.identifier: (round(h.identity, 4), h.tier)
+        for h in OverlapHit.objects.filter(report=report).select_related("query_record")
+    }
+    # check_overlap at the standing method's identity floor runs the same method.
+    call_command("check_overlap", str(query), "--identity", "0.8", "--json")
+    adhoc_out = json.loads(capsys.readouterr().out)
+    assert adhoc_out["method"]["key"] == method.key()
+    adhoc = {p["query"]: (round(p["identity"], 4), p["tier"]) for p in adhoc_out["pairs"]}
+    # The library, given the same method, and its command line with --index-method.
+    library = find_overlap(query, bind_train, method=method)
+    assert library.method.key() == method.key()
+    lib_hits = {h.query: (round(h.identity, 4), h.tier) for h in library.hits}
+    assert (
+        dedup_main(
+            [
+                "overlap",
+                str(query),
+                str(bind_train),
+                "--index-method",
+                "--identity",
+                "0.8",
+                "--json",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    cli_out = json.loads(capsys.readouterr().out)
+    assert cli_out["method"]["key"] == method.key()
+    cli_hits = {p["query"]: (round(p["identity"], 4), p["tier"]) for p in cli_out["pairs"]}
+
+    assert standing == adhoc == lib_hits == cli_hits
+    assert {t for _i, t in standing.values()} == {"exact", "minhash"} and len(standing) >= 13 + 30
+
+    def claims(rows):
+        return [
+            (r["label"], r["records"], r["estimated"], r["recall"], r["recall_interval"])
+            for r in rows
+            if r["records"] is not None
+        ]
+
+    lib_rows = library.claims.to_dict()["thresholds"]
+    assert claims(report.summary["thresholds"]) == claims(adhoc_out["summary"]["thresholds"])
+    assert (
+        claims(report.summary["thresholds"]) == claims(lib_rows) == claims(cli_out["summary"]["thresholds"])
+    )
+    assert report.summary["calibration"]["measured"] is True
+    assert all(r["recall"] is not None for r in report.summary["thresholds"])

@@ -7,8 +7,8 @@ subprocess, on the pytest-django test database, runs them.
 
 After the kill the job is left ``running`` with the dead worker's heartbeat. In production the
 broker redelivers the unacknowledged task (``acks_late``) and ``job_claim`` takes the job over once
-its heartbeat is stale (five minutes); the test makes the heartbeat stale and redelivers the task
-itself, instead of waiting.
+its heartbeat is stale (``LEAKLEDGER_JOB_STALE_SECONDS``); the test makes the heartbeat stale and
+redelivers the task itself, instead of waiting.
 """
 
 import os
@@ -129,7 +129,7 @@ def worker(tmp_path):
 def _redeliver(job: Job, app: Celery) -> None:
     """What the broker and the stale-heartbeat rule do after a worker death, without the wait."""
     Job.objects.filter(pk=job.pk).update(
-        heartbeat_at=timezone.now() - jobs.STALE_AFTER - timedelta(seconds=1)
+        heartbeat_at=timezone.now() - jobs.stale_threshold() - timedelta(seconds=1)
     )
     app.send_task("registry.tasks.run_job", args=[str(job.uuid)])
 

@@ -1,9 +1,18 @@
+import argparse
 import csv
 from pathlib import Path
 
+from django.core.management.base import CommandError
+
+from dedup.claims import format_claims
+
 from ...overlap import services
 from ...overlap.screen import overlap_screen
-from ..base import Progress, RegistryCommand
+from ..base import Progress, RegistryCommand, job_line, pending_for
+
+# Exit code of --fail-above when too much of the benchmark overlaps (1: an error, 2: refused input),
+# the same as the client's `leakledger check --fail-above`.
+EXIT_OVERLAP = 3
 
 PAIR_COLUMNS = [
     "query",
@@ -75,6 +84,18 @@ class Command(RegistryCommand):
             "--screen-scaled", type=int, default=100, help="screen keeps 1 k-mer in N (default 100)"
         )
         parser.add_argument("--screen-only", action="store_true", help="the whole-set screen alone")
+        parser.add_argument(
+            "--fail-above",
+            type=_fraction,
+            metavar="F",
+            help=f"a CI gate: exit {EXIT_OVERLAP} when more than the fraction F (0.01 = 1%%) of the records "
+            "has a match at --identity or above, printing the offenders on stderr",
+        )
+
+    def handle(self, *args, **options):
+        super().handle(*args, **options)
+        if options.get("fail_above") is not None and getattr(self, "result", None) is not None:
+            gate_check(self.result, options["identity"], options["fail_above"], self.stderr)
 
     def act(self, options) -> dict:
         first = None
@@ -110,6 +131,8 @@ class Command(RegistryCommand):
                 for pair in result["pairs"]:
                     writer.writerow(["" if pair[c] is None else pair[c] for c in PAIR_COLUMNS])
         self.top = options["top"]
+        result["pending_jobs"] = pending_for(options["source"])
+        self.result = result
         if first is not None:
             return {"screen": first} | result
         return result
@@ -143,10 +166,8 @@ class Command(RegistryCommand):
         for name, info in result["method"]["tiers_run"].items():
             if not info.get("ran"):
                 lines.append(f"  tier {name} did not run: {info.get('reason')}")
-        lines.append(f"  {'identity':>9}  {'records':>8}  {'fraction':>8}  recall (calibration)")
-        for row in summary["thresholds"]:
-            recall = "-" if row["recall"] is None else f"{row['recall']:.3f}"
-            lines.append(f"  {row['label']:>9}  {row['records']:>8,}  {row['fraction']:>8.2%}  {recall}")
+        lines.append(f"  method key   {summary['method_key']}")
+        lines.extend(f"  {line}" for line in format_claims(summary))
         worst = result["pairs"][: getattr(self, "top", 10)]
         if worst:
             lines.append(
@@ -157,4 +178,53 @@ class Command(RegistryCommand):
                     f"    {p['query']} -> {p['reference_set']} {p['reference']}  "
                     f"{p['identity']:.3f}  {p['coverage']:.3f}  {p['reference_coverage']:.3f}  {p['tier']}"
                 )
+        # This check ran now; the standing jobs of a registered set may not have, and say so.
+        lines += [f"  pending  {job_line(j)}" for j in result.get("pending_jobs", [])]
         return "\n".join(lines)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction in [0, 1) (0.01 = 1%)")
+    return value
+
+
+def gate_check(result: dict, identity: float, fail_above: float, stream, listed: int = 50) -> None:
+    """Raise ``CommandError`` (exit ``EXIT_OVERLAP``) when more than ``fail_above`` of the query overlaps.
+
+    The fraction is the summary row of ``identity`` (the lowest threshold checked); the offenders
+    are the query records whose best pair reaches it.
+    """
+    rows = [r for r in result["summary"]["thresholds"] if abs(r["identity"] - identity) < 1e-9]
+    row = rows[-1]
+    total = result["summary"]["query_records"]
+    verdict = f"{row['records']:,} of {total:,} records ({row['fraction']:.2%}) have a match at {row['label']} identity"
+    if row["fraction"] <= fail_above:
+        stream.write(f"check_overlap: passed: {verdict}; the limit is {fail_above:.2%} (--fail-above)\n")
+        return
+    best: dict[str, dict] = {}
+    for pair in result["pairs"]:
+        reaches = pair["identity"] + 1e-9 >= row["identity"] and (row["identity"] < 1.0 or _identical(pair))
+        if reaches and (pair["query"] not in best or pair["identity"] > best[pair["query"]]["identity"]):
+            best[pair["query"]] = pair
+    offenders = sorted(best.values(), key=lambda p: (-p["identity"], -p["coverage"], p["query"]))
+    stream.write("offenders (query -> reference set, reference, identity, coverage, tier):\n")
+    for p in offenders[:listed]:
+        stream.write(
+            f"  {p['query']} -> {p['reference_set']} {p['reference']}  {p['identity']:.3f}  {p['coverage']:.3f}  {p['tier']}\n"
+        )
+    if len(offenders) > listed:
+        stream.write(f"  ... and {len(offenders) - listed:,} more (--pairs-out FILE or --json for all)\n")
+    raise CommandError(
+        f"overlap gate failed: {verdict}, more than {fail_above:.2%} (--fail-above)", returncode=EXIT_OVERLAP
+    )
+
+
+def _identical(pair: dict) -> bool:
+    """The exact row counts identical sequences only, not a query inside a longer reference."""
+    whole = pair["coverage"] >= 1.0 and (pair.get("reference_coverage") or 1.0) >= 1.0
+    return pair["tier"] == "exact" or (pair["identity"] >= 1.0 and whole)

@@ -14,6 +14,20 @@ from django.db import connection
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 
 
+def as_typed(command: str) -> str:
+    """``command`` as a user types it to reach this demo's database: this interpreter (the venv's, not
+    the system python) and this data directory, relative to the current directory when inside it."""
+    import os
+    import sys
+
+    def here(path) -> str:
+        relative = os.path.relpath(os.path.abspath(path))
+        return relative if not relative.startswith("..") else os.path.abspath(path)
+
+    data_dir = shlex.quote(here(settings.DATA_DIR))
+    return f"LEAKLEDGER_DATA_DIR={data_dir} {shlex.quote(here(sys.executable))} manage.py {command}"
+
+
 class Command(BaseCommand):
     help = "Run the LeakLedger demo on the real data in fixtures/ and print each step."
 
@@ -169,6 +183,29 @@ class Command(BaseCommand):
             "lineage",
             evaluation,
         )
+        scores = bind / "demo_scores.tsv"
+        values = [float(line.split("\t")[1]) for line in scores.read_text().splitlines()[1:]]
+        self.step(
+            "A memorising model trained on the same train part (for the clean-subset metrics below)",
+            "register_model",
+            "memoriser@1",
+            "--trained-on",
+            "flip-bind@1/one_vs_many:train",
+        )
+        out = self.step(
+            "Its evaluation with per-record scores (SYNTHETIC, fixtures/flip_bind_split/make_demo_scores.py: "
+            "1.0 on the 13 leaked proteins): each metric is recomputed on the clean subset",
+            "record_evaluation",
+            "memoriser@1",
+            "--on",
+            "flip-bind@1/one_vs_many:test",
+            "--metric",
+            f"accuracy={sum(values) / len(values):.4f}",
+            "--scores",
+            scores,
+            "--json",
+        )
+        memoriser = json.loads(out)["uuid"]
         self.step(
             "Ask about a file that is not registered",
             "check_overlap",
@@ -176,9 +213,31 @@ class Command(BaseCommand):
             "--against",
             "flip-bind@1/one_vs_many:train",
         )
+        self.browse_hint(evaluation=memoriser)
         self.stdout.write(
             self.style.SUCCESS(
-                "\nDone. Explore with `python manage.py lineage flip-bind@1`, the admin, or the API at /api/v1/docs/ "
-                "(python manage.py runserver)."
+                f"\nDone. Explore with `{as_typed('lineage flip-bind@1')}`, the admin, or the API at /api/v1/docs/ "
+                f"(`{as_typed('runserver')}`)."
             )
         )
+
+    def browse_hint(self, *, evaluation: str) -> None:
+        """Collect the static files (served by WhiteNoise, DEBUG on or off) and print how to see the pages."""
+        call_command("collectstatic", interactive=False, verbosity=0)
+        data_dir = Path(settings.DATA_DIR).resolve()
+        if data_dir.is_relative_to(Path.cwd()):
+            data_dir = data_dir.relative_to(Path.cwd())
+        site = "http://127.0.0.1:8000"
+        self.stdout.write(self.style.MIGRATE_HEADING("\n# The pages it populated, in a browser"))
+        self.stdout.write(
+            f"$ LEAKLEDGER_DATA_DIR={shlex.quote(str(data_dir))} .venv/bin/python manage.py runserver 127.0.0.1:8000"
+        )
+        for what, path in [
+            ("registry", "/"),
+            ("overlap matrix (FLIP's 13-protein leak)", "/overlap/"),
+            ("dataset card", "/versions/flip-bind@1/"),
+            ("model lineage graph", "/models/bindembed-ft@1/"),
+            ("evaluation with clean-subset metrics", f"/evaluations/{evaluation}/"),
+            ("leaderboard", "/leaderboards/flip-bind@1/one_vs_many:test/"),
+        ]:
+            self.stdout.write(f"  {what:42s} {site}{path}")

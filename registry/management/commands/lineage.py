@@ -1,14 +1,39 @@
 from ...selectors import lineage
-from ..base import RegistryCommand
+from ..base import RegistryCommand, job_line
+
+SHOWN_REPORTS = 10
 
 
 def _metrics(values: dict) -> str:
-    return ", ".join(f"{k}={v:.4g}" for k, v in values.items())
+    """``{"mcc": {"mean": 0.43, "records": 250}}`` (per-record means) or ``{"mcc": 0.43}`` (reported)."""
+    parts = []
+    for name, value in values.items():
+        if isinstance(value, dict):
+            mean = "n/a" if value.get("mean") is None else f"{value['mean']:.4g}"
+            parts.append(f"{name}={mean} ({value.get('records', 0):,} records)")
+        else:
+            parts.append(f"{name}={value:.4g}")
+    return ", ".join(parts)
 
 
-def _contamination_lines(report: dict | None, shown: int = 10) -> list[str]:
+def _no_report_lines(jobs: list[dict]) -> list[str]:
+    """Why there is no contamination report yet: its job is pending, running or failed, or none exists."""
+    if not jobs:
+        return ["  contamination: not queued (run `manage.py recover_jobs`, or record the evaluation again)"]
+    job = jobs[-1]
+    if job["state"] == "failed":
+        return [f"  contamination: FAILED, no report: {job_line(job)}"]
+    if job["state"] == "succeeded":
+        return [f"  contamination: no report although its job finished: {job_line(job)}"]
+    return [
+        f"  contamination: {job['state']}: no report yet, so no claim either way ({job_line(job)})",
+        "  (follow it with `manage.py jobs`; a worker must be running when CELERY_BROKER_URL is set)",
+    ]
+
+
+def _contamination_lines(report: dict | None, shown: int = 10, jobs: list[dict] | None = None) -> list[str]:
     if report is None:
-        return ["  contamination: not computed yet (it runs in the background; try again shortly)"]
+        return _no_report_lines(jobs or [])
     summary = report["summary"]
     lines = [
         f"  contamination of {report['record_set']} against the training ancestry "
@@ -20,7 +45,7 @@ def _contamination_lines(report: dict | None, shown: int = 10) -> list[str]:
         )
     for row in summary["thresholds"]:
         clean = f"  clean subset: {_metrics(row['clean_metrics'])}" if row.get("clean_metrics") else ""
-        recall = f"recall {row['recall']:.3f}" if row.get("recall") is not None else "recall n/a"
+        recall = f"recall {row['recall']:.3f}" if row.get("recall") is not None else "recall not measured"
         lines.append(
             f"    {row['label']:<10} {row['records']:>7,} ({row['fraction']:>6.1%})  {recall}{clean}"
         )
@@ -57,11 +82,18 @@ class Command(RegistryCommand):
             lines += [
                 f"  evaluation    {e['uuid']}  {e['model']} on {e['on']}" for e in result["evaluations_on_it"]
             ]
-            for report in result["overlap_reports"]:
+            lines += [f"  pending       {job_line(j)}" for j in result["pending_jobs"]]
+            reports = result["overlap_reports"]  # worst first
+            for report in reports[:SHOWN_REPORTS]:
                 counts = ", ".join(
                     f"{t['label']} {t['records']:,} ({t['fraction']:.1%})" for t in report["thresholds"]
                 )
                 lines.append(f"  overlap       {report['query_set']} vs {report['reference_set']}: {counts}")
+            if len(reports) > SHOWN_REPORTS:
+                more = len(reports) - SHOWN_REPORTS
+                lines.append(
+                    f"  ... and {more:,} more overlap report{'s' if more > 1 else ''} (lineage --json lists all)"
+                )
             return "\n".join(lines)
         if kind == "model_version":
             lines = [f"model version {result['ref']}"]
@@ -76,5 +108,5 @@ class Command(RegistryCommand):
         lines = [f"evaluation {result['uuid']}", f"  {result['model']} on {result['on']}: {metrics}"]
         ancestry = result["model_lineage"]["training_ancestry"]
         lines.append(f"  training ancestry: {', '.join(ancestry) or 'none'}")
-        lines += _contamination_lines(result["contamination"])
+        lines += _contamination_lines(result["contamination"], jobs=result.get("contamination_jobs"))
         return "\n".join(lines)

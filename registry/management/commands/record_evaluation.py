@@ -1,7 +1,11 @@
 from pathlib import Path
 
+from django.utils import timezone
+
 from ... import services
-from ..base import RegistryCommand
+from ...overlap.selectors import contamination_report_for_evaluation
+from ...services.warnings import evaluation_warnings
+from ..base import RegistryCommand, contamination_headline, queued_lines, queued_since, when
 
 
 class Command(RegistryCommand):
@@ -33,6 +37,7 @@ class Command(RegistryCommand):
         parser.add_argument("--code-ref", default="", help="code reference (commit URL, tag)")
 
     def act(self, options) -> dict:
+        started = timezone.now()
         evaluation = services.evaluation_record(
             model_ref=options["model"],
             on_ref=options["on"],
@@ -47,6 +52,9 @@ class Command(RegistryCommand):
             "metrics": evaluation.metrics,
             "scored_metrics": evaluation.scores_metric_names,
             "scores": evaluation.scores.count(),
+            "jobs": queued_since(started, record_sets=[evaluation.record_set], evaluations=[evaluation]),
+            "warnings": evaluation_warnings(evaluation),
+            "contamination": contamination_report_for_evaluation(evaluation, hits=False),
         }
 
     def summarise(self, result: dict) -> str:
@@ -54,5 +62,15 @@ class Command(RegistryCommand):
         lines = [f"recorded evaluation {result['uuid']}", f"  {result['model']} on {result['on']}: {metrics}"]
         if result["scores"]:
             lines.append(f"  {result['scores']:,} per-record scores ({', '.join(result['scored_metrics'])})")
-        lines.append(f"  contamination report: manage.py lineage {result['uuid']}")
+        lines.extend(f"  warning  {w}" for w in result["warnings"])
+        if result["contamination"] is not None:
+            lines.append(f"  contamination: {contamination_headline(result['contamination'])}")
+        else:
+            live = [
+                j for j in result["jobs"] if j["kind"] == "overlap" and j["state"] in ("pending", "running")
+            ]
+            since = f" since {when(live[0]['created_at'])}" if live else ""
+            lines.append(f"  contamination: pending{since}: no report yet, so no claim either way")
+        lines.extend(queued_lines(result["jobs"]))
+        lines.append(f"  contamination report in full: manage.py lineage {result['uuid']}")
         return "\n".join(lines)

@@ -1,7 +1,10 @@
 from pathlib import Path
 
+from django.utils import timezone
+
 from ... import services
-from ..base import Progress, RegistryCommand
+from ...models import RecordSet
+from ..base import Progress, RegistryCommand, queued_lines, queued_since
 
 
 class Command(RegistryCommand):
@@ -35,6 +38,19 @@ class Command(RegistryCommand):
             default="",
             help="register as a training set or a benchmark (test set) for standing overlap checks",
         )
+        parser.add_argument(
+            "--author",
+            action="append",
+            default=[],
+            metavar="'FAMILY, GIVEN'",
+            help="an author of the data, as citations name them (repeatable, in order; first version only)",
+        )
+        parser.add_argument(
+            "--force-kind",
+            action="store_true",
+            help="register as --kind even when the content looks like another kind (nucleotides or "
+            "labels as protein)",
+        )
         parser.add_argument("--id-column", default="id", help="CSV/TSV/JSONL identifier column (default: id)")
         parser.add_argument(
             "--sequence-column", default="sequence", help="CSV/TSV/JSONL sequence column (default: sequence)"
@@ -47,6 +63,7 @@ class Command(RegistryCommand):
         )
 
     def act(self, options) -> dict:
+        started = timezone.now()
         registration = services.dataset_version_register(
             path=options["file"],
             dataset_name=options["name"],
@@ -59,12 +76,15 @@ class Command(RegistryCommand):
             derived_from=options["derived_from"],
             transform=options["transform"],
             role=options["role"],
+            force_kind=options["force_kind"],
+            authors=options["author"],
             id_column=options["id_column"],
             sequence_column=options["sequence_column"],
             skip_identical_duplicates=options["skip_identical_duplicates"],
             on_progress=Progress(options["file"].name),
         )
-        return registration.to_dict()
+        record_sets = RecordSet.objects.filter(version=registration.version)
+        return {**registration.to_dict(), "jobs": queued_since(started, record_sets=record_sets)}
 
     def summarise(self, result: dict) -> str:
         verb = "registered" if result["created"] else "already registered"
@@ -76,4 +96,5 @@ class Command(RegistryCommand):
         if result["skipped_duplicates"]:
             lines.append(f"  skipped  {result['skipped_duplicates']:,} verbatim duplicate record(s)")
         lines.extend(f"  note     {m}" for m in result["messages"])
+        lines.extend(queued_lines(result["jobs"]))
         return "\n".join(lines)

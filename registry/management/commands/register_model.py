@@ -1,8 +1,11 @@
 import json
 
+from django.utils import timezone
+
 from ... import services
 from ...selectors import training_ancestry
-from ..base import RegistryCommand, parse_pairs
+from ...services.warnings import model_warnings
+from ..base import RegistryCommand, parse_pairs, queued_lines, queued_since
 
 
 class Command(RegistryCommand):
@@ -30,6 +33,7 @@ class Command(RegistryCommand):
         parser.add_argument("--description", default="", help="description of the model (first version only)")
 
     def act(self, options) -> dict:
+        started = timezone.now()
         parameters = {}
         for key, value in parse_pairs(options["param"], "--param"):
             try:
@@ -43,6 +47,7 @@ class Command(RegistryCommand):
             code_url=options["code_url"],
             parameters=parameters,
             description=options["description"],
+            idempotent=True,
         )
         return {
             "ref": version.ref,
@@ -51,10 +56,17 @@ class Command(RegistryCommand):
             "trained_on": [rs.ref for rs in version.trained_on.order_by("id")],
             "training_ancestry": [rs.ref for rs in training_ancestry(version)],
             "parameters": version.parameters,
+            "created": version.created,
+            "warnings": model_warnings(version),
+            "jobs": queued_since(started, record_sets=version.trained_on.all()),
         }
 
     def summarise(self, result: dict) -> str:
-        lines = [f"registered model version {result['ref']}"]
+        lines = [
+            f"registered model version {result['ref']}"
+            if result["created"]
+            else f"already registered {result['ref']} (identical arguments; nothing was written)"
+        ]
         if result["base"]:
             lines.append(f"  fine-tuned from  {result['base']}")
         for ref in result["trained_on"]:
@@ -62,4 +74,6 @@ class Command(RegistryCommand):
         inherited = [r for r in result["training_ancestry"] if r not in result["trained_on"]]
         for ref in inherited:
             lines.append(f"  inherited        {ref} (through its base)")
+        lines.extend(f"  warning          {w}" for w in result["warnings"])
+        lines.extend(queued_lines(result["jobs"]))
         return "\n".join(lines)

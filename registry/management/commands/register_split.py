@@ -1,5 +1,9 @@
+from django.utils import timezone
+
 from ... import services
-from ..base import RegistryCommand, parse_pairs
+from ...models import RecordSet
+from ...services.warnings import split_warnings
+from ..base import RegistryCommand, parse_pairs, queued_lines, queued_since
 
 
 class Command(RegistryCommand):
@@ -30,6 +34,7 @@ class Command(RegistryCommand):
         )
 
     def act(self, options) -> dict:
+        started = timezone.now()
         roles = dict(parse_pairs(options["role"], "--role"))
         split = services.split_register(
             version_ref=options["ref"],
@@ -43,9 +48,18 @@ class Command(RegistryCommand):
             {"ref": f"{split.version.ref}/{split.name}:{p.name}", "role": p.role, "records": p.record_count}
             for p in split.parts.order_by("name")
         ]
-        return {"split": f"{split.version.ref}/{split.name}", "uuid": str(split.uuid), "parts": parts}
+        record_sets = RecordSet.objects.filter(part__split=split)
+        return {
+            "split": f"{split.version.ref}/{split.name}",
+            "uuid": str(split.uuid),
+            "parts": parts,
+            "jobs": queued_since(started, record_sets=record_sets),
+            "warnings": split_warnings(split),
+        }
 
     def summarise(self, result: dict) -> str:
         lines = [f"registered split {result['split']}"]
         lines.extend(f"  {p['ref']:<50} {p['role']:<10} {p['records']:>8,} records" for p in result["parts"])
+        lines.extend(f"  warning  {w}" for w in result["warnings"])
+        lines.extend(queued_lines(result["jobs"]))
         return "\n".join(lines)

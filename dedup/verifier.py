@@ -1,0 +1,349 @@
+"""The :class:`Verifier`: bounds, alignment on threads, and the verdict of each candidate pair.
+
+What identity, coverage, the bounds and trimming mean is specified in :mod:`dedup.verify`,
+which re-exports this class.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from . import _align_kernel
+from .alignment import (
+    BACKENDS,
+    Aligned,
+    AlignerSpec,
+    PairAlignment,
+    align_biopython,
+    align_kernel,
+    aligner_spec,
+    best_segment,
+    default_backend,
+    make_biopython_aligner,
+)
+from .bounds import QGRAM_K, Bounds, Prepared, TokenMap
+from .hits import Hit, VerifyStats
+from .parallel import parallel_map, resolve_threads
+
+__all__ = ["DEFAULT_MAX_CELLS", "Candidate", "Verifier"]
+
+_KINDS = ("protein", "dna", "rna", "text")
+
+#: Pairs whose dynamic-programming matrix would exceed this many cells are not
+#: aligned (memory: both aligners keep a traceback matrix); they are counted in
+#: ``VerifyStats.skipped_too_long``. 64 million cells is two 8,000-residue chains.
+DEFAULT_MAX_CELLS = 64_000_000
+
+#: Per-sequence entries kept by a Verifier before its cache is emptied (bounds memory).
+_MAX_CACHED = 20_000
+
+_COMPLEMENT = {
+    "dna": str.maketrans("ACGTUNRYKMSWBDHV", "TGCAANYRMKSWVHDB"),
+    "rna": str.maketrans("ACGUTNRYKMSWBDHV", "UGCAANYRMKSWVHDB"),
+}
+
+#: One candidate pair for :meth:`Verifier.verify_many`: ids, sequences and the Jaccard estimate.
+Candidate = tuple[str, str, str, str, float | None]
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {', '.join(_KINDS)}, got {kind!r}")
+
+
+def _check_fraction(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a fraction from 0 to 1 (e.g. 0.9 for 90%), got {value!r}")
+
+
+class Verifier:
+    """Aligns candidate pairs and keeps those at or above identity and coverage.
+
+    A verifier caches per-sequence data (composition, k-mers, reverse
+    complements), so reuse one for many pairs that share sequences.
+
+    Args:
+        kind: ``"protein"``, ``"dna"``, ``"rna"`` or ``"text"``.
+        identity: minimal identity (fraction) of a kept pair.
+        coverage: minimal query coverage (fraction) of a kept pair.
+        reference_coverage: minimal reference coverage (fraction), 0 by default.
+        max_cells: pairs with ``len(query) * len(reference)`` above this are not
+            aligned and are counted in ``stats.skipped_too_long``.
+        trim: when the best-scoring alignment covers enough but is below the
+            identity, look for a part of it that passes both (see "Trimming" above).
+            Off by default, so that identity means what MMseqs2's ``fident`` means.
+        bounds: apply the cheap bounds before aligning (off only to check them).
+        backend: ``"numba"`` (the compiled kernel) or ``"biopython"``; default: the
+            kernel when numba is installed. Both give the same alignments.
+        threads: threads :meth:`verify_many` aligns on (default: every CPU;
+            the numba backend only, Biopython holds the GIL).
+
+    Raises:
+        ValueError: a bad kind, fraction, backend or thread count (or ``"numba"``
+            without numba).
+
+    Examples:
+        >>> v = Verifier(kind="protein", identity=0.9, coverage=0.8)
+        >>> hit = v.verify("q", "MKTAYIAKQRQISFVKSHFSRQ", "r", "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ")
+        >>> hit.identity, hit.query_coverage
+        (1.0, 1.0)
+        >>> v.verify("q", "MKTAYIAKQRQISFVKSHFSRQ", "r", "MK") is None
+        True
+        >>> v.stats.pruned_length
+        1
+        >>> v.spec.key()
+        'll-gotoh-v1:blosum62:gap12+1'
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        identity: float,
+        coverage: float,
+        reference_coverage: float = 0.0,
+        max_cells: int = DEFAULT_MAX_CELLS,
+        trim: bool = False,
+        bounds: bool = True,
+        backend: str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        _check_kind(kind)
+        _check_fraction("identity", identity)
+        _check_fraction("coverage", coverage)
+        _check_fraction("reference_coverage", reference_coverage)
+        backend = backend or default_backend()
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if backend == "numba" and not _align_kernel.AVAILABLE:
+            raise ValueError("backend='numba' needs the numba package; install it or use backend='biopython'")
+        self.kind = kind
+        self.identity = identity
+        self.coverage = coverage
+        self.reference_coverage = reference_coverage
+        self.max_cells = max_cells
+        self.trim = trim
+        self.bounds = bounds
+        self.backend = backend
+        self.threads = resolve_threads(threads)
+        self.stats = VerifyStats()
+        self._bounds = Bounds(
+            identity=identity,
+            coverage=coverage,
+            reference_coverage=reference_coverage,
+            qgram_k=QGRAM_K[kind],
+        )
+        self._bio = make_biopython_aligner(kind) if backend == "biopython" else None
+        self._qgram_k = QGRAM_K[kind]
+        self._tokens = TokenMap() if kind == "text" else None
+        self._cache: dict[tuple[str, str], tuple[str, Prepared]] = {}
+        # Identity must come out >= the threshold after rounding noise, never below.
+        self._eps = 1e-9
+
+    @property
+    def spec(self) -> AlignerSpec:
+        """The aligner's name, version, scoring and backend (:meth:`AlignerSpec.key` for method keys)."""
+        return aligner_spec(self.kind, self.backend)
+
+    def _cached(self, key: tuple[str, str], seq: str) -> Prepared | None:
+        # Identifiers may repeat with different sequences (files do that): the entry must be this sequence's.
+        entry = self._cache.get(key)
+        if entry is not None and (entry[0] is seq or entry[0] == seq):
+            return entry[1]
+        return None
+
+    def _store(self, key: tuple[str, str], seq: str, prep: Prepared) -> Prepared:
+        if len(self._cache) >= _MAX_CACHED:
+            self._cache.clear()
+        self._cache[key] = (seq, prep)
+        return prep
+
+    def _prepare(self, side: str, seq_id: str, seq: str) -> Prepared:
+        prep = self._cached((side, seq_id), seq)
+        if prep is None:
+            units = self._tokens.encode(seq) if self._tokens is not None else seq
+            prep = self._store((side, seq_id), seq, Prepared(units, self.kind, self._qgram_k))
+        return prep
+
+    def forget(self, side: str, seq_id: str) -> None:
+        """Drop the cached data of one sequence (``side`` is ``"q"`` or ``"r"``)."""
+        self._cache.pop((side, seq_id), None)
+
+    def clear_cache(self) -> None:
+        """Forget cached per-sequence data (call between unrelated batches to bound memory)."""
+        self._cache.clear()
+
+    def _reverse_complement(self, reference_id: str, reference: str) -> Prepared | None:
+        table = _COMPLEMENT.get(self.kind)
+        if table is None:
+            return None
+        prep = self._cached(("rc", reference_id), reference)
+        if prep is None:
+            rc = Prepared(reference.translate(table)[::-1], self.kind, self._qgram_k)
+            prep = self._store(("rc", reference_id), reference, rc)
+        return prep
+
+    # -- alignment ------------------------------------------------------------------------------
+    def _ready(self, *preps: Prepared | None) -> None:
+        """Compute the kernel's code arrays here, so that worker threads only read them."""
+        if self.backend == "numba":
+            for p in preps:
+                if p is not None:
+                    p.score_codes()
+
+    def _align_one(self, qp: Prepared, rp: Prepared, strand: str) -> Aligned | None:
+        if self._bio is not None:
+            return align_biopython(self._bio, qp.aligned_text, rp.aligned_text, qp.units, rp.units, strand)
+        return align_kernel(
+            self.kind, qp.codes(), qp.score_codes(), rp.codes(), rp.score_codes(), qp.units, rp.units, strand
+        )
+
+    def _best_of_strands(self, qp: Prepared, rp: Prepared, rc: Prepared | None) -> Aligned | None:
+        best = self._align_one(qp, rp, "+")
+        if rc is not None:
+            other = self._align_one(qp, rc, "-")
+            if other is not None and (best is None or other.measured.score > best.measured.score):
+                best = other
+        return best
+
+    def align(self, query_id: str, query: str, reference_id: str, reference: str) -> PairAlignment | None:
+        """Align two sequences without any bound or threshold (``None`` if nothing aligns).
+
+        Examples:
+            >>> v = Verifier(kind="dna", identity=0.9, coverage=0.8)
+            >>> a = v.align("q", "ACGTTGCAACGTAGGCT", "r", "AGCCTACGTTGCAACGT")  # reverse complement
+            >>> a.identity, a.strand
+            (1.0, '-')
+        """
+        qp = self._prepare("q", query_id, query)
+        rp = self._prepare("r", reference_id, reference)
+        if qp.length == 0 or rp.length == 0:
+            return None
+        self.stats.aligned += 1
+        rc = self._reverse_complement(reference_id, reference)
+        self._ready(qp, rp, rc)
+        best = self._best_of_strands(qp, rp, rc)
+        return None if best is None else best.measured
+
+    # -- verification ---------------------------------------------------------------------------
+    def _screen(
+        self, query_id: str, query: str, reference_id: str, reference: str
+    ) -> tuple[Prepared, Prepared, Prepared | None] | None:
+        """Bounds and size check of one pair: its prepared data if it is to be aligned."""
+        self.stats.candidates += 1
+        qp = self._prepare("q", query_id, query)
+        rp = self._prepare("r", reference_id, reference)
+        rc = self._reverse_complement(reference_id, reference)
+        if self.bounds and not self._bounds.passes(qp, rp, rc, self.stats):
+            return None
+        if qp.length * rp.length > self.max_cells:
+            self.stats.skipped_too_long += 1
+            return None
+        self.stats.aligned += 1
+        self._ready(qp, rp, rc)
+        return qp, rp, rc
+
+    def _judge(
+        self,
+        aligned: Aligned | None,
+        qp: Prepared,
+        rp: Prepared,
+        query_id: str,
+        reference_id: str,
+        jaccard: float | None,
+        tier: str,
+    ) -> Hit | None:
+        """The :class:`Hit` if an alignment passes identity and coverage (trimmed if allowed)."""
+        if aligned is None:
+            return None
+        best = aligned.measured
+        if not self._accepts(best):
+            if not (self.trim and self._covers(best)):
+                return None
+            # The best-scoring local alignment may run past the end of a near-identical
+            # region into a diverged one (domain boundaries); a part of it that still
+            # covers enough is an alignment too, and MMseqs2 often reports that part.
+            trimmed = best_segment(aligned, self._need_q(qp), self._need_r(rp), self.identity)
+            if trimmed is None or not self._accepts(trimmed):
+                return None
+            self.stats.trimmed += 1
+            best = trimmed
+        self.stats.accepted += 1
+        return Hit(
+            query=query_id,
+            reference=reference_id,
+            identity=best.identity,
+            query_coverage=best.query_coverage,
+            reference_coverage=best.reference_coverage,
+            jaccard=jaccard,
+            tier=tier,
+            alignment_length=best.alignment_length,
+        )
+
+    def verify(
+        self,
+        query_id: str,
+        query: str,
+        reference_id: str,
+        reference: str,
+        *,
+        jaccard: float | None = None,
+        tier: str = "minhash",
+    ) -> Hit | None:
+        """Bounds, then alignment; the :class:`Hit` if the pair passes identity and coverage."""
+        screened = self._screen(query_id, query, reference_id, reference)
+        if screened is None:
+            return None
+        qp, rp, rc = screened
+        aligned = self._best_of_strands(qp, rp, rc)
+        return self._judge(aligned, qp, rp, query_id, reference_id, jaccard, tier)
+
+    def verify_many(self, pairs: Iterable[Candidate], *, tier: str = "minhash") -> list[Hit | None]:
+        """:meth:`verify` for many pairs, aligned on :attr:`threads` threads; one result per pair, in order.
+
+        The bounds, the counters and the verdicts are computed in input order in the
+        calling thread; only the alignments run in parallel, and each depends on its
+        pair alone, so the results are the same for any number of threads.
+
+        Args:
+            pairs: ``(query_id, query, reference_id, reference, jaccard)`` tuples.
+            tier: the tier named in the hits.
+
+        Examples:
+            >>> v = Verifier(kind="protein", identity=0.9, coverage=0.8, threads=2)
+            >>> q = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEV"
+            >>> [h and h.reference for h in v.verify_many([("q", q, "r1", q, 0.9), ("q", q, "r2", "MK", 0.1)])]
+            ['r1', None]
+        """
+        items = list(pairs)
+        screened = [self._screen(qid, qs, rid, rs) for qid, qs, rid, rs, _jac in items]
+        todo = [s for s in screened if s is not None]
+        threads = self.threads if self._bio is None else 1
+        aligned = iter(parallel_map(lambda s: self._best_of_strands(*s), todo, threads))
+        out: list[Hit | None] = []
+        for (qid, _qs, rid, _rs, jac), s in zip(items, screened, strict=True):
+            if s is None:
+                out.append(None)
+                continue
+            out.append(self._judge(next(aligned), s[0], s[1], qid, rid, jac, tier))
+        return out
+
+    def _covers(self, a: PairAlignment) -> bool:
+        return (
+            a.query_coverage + self._eps >= self.coverage
+            and a.reference_coverage + self._eps >= self.reference_coverage
+        )
+
+    def _need_q(self, qp: Prepared) -> int:
+        return math.ceil(self.coverage * qp.length - 1e-9)
+
+    def _need_r(self, rp: Prepared) -> int:
+        return math.ceil(self.reference_coverage * rp.length - 1e-9)
+
+    def _accepts(self, a: PairAlignment) -> bool:
+        return (
+            a.identity + self._eps >= self.identity
+            and a.query_coverage + self._eps >= self.coverage
+            and a.reference_coverage + self._eps >= self.reference_coverage
+        )

@@ -1,0 +1,103 @@
+"""Production start-up refuses weak settings; the documented production configuration passes
+``manage.py check --deploy --fail-level WARNING``. Each case starts a fresh process, as a server would."""
+
+import secrets
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+STRONG_KEY = secrets.token_urlsafe(50)
+
+
+def production_env(tmp_path, **overrides) -> dict:
+    """The README's production configuration (the database and broker do not matter to these checks)."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LEAKLEDGER_DATA_DIR": str(tmp_path),
+        "LEAKLEDGER_PRODUCTION": "1",
+        "LEAKLEDGER_SECRET_KEY": STRONG_KEY,
+        "LEAKLEDGER_ALLOWED_HOSTS": "ledger.example.org",
+    }
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_documented_production_configuration_passes_check_deploy(tmp_path):
+    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"LEAKLEDGER_SECRET_KEY": "insecure-development-key-set-LEAKLEDGER_SECRET_KEY-in-production"},
+            "published",
+        ),
+        ({"LEAKLEDGER_SECRET_KEY": "django-insecure-" + STRONG_KEY}, "published"),
+        ({"LEAKLEDGER_SECRET_KEY": "x"}, "too weak"),
+        ({"LEAKLEDGER_SECRET_KEY": "ab" * 40}, "too weak"),
+        ({"LEAKLEDGER_DEBUG": "1"}, "LEAKLEDGER_DEBUG is on"),
+        ({"LEAKLEDGER_ALLOWED_HOSTS": None}, "LEAKLEDGER_ALLOWED_HOSTS is not set"),
+        ({"LEAKLEDGER_ALLOWED_HOSTS": " "}, "LEAKLEDGER_ALLOWED_HOSTS is not set"),
+        ({"LEAKLEDGER_SECRET_KEY": None}, "LEAKLEDGER_SECRET_KEY must be set"),
+    ],
+)
+def test_production_refuses_weak_settings(tmp_path, overrides, message):
+    result = manage(production_env(tmp_path, **overrides), "check")
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+
+
+def test_production_0_is_not_production(tmp_path):
+    env = production_env(
+        tmp_path, LEAKLEDGER_PRODUCTION="0", LEAKLEDGER_SECRET_KEY=None, LEAKLEDGER_ALLOWED_HOSTS=None
+    )
+    assert manage(env, "check").returncode == 0
+    shown = manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.SECURE_SSL_REDIRECT)",
+    )
+    assert shown.stdout.strip() == "False", shown.stderr
+
+
+def test_transport_security_is_on_in_production_and_each_setting_can_be_changed(tmp_path):
+    code = (
+        "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, "
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_PROXY_SSL_HEADER)"
+    )
+    default = manage(production_env(tmp_path), "shell", "--no-imports", "-c", code)
+    assert default.stdout.split() == [
+        "True",
+        "31536000",
+        "True",
+        "True",
+        "('HTTP_X_FORWARDED_PROTO',",
+        "'https')",
+    ]
+    changed = manage(
+        production_env(
+            tmp_path,
+            LEAKLEDGER_SSL_REDIRECT="0",
+            LEAKLEDGER_HSTS_SECONDS="3600",
+            LEAKLEDGER_SECURE_COOKIES="false",
+            LEAKLEDGER_PROXY_SSL_HEADER="no",
+        ),
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+    )
+    assert changed.stdout.split() == ["False", "3600", "False", "False", "None"], changed.stderr
