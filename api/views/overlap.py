@@ -6,6 +6,7 @@ from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
 
 from registry.models import Job, OverlapHit, OverlapReport
 from registry.overlap.screen import overlap_screen
