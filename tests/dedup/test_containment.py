@@ -186,3 +186,48 @@ def test_compiled_and_numpy_candidates_are_identical(monkeypatch, train):
         for (r1, c1, p1, s1), (r2, c2, p2, s2) in zip(compiled, plain, strict=True):
             assert r1.tolist() == r2.tolist() and c1.tolist() == c2.tolist() and (p1, s1) == (p2, s2)
         assert sum(p for _r, _c, p, _s in compiled) > 0
+
+
+def test_tier_names_agree_across_pipeline_method_hits_and_cli():
+    from dedup import __main__ as cli
+    from dedup import pipeline
+    from dedup.method import TIER_ORDER, Method
+    from dedup.verify import TIERS
+
+    assert TIERS == TIER_ORDER == tuple(pipeline.TIER_FUNCTIONS) == cli.TIERS
+    assert TIER_ORDER.index("minhash") < TIER_ORDER.index("containment") < TIER_ORDER.index("mmseqs")
+    assert "containment" in Method(kind="protein").tiers
+    # its settings are part of the key: a method without the tier is another method
+    assert Method(kind="protein").key() != Method(kind="protein", tiers=("exact", "minhash")).key()
+    assert "containment" in Method(kind="protein").to_dict()
+
+
+def test_pairs_minhash_aligned_are_not_aligned_again_and_change_nothing(train, longest):
+    # Queries MinHash proposes but that fail its coverage rule at 0.95 identity, plus fragments only
+    # the containment tier sees: the skip must not change a single hit.
+    from dedup.memindex import MemoryIndex
+    from dedup.method import Method
+    from dedup.pipeline import run_tiers
+
+    queries = [(f"frag{i}", seq[100:160]) for i, (_r, seq) in enumerate(longest)]
+    queries += [
+        (f"mut{i}", _mutate(seq, list(range(0, len(seq), 12)))) for i, (_r, seq) in enumerate(train[:30])
+    ]
+    method = Method(kind="protein", identity=0.95)
+    index = MemoryIndex.build(train, method)
+    best, reports = run_tiers(queries, index, method)
+    stats = reports["containment"].stats
+    assert reports["containment"].ran and stats["already_aligned"] > 0
+    # Without the skip (the containment tier alone after exact) the same queries get the same verdicts.
+    alone = Method(kind="protein", identity=0.95, tiers=("exact", "containment"))
+    best_alone, _r = run_tiers(
+        [(q, s) for q, s in queries if q not in {h for h, hit in best.items() if hit.tier == "minhash"}],
+        MemoryIndex.build(train, alone, sketch=False),
+        alone,
+    )
+    assert {q: h.reference for q, h in best.items() if h.tier == "containment"} == {
+        q: h.reference for q, h in best_alone.items() if h.tier == "containment"
+    }
+    assert any(h.tier == "containment" for h in best.values())
+    # the seed table is built once per index and reused
+    assert index.seed_index(method.params)[0] is index.seed_index(method.params)[0]
