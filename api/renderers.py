@@ -55,3 +55,10 @@ class CSVRenderer(TextRenderer):
 
 CITATION_RENDERERS = [BibTeXRenderer, CFFRenderer, CSLJSONRenderer, DataCiteJSONRenderer]
 CITATION_FORMATS = [r.format for r in CITATION_RENDERERS]
+
+
+class PlainTextRenderer(TextRenderer):
+    """``text/plain`` for the text citation formats (BibTeX, CITATION.cff), for clients that only know it."""
+
+    media_type = "text/plain"
+    format = "txt"

@@ -32,6 +32,8 @@ from registry.models import (
 )
 from registry.models.names import NAME_PATTERN, VERSION_PATTERN
 
+from . import schema_components as components
+
 REF_PATTERN = NAME_PATTERN[:-1] + "@" + VERSION_PATTERN[1:]
 RECORD_SET_REF_PATTERN = REF_PATTERN[:-1] + r"(/" + NAME_PATTERN[1:-1] + ":" + NAME_PATTERN[1:-1] + ")?$"
 
@@ -252,6 +254,9 @@ class RecordSerializer(serializers.ModelSerializer):
 
 class SplitSerializer(SplitSummarySerializer):
     version = serializers.CharField(source="version.ref", read_only=True)
+    attestation = serializers.SerializerMethodField(
+        help_text="The latest attestation (verify_split): max cross-part identity, violations, claim; or null."
+    )
     version_url = LinkField("api:version-detail", lambda s: {"ref": s.version.ref})
     created_by = serializers.SerializerMethodField()
 
@@ -267,11 +272,20 @@ class SplitSerializer(SplitSummarySerializer):
             "created_by",
             "created_at",
             "parts",
+            "claimed_max_identity",
+            "claimed_coverage",
+            "provenance",
+            "attestation",
         ]
         read_only_fields = fields
 
     def get_created_by(self, obj) -> str | None:
         return _user_name(obj.created_by)
+
+    def get_attestation(self, obj) -> dict | None:
+        from registry.split_selectors import split_attestation
+
+        return split_attestation(obj)
 
 
 class SplitPartSerializer(SplitPartSummarySerializer):
@@ -442,7 +456,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
     def get_created_by(self, obj) -> str | None:
         return _user_name(obj.created_by)
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(components.EvaluationContaminationSerializer(allow_null=True))
     def get_contamination(self, obj) -> dict | None:
         from . import overlap_bridge
 
@@ -501,11 +515,11 @@ class JobSerializer(serializers.ModelSerializer):
     def _clean(self, value):
         return _public_path_text(value, str(Path(settings.DATA_DIR) / "uploads"))
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(components.JobProgressSerializer)
     def get_progress(self, obj) -> dict:
         return self._clean(obj.progress or {})
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(components.JobResultSerializer)
     def get_result(self, obj) -> dict:
         return self._clean(obj.result or {})
 
@@ -600,6 +614,9 @@ class SplitCreateSerializer(serializers.Serializer):
         help_text='Roles by part name, e.g. {"holdout": "test"}; default: guessed from the name.',
     )
     allow_shared_ids = serializers.BooleanField(required=False, default=False)
+    # The guarantee the split claims (verify_split tests it): no cross-part pair at or above this identity.
+    claims_max_identity = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    claims_coverage = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
 
     def validate(self, attrs):
         if ("mapping" in attrs) == ("from_header" in attrs):
@@ -622,6 +639,9 @@ class SplitUploadSerializer(serializers.Serializer):
         required=False, help_text='JSON object of roles by part name, e.g. {"holdout": "test"}.'
     )
     allow_shared_ids = serializers.BooleanField(required=False, default=False)
+    # The guarantee the split claims (verify_split tests it): no cross-part pair at or above this identity.
+    claims_max_identity = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    claims_coverage = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
 
     def validate_roles(self, value):
         if not isinstance(value, dict) or not all(
@@ -713,10 +733,14 @@ class OverlapReportSerializer(serializers.Serializer):
     reference_digest = serializers.CharField(read_only=True)
     query_records = serializers.IntegerField(read_only=True)
     reference_records = serializers.IntegerField(read_only=True)
-    tiers = serializers.JSONField(read_only=True, help_text="Detection tiers that ran.")
-    thresholds = serializers.JSONField(read_only=True, help_text="Identity thresholds, highest first.")
+    tiers = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Detection tiers that ran."
+    )
+    thresholds = serializers.ListField(
+        child=serializers.FloatField(), read_only=True, help_text="Identity thresholds, highest first."
+    )
     coverage = serializers.FloatField(read_only=True)
-    summary = serializers.JSONField(
+    summary = components.json_as(components.OverlapSummarySerializer)(
         read_only=True, help_text="Per threshold: query records with a hit, fraction."
     )
     method_key = serializers.CharField(
@@ -735,7 +759,9 @@ class OverlapReportSerializer(serializers.Serializer):
 class OverlapReportDetailSerializer(OverlapReportSerializer):
     """A report with its method: tiers, settings, tool versions and the recall calibration table."""
 
-    method = serializers.JSONField(read_only=True, help_text="Tiers, settings, tool versions, calibration.")
+    method = components.json_as(components.DetectionMethodSerializer)(
+        read_only=True, help_text="Tiers, settings, tool versions, calibration."
+    )
 
 
 class OverlapHitSerializer(serializers.Serializer):
@@ -829,3 +855,20 @@ class OverlapScreenResultSerializer(serializers.Serializer):
     method = serializers.DictField()
     screen = ScreenRowSerializer(many=True)
     timings = serializers.DictField()
+
+
+class OverlapQueryFileSerializer(OverlapQuerySerializer):
+    """The ad-hoc query with a file (multipart/form-data): its own component, so that generated clients
+    send a file query as multipart and a record-set query as JSON."""
+
+    file = BinaryFileField(help_text="A sequence file that need not be registered.")
+    record_set = None
+
+
+class OverlapQueryRecordSetSerializer(OverlapQuerySerializer):
+    """The ad-hoc query on a registered record set (application/json)."""
+
+    file = None
+    record_set = serializers.RegexField(
+        RECORD_SET_REF_PATTERN, help_text="A registered record set: name@version[/split:part]."
+    )

@@ -29,7 +29,19 @@ urlpatterns = [
     path("docs/assets/<str:name>", views.swagger_asset, name="docs-asset"),
     path("overlap/query/", views.OverlapQueryView.as_view(), name="overlap-query"),
     path("overlap/screen/", views.OverlapScreenView.as_view(), name="overlap-screen"),
+    path(
+        "overlap/query/record-set/",
+        views.OverlapQueryRecordSetView.as_view(),
+        name="overlap-query-record-set",
+    ),
     path("versions/<str:ref>/records.fasta", views.FastaDownloadView.as_view(), name="version-fasta"),
     path("versions/<str:ref>/records.csv", views.CsvDownloadView.as_view(), name="version-csv"),
+    # Split attestations (verify, generate, read): api/views/splits.py.
+    path("splits/<str:uuid>/verify/", views.SplitVerifyView.as_view(), name="split-verify"),
+    path(
+        "splits/<str:uuid>/attestations/", views.SplitAttestationListView.as_view(), name="split-attestations"
+    ),
+    path("attestations/<str:uuid>/", views.AttestationDetailView.as_view(), name="attestation-detail"),
+    path("versions/<str:ref>/make-split/", views.SplitMakeView.as_view(), name="version-make-split"),
     *router.urls,
 ]

@@ -267,7 +267,7 @@ CACHES = {
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.TokenOrBearerAuthentication",  # "Token <key>" or "Bearer <key>"
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -290,6 +290,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Dataset registry and provenance database that finds train/test overlap.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Relative to the schema's own address: the server that served it (generated clients take a base URL).
+    "SERVERS": [
+        {"url": os.environ.get("LEAKLEDGER_PUBLIC_URL", "/"), "description": "This LeakLedger server."}
+    ],
 }
 
 LOGGING = {

@@ -380,7 +380,7 @@ def mmseqs_tier(
         coverage=method.coverage,
         reference_coverage=method.reference_coverage,
         settings=mm,
-        on_progress=lambda stage: ctx.say(f"mmseqs: {stage}"),
+        on_progress=lambda stage: ctx.say(f"mmseqs {stage}: MMseqs2 {stage}"),
     )
     report = TierReport(
         "mmseqs",

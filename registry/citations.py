@@ -400,6 +400,14 @@ def _render(fmt: str, c: dict):
 # --- versions and evaluations ---------------------------------------------------------------------
 
 
+def _attested(split: Split) -> str:
+    """The split's latest attestation as one sentence ("verified ...: max cross-part identity ..."), or ''."""
+    from registry.split_selectors import attestation_text, latest_attestation
+
+    attestation = latest_attestation(split)
+    return f"Split {split.name}: {attestation_text(attestation)}." if attestation is not None else ""
+
+
 def version_citation(version: DatasetVersion, fmt: str, request=None):
     """A dataset version's citation in ``fmt`` (bibtex, cff, csl, datacite)."""
     dataset = version.dataset
@@ -415,6 +423,8 @@ def version_citation(version: DatasetVersion, fmt: str, request=None):
     )
     for edge in edges:
         abstract += f" Derived from {edge.source.ref}: {edge.transform}."
+    for split in Split.objects.filter(version=version).order_by("name"):
+        abstract += f" {attested}" if (attested := _attested(split)) else ""
     citation = {
         "key": f"{dataset.name}_{version.version}",
         "title": f"{dataset.name}, version {version.version}",
@@ -479,7 +489,13 @@ def evaluation_citation(evaluation: Evaluation, fmt: str, request=None):
         ],
         "abstract": (
             f"Model version {model_version.ref} evaluated on {on_ref} (content digest {evaluated.digest}). "
-            f"Metrics: {metrics}." + (f" Code: {evaluation.code_ref}." if evaluation.code_ref else "")
+            f"Metrics: {metrics}."
+            + (f" Code: {evaluation.code_ref}." if evaluation.code_ref else "")
+            + (
+                f" {_attested(record_set.part.split)}"
+                if record_set.part_id and _attested(record_set.part.split)
+                else ""
+            )
         ),
         "license": "",
         "resource_type": "model evaluation",
@@ -534,7 +550,8 @@ def croissant(version: DatasetVersion, request=None) -> dict:
                 "@id": set_id,
                 "name": set_id,
                 "description": f"Parts of split {split.name!r}"
-                + (" (ids may be shared between parts)" if split.shared_ids_allowed else ""),
+                + (" (ids may be shared between parts)" if split.shared_ids_allowed else "")
+                + (f". {_attested(split)}" if _attested(split) else ""),
                 "dataType": "cr:Split",
                 "key": {"@id": f"{set_id}/name"},
                 "field": [

@@ -223,7 +223,26 @@ def lineage_of_version(version: DatasetVersion) -> dict:
             {r["uuid"]: r for r in standing}.values(),
             key=lambda r: [-t["fraction"] for t in reversed(r["thresholds"])] + [r["reference_set"]],
         ),  # worst first: the largest fraction at the loosest threshold, then the next
+        "split_attestations": _split_attestations(version),
     }
+
+
+def _split_attestations(version: DatasetVersion) -> list[dict]:
+    """Per split of the version, its latest attestation's one-line text (or that it was never verified)."""
+    from .split_selectors import attestation_text, latest_attestation
+
+    out = []
+    for split in version.splits.order_by("name"):
+        attestation = latest_attestation(split)
+        out.append(
+            {
+                "split": f"{version.ref}/{split.name}",
+                "attestation": str(attestation.uuid) if attestation else None,
+                "claim_holds": attestation.claim_holds if attestation else None,
+                "text": attestation_text(attestation) if attestation else "not verified (run verify_split)",
+            }
+        )
+    return out
 
 
 def lineage_of_model_version(model_version: ModelVersion) -> dict:

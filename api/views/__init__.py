@@ -11,11 +11,16 @@ from .datasets import (
 )
 from .docs import SwaggerView, swagger_asset
 from .ml import EvaluationViewSet, JobViewSet, MLModelViewSet, ModelVersionViewSet
-from .overlap import OverlapQueryView, OverlapReportViewSet, OverlapScreenView
+from .overlap import OverlapQueryRecordSetView, OverlapQueryView, OverlapReportViewSet, OverlapScreenView
 from .root import ApiRootView
+from .splits import AttestationDetailView, SplitAttestationListView, SplitMakeView, SplitVerifyView
 
 __all__ = [
     "ApiRootView",
+    "AttestationDetailView",
+    "SplitAttestationListView",
+    "SplitMakeView",
+    "SplitVerifyView",
     "CsvDownloadView",
     "FastaDownloadView",
     "DatasetViewSet",
@@ -24,6 +29,7 @@ __all__ = [
     "JobViewSet",
     "MLModelViewSet",
     "ModelVersionViewSet",
+    "OverlapQueryRecordSetView",
     "OverlapQueryView",
     "OverlapReportViewSet",
     "OverlapScreenView",

@@ -33,7 +33,20 @@ class StrictFormatNegotiation(DefaultContentNegotiation):
                 raise exceptions.ValidationError(
                     {"format": [f"{requested!r} is not one of: {', '.join(formats)}."]}, code="invalid_format"
                 )
+            # An explicit ?format= is what the client asked for, whatever its Accept header says
+            # (generated clients send the first documented media type of an operation as Accept).
+            renderer = next(r for r in renderers if r.format == requested)
+            return renderer, renderer.media_type
         return super().select_renderer(request, renderers, format_suffix)
+
+
+class FileNegotiation(StrictFormatNegotiation):
+    """A file download answers with its one format whatever the Accept header (``*/*``, JSON, none)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if request.query_params.get(self.settings.URL_FORMAT_OVERRIDE) is not None:
+            return super().select_renderer(request, renderers, format_suffix)
+        return renderers[0], renderers[0].media_type
 
 
 class ApiViewMixin:

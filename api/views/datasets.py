@@ -40,6 +40,7 @@ from registry.services.ingest import registration_check
 from registry.services.jobs import job_create, job_enqueue, jobs_run_inline
 
 from .. import citations
+from .. import schema_components as components
 from ..filters import (
     DatasetFilter,
     DerivationFilter,
@@ -75,12 +76,14 @@ from ..uploads import (
 )
 from .base import (
     ApiViewMixin,
+    FileNegotiation,
     evaluations_queryset,
     job_answer,
     lookup_version,
     parse_uuid,
     server_paths_hidden,
 )
+from .cite import CITE_ERROR_STATUSES, cite_format_action
 
 VERSION_IMMUTABLE = (
     "Published dataset versions and their records are immutable. To change one, register a new version "
@@ -349,9 +352,9 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
     search_fields = ["dataset__name", "version", "dataset__description"]
     lookup_field = "ref"
     lookup_value_regex = r"[^/]+"
-    upload_actions = ("create", "splits")
+    upload_actions = ("create", "splits", "splits_upload")
     immutable_message = VERSION_IMMUTABLE
-    action_error_statuses = {"cite": ("400",)}
+    action_error_statuses = CITE_ERROR_STATUSES
     extra_error_statuses = UPLOAD_ERRORS
 
     def get_queryset(self):
@@ -367,6 +370,8 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
             return [MultiPartParser()]
         if getattr(self, "action", None) == "splits":
             return [SafeJSONParser(), MultiPartParser()]
+        if getattr(self, "action", None) == "splits_upload":
+            return [MultiPartParser()]
         return super().get_parsers()
 
     @extend_schema(
@@ -406,7 +411,8 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         tags=["splits"],
         description="Only the dataset's owner or its group. Every id must be a record of the version; an id in "
         "two parts is rejected unless allow_shared_ids.",
-        request={"application/json": SplitCreateSerializer, "multipart/form-data": SplitUploadSerializer},
+        # One body type per operation for generated clients: multipart is documented at splits/upload/.
+        request={"application/json": SplitCreateSerializer},
         responses={201: SplitSerializer},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
@@ -447,6 +453,8 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
                     from_header=data.get("from_header"),
                     roles=data.get("roles"),
                     allow_shared_ids=data["allow_shared_ids"],
+                    claimed_max_identity=data.get("claims_max_identity"),
+                    claimed_coverage=data.get("claims_coverage"),
                     user=request.user,
                 )
         finally:
@@ -461,6 +469,19 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         )
         body = SplitSerializer(split, context=self.get_serializer_context()).data
         return Response(body, status=201, headers={"Location": body["url"]})
+
+    @extend_schema(
+        summary="Register a split of a version, the mapping as a file",
+        tags=["splits"],
+        description="As POST /versions/{ref}/splits/, as multipart/form-data with the mapping in `mapping_file`.",
+        request={"multipart/form-data": SplitUploadSerializer},
+        responses={201: SplitSerializer},
+    )
+    @action(
+        detail=True, methods=["post"], url_path="splits/upload", pagination_class=None, filter_backends=[]
+    )
+    def splits_upload(self, request, ref=None):
+        return self.splits(request, ref)
 
     @extend_schema(
         summary="Lineage of a version: derivations both ways, splits, models, evaluations",
@@ -505,7 +526,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         "side), without hits (see /overlap-reports/{uuid}/hits/), and the overlap jobs still running for it.",
         tags=["overlap"],
         filters=False,
-        responses=OpenApiTypes.OBJECT,
+        responses=components.VersionOverlapSerializer,
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def overlap(self, request, ref=None):
@@ -533,11 +554,19 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         version = lookup_version(ref)
         return Response(citations.version_citation(version, request.accepted_renderer.format, request))
 
+    def citation(self, fmt: str, request):
+        return citations.version_citation(lookup_version(self.kwargs["ref"]), fmt, request)
+
+    cite_bibtex = cite_format_action("bibtex", "a version")
+    cite_cff = cite_format_action("cff", "a version")
+    cite_csl = cite_format_action("csl", "a version")
+    cite_datacite = cite_format_action("datacite", "a version")
+
     @extend_schema(
         summary="Croissant 1.1 JSON-LD metadata of a version",
         tags=["citations"],
         filters=False,
-        responses={(200, "application/ld+json"): OpenApiTypes.OBJECT},
+        responses={(200, "application/ld+json"): components.CROISSANT_SCHEMA},
     )
     @action(
         detail=True,
@@ -560,6 +589,7 @@ class RecordsDownloadView(ApiViewMixin, GenericAPIView):
     pagination_class = None
     filter_backends = []
     immutable_message = VERSION_IMMUTABLE
+    content_negotiation_class = FileNegotiation
 
     def get(self, request, ref: str):
         version = lookup_version(ref)

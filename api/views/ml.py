@@ -6,7 +6,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count, Prefetch
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -25,6 +24,7 @@ from registry.services import evaluation_record, model_version_register
 from registry.services.ml import model_can_write
 
 from .. import citations
+from .. import schema_components as components
 from ..filters import EvaluationFilter, JobFilter, MLModelFilter, ModelVersionFilter
 from ..parsers import SafeJSONParser
 from ..renderers import CITATION_RENDERERS
@@ -40,6 +40,7 @@ from ..serializers import (
     RecordSetSerializer,
 )
 from .base import ApiViewMixin, evaluations_queryset, lookup_model_version, parse_uuid, server_paths_hidden
+from .cite import CITE_ERROR_STATUSES, cite_format_action
 from .datasets import CITE_PARAMETERS, CITE_RESPONSES
 
 
@@ -215,7 +216,7 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
     lookup_value_regex = r"[^/]+"  # anything the URL can hold, so that a bad UUID is a JSON 404
     parser_classes = [SafeJSONParser, MultiPartParser]
     immutable_message = "Evaluations are immutable: record a new evaluation."
-    action_error_statuses = {"cite": ("400",)}
+    action_error_statuses = CITE_ERROR_STATUSES
 
     def get_queryset(self):
         return evaluations_queryset()
@@ -229,10 +230,8 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
     @extend_schema(
         summary="Record an evaluation",
         tags=["evaluations"],
-        request={
-            "application/json": EvaluationCreateSerializer,
-            "multipart/form-data": EvaluationUploadSerializer,
-        },
+        # One body type per operation for generated clients: multipart is documented at evaluations/upload/.
+        request={"application/json": EvaluationCreateSerializer},
         responses={201: EvaluationSerializer},
         description="Only the model's owner or staff (a model registered from the command line has no owner: "
         "only staff). The contamination "
@@ -273,6 +272,17 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
             evaluations_queryset().get(pk=evaluation.pk), context=self.get_serializer_context()
         ).data
         return Response(body, status=201, headers={"Location": body["url"]})
+
+    @extend_schema(
+        summary="Record an evaluation, per-record scores as a file",
+        tags=["evaluations"],
+        request={"multipart/form-data": EvaluationUploadSerializer},
+        responses={201: EvaluationSerializer},
+        description="As POST /evaluations/, as multipart/form-data with the scores in `scores_file`.",
+    )
+    @action(detail=False, methods=["post"], url_path="upload", parser_classes=[MultiPartParser])
+    def upload(self, request):
+        return self.create(request)
 
     @staticmethod
     def _stored_scores(upload) -> Path:
@@ -340,7 +350,7 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
         "code not_ready while the report is being computed.",
         tags=["evaluations", "overlap"],
         filters=False,
-        responses=OpenApiTypes.OBJECT,
+        responses=components.ContaminationReportSerializer,
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def contamination(self, request, uuid=None):
@@ -371,6 +381,14 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
     def cite(self, request, uuid=None):
         evaluation = self.get_object()
         return Response(citations.evaluation_citation(evaluation, request.accepted_renderer.format, request))
+
+    def citation(self, fmt: str, request):
+        return citations.evaluation_citation(self.get_object(), fmt, request)
+
+    cite_bibtex = cite_format_action("bibtex", "an evaluation")
+    cite_cff = cite_format_action("cff", "an evaluation")
+    cite_csl = cite_format_action("csl", "an evaluation")
+    cite_datacite = cite_format_action("datacite", "an evaluation")
 
 
 @extend_schema_view(

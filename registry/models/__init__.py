@@ -1,5 +1,6 @@
 """Registry models, one module per aggregate (as NetBox splits ``dcim/models``)."""
 
+from .attestations import SplitAttestation, SplitViolation
 from .datasets import (
     Dataset,
     DatasetVersion,
@@ -48,6 +49,8 @@ __all__ = [
     "Sequence",
     "Split",
     "SplitMembership",
+    "SplitAttestation",
     "SplitPart",
+    "SplitViolation",
     "VersionRole",
 ]

@@ -188,6 +188,12 @@ class Split(models.Model):
     version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="splits")
     name = models.CharField(max_length=200, validators=[validate_name])
     shared_ids_allowed = models.BooleanField(default=False)
+    # The guarantee the split claims: no two records in different parts at or above this identity
+    # (at this coverage of the later part's record); checked by its attestations.
+    claimed_max_identity = models.FloatField(null=True, blank=True)
+    claimed_coverage = models.FloatField(null=True, blank=True)
+    # How the split was made when the registry generated it (make_split): method, settings, seed.
+    provenance = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -13,6 +13,8 @@ class Job(models.Model):
         SKETCH = "sketch", "sketch and index"
         OVERLAP = "overlap", "overlap report"
         QUERY = "query", "ad-hoc overlap query"
+        SPLIT_VERIFY = "split_verify", "split verification"
+        SPLIT_MAKE = "split_make", "split generation"
 
     class State(models.TextChoices):
         PENDING = "pending", "pending"

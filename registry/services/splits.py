@@ -125,6 +125,24 @@ def _mapping_from_header(version, key: str) -> dict[str, list[str]]:
     return dict(parts)
 
 
+def _check_claim(identity: float | None, coverage: float | None) -> None:
+    if identity is not None and not 0 < identity <= 1:
+        raise RegistryError(
+            f"claimed max identity must be a fraction above 0 and at most 1 (e.g. 0.3), got {identity}.",
+            fields={"claims_max_identity": ["not a fraction"]},
+        )
+    if coverage is not None and identity is None:
+        raise RegistryError(
+            "a claimed coverage needs a claimed max identity (--claims-max-identity).",
+            fields={"claims_coverage": ["needs claims_max_identity"]},
+        )
+    if coverage is not None and not 0 <= coverage <= 1:
+        raise RegistryError(
+            f"claimed coverage must be a fraction from 0 to 1, got {coverage}.",
+            fields={"claims_coverage": ["not a fraction"]},
+        )
+
+
 def split_register(
     *,
     version_ref: str,
@@ -133,13 +151,18 @@ def split_register(
     from_header: str | None = None,
     roles: dict[str, str] | None = None,
     allow_shared_ids: bool = False,
+    claimed_max_identity: float | None = None,
+    claimed_coverage: float | None = None,
     user=None,
 ) -> Split:
     """Partition a version into named parts; every id must exist in the version.
 
     An id listed in two parts is an error that lists the ids, unless ``allow_shared_ids``.
+    ``claimed_max_identity`` (with ``claimed_coverage``) registers the guarantee the split claims:
+    no two records in different parts at or above that identity; ``verify_split`` tests it.
     """
     _check_field(validate_name, name, "name")
+    _check_claim(claimed_max_identity, claimed_coverage)
     if (mapping_path is None) == (from_header is None):
         raise RegistryError(
             "give exactly one of a mapping file or a header key (--mapping or --from-header)."
@@ -186,11 +209,41 @@ def split_register(
             fields={"shared_ids": shared},
         )
 
+    return split_create(
+        version=version,
+        name=name,
+        mapping=mapping,
+        record_ids=record_ids,
+        roles=roles,
+        allow_shared_ids=allow_shared_ids,
+        claimed_max_identity=claimed_max_identity,
+        claimed_coverage=claimed_coverage,
+        user=user,
+    )
+
+
+def split_create(
+    *,
+    version,
+    name: str,
+    mapping: dict[str, list[str]],
+    record_ids: dict[str, int],
+    roles: dict[str, str] | None = None,
+    allow_shared_ids: bool = False,
+    claimed_max_identity: float | None = None,
+    claimed_coverage: float | None = None,
+    provenance: dict | None = None,
+    user=None,
+) -> Split:
+    """Write a checked mapping as a split, its parts, memberships and record sets, in one transaction."""
     with transaction.atomic():
         split = Split.objects.create(
             version=version,
             name=name,
             shared_ids_allowed=allow_shared_ids,
+            claimed_max_identity=claimed_max_identity,
+            claimed_coverage=claimed_coverage,
+            provenance=provenance or {},
             created_by=(user if user is not None and user.is_authenticated else None),
         )
         for part_name, ids in mapping.items():

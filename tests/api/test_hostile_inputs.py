@@ -64,6 +64,16 @@ def test_model_parameters_nested_100000_deep_are_a_400(owner_client, one_vs_many
     assert not ModelVersion.objects.exists()
 
 
+def test_split_verification_and_generation_bodies_nested_100000_deep_are_a_400(owner_client, one_vs_many):
+    split = Split.objects.get(name="one_vs_many")
+    for url in (f"/api/v1/splits/{split.uuid}/verify/", "/api/v1/versions/flip-bind@1/make-split/"):
+        response = owner_client.post(
+            url, '{"identity": ' + nested(100_000) + "}", content_type="application/json"
+        )
+        assert "nested deeper" in assert_error_shape(response, 400, "parse_error")["detail"], url
+    assert Split.objects.count() == 1
+
+
 def test_an_evaluation_nested_500000_deep_is_a_400(owner_client, one_vs_many):
     assert register_model(owner_client).status_code == 201
     body = '{"model_version": "binder@1", "on": "flip-bind@1/one_vs_many:test", "metrics": {"auc": %s}}'

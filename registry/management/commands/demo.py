@@ -193,7 +193,7 @@ class Command(BaseCommand):
             "flip-bind@1/one_vs_many:train",
         )
         out = self.step(
-            "Its evaluation with per-record scores (SYNTHETIC, fixtures/flip_bind_split/make_demo_scores.py: "
+            "Its evaluation with per-record scores (SYNTHETIC, fixtures/flip_bind_split/make_example_scores.py: "
             "1.0 on the 13 leaked proteins): each metric is recomputed on the clean subset",
             "record_evaluation",
             "memoriser@1",

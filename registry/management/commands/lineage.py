@@ -78,6 +78,9 @@ class Command(RegistryCommand):
             lines += [f"  derived from  {e['source']}  ({e['transform']})" for e in result["ancestors"]]
             lines += [f"  derived into  {e['target']}  ({e['transform']})" for e in result["descendants"]]
             lines += [f"  split part    {s['ref']} ({s['role']}, {s['records']:,})" for s in result["splits"]]
+            lines += [
+                f"  attestation   {a['split']}: {a['text']}" for a in result.get("split_attestations", [])
+            ]
             lines += [f"  trained       {m}" for m in result["models_trained_on_it"]]
             lines += [
                 f"  evaluation    {e['uuid']}  {e['model']} on {e['on']}" for e in result["evaluations_on_it"]

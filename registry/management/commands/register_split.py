@@ -33,6 +33,20 @@ class Command(RegistryCommand):
             help="accept ids that are in more than one part (they are reported, not refused)",
         )
 
+        parser.add_argument(
+            "--claims-max-identity",
+            type=float,
+            metavar="FRACTION",
+            help="the guarantee the split claims: no two records in different parts at or above this "
+            "identity (e.g. 0.3); verify_split tests it",
+        )
+        parser.add_argument(
+            "--claims-coverage",
+            type=float,
+            metavar="FRACTION",
+            help="coverage (of the later part's record) at which the claim is made; default: the verification's",
+        )
+
     def act(self, options) -> dict:
         started = timezone.now()
         roles = dict(parse_pairs(options["role"], "--role"))
@@ -43,6 +57,8 @@ class Command(RegistryCommand):
             from_header=options["from_header"],
             roles=roles,
             allow_shared_ids=options["allow_shared_ids"],
+            claimed_max_identity=options["claims_max_identity"],
+            claimed_coverage=options["claims_coverage"],
         )
         parts = [
             {"ref": f"{split.version.ref}/{split.name}:{p.name}", "role": p.role, "records": p.record_count}
