@@ -115,8 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     ov.add_argument(
         "--tiers",
         type=_tiers,
-        default=LIBRARY_TIERS,
-        help=f"comma-separated: {','.join(TIER_ORDER)} (default {','.join(LIBRARY_TIERS)})",
+        default=None,
+        help=f"comma-separated: {','.join(TIER_ORDER)} (default {','.join(LIBRARY_TIERS)}; with --index-method "
+        "the registry's exact,minhash)",
     )
     ov.add_argument("--k", type=int, help="k-mer length of the MinHash tier (default per kind)")
     ov.add_argument(
@@ -279,7 +280,11 @@ def _overlap(args: argparse.Namespace) -> int:
                 "--index-method fixes the sketch, banding and coverage rule; drop --k/--lsh-threshold/--trim"
             )
         method = index_method(
-            args.kind, identity=args.identity, coverage=args.coverage, tiers=args.tiers, mmseqs=mm
+            args.kind,
+            identity=args.identity,
+            coverage=args.coverage,
+            tiers=args.tiers or ("exact", "minhash"),
+            mmseqs=mm,
         )
         result = find_overlap(
             args.query,
@@ -313,7 +318,7 @@ def _find(
         identity=args.identity,
         coverage=args.coverage,
         reference_coverage=args.reference_coverage,
-        tiers=args.tiers,
+        tiers=args.tiers or LIBRARY_TIERS,
         params=params,
         threshold=args.lsh_threshold,
         mmseqs_settings=mm,

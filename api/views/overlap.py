@@ -160,7 +160,7 @@ class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
             "first, with a 95% interval. Runs within the request: a set's sketch is computed once and kept."
         ),
         tags=["overlap"],
-        request={"multipart/form-data": OverlapScreenSerializer, "application/json": OverlapScreenSerializer},
+        request={"multipart/form-data": OverlapScreenSerializer},
         responses={200: OverlapScreenResultSerializer},
     )
 )
