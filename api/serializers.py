@@ -819,6 +819,44 @@ class OverlapQuerySerializer(serializers.Serializer):
         return attrs
 
 
+class OverlapScreenSerializer(OverlapQuerySerializer):
+    """A whole-set screen: the containment of a file's (or record set's) k-mers in each reference set."""
+
+    identity = None
+    coverage = None
+    tiers = None
+    k = serializers.IntegerField(
+        min_value=1,
+        max_value=64,
+        required=False,
+        help_text="k-mer length (default: protein 10, dna/rna 21, text 5).",
+    )
+    scaled = serializers.IntegerField(
+        min_value=1, max_value=1_000_000, required=False, default=100, help_text="Keep about 1 k-mer in N."
+    )
+
+
+class ScreenRowSerializer(serializers.Serializer):
+    test = serializers.CharField()
+    train = serializers.CharField()
+    digest = serializers.CharField()
+    containment = serializers.FloatField()
+    interval_95 = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+    shared_hashes = serializers.IntegerField()
+    test_hashes = serializers.IntegerField()
+    test_kmers_estimate = serializers.IntegerField()
+    train_kmers_estimate = serializers.IntegerField()
+
+
+class OverlapScreenResultSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    query_digest = serializers.CharField()
+    query_records = serializers.IntegerField()
+    method = serializers.DictField()
+    screen = ScreenRowSerializer(many=True)
+    timings = serializers.DictField()
+
+
 class OverlapQueryFileSerializer(OverlapQuerySerializer):
     """The ad-hoc query with a file (multipart/form-data): its own component, so that generated clients
     send a file query as multipart and a record-set query as JSON."""

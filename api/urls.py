@@ -28,6 +28,7 @@ urlpatterns = [
     path("docs/", views.SwaggerView.as_view(), name="docs"),
     path("docs/assets/<str:name>", views.swagger_asset, name="docs-asset"),
     path("overlap/query/", views.OverlapQueryView.as_view(), name="overlap-query"),
+    path("overlap/screen/", views.OverlapScreenView.as_view(), name="overlap-screen"),
     path(
         "overlap/query/record-set/",
         views.OverlapQueryRecordSetView.as_view(),

@@ -32,6 +32,14 @@ __version__ = "0.1.0"
 from .alignment import ALIGNER_NAME, ALIGNER_VERSION, BACKENDS, AlignerSpec, aligner_spec, default_backend
 from .calibration import BANDS, wilson
 from .claims import Claims, summarise
+from .containment import (
+    CONTAINMENT_TIER,
+    DEFAULT_MAX_CANDIDATES,
+    DEFAULT_MAX_POSTINGS,
+    SeedIndex,
+    containment_tier,
+    min_shared_kmers,
+)
 from .errors import DedupError, InvalidSequenceError, ParameterMismatchError, ParseError
 from .lsh import LSHIndex, band_keys, lsh_params
 from .memindex import MemoryIndex
@@ -68,8 +76,13 @@ from .parsing import (
     validate,
 )
 from .pipeline import CandidateIndex, run_tiers
+from .refindex import INDEX_FORMAT, IndexMismatchError, ReferenceIndex, build_index, file_sha256, is_index
+
+# The function dedup.screen.screen is not re-exported: it would hide the module dedup.screen.
+from .screen import DEFAULT_SCALED, SCREEN_K, Containment, SetSketch, wilson_interval
 from .shingle import (
     batch_shingle_hashes,
+    batch_shingle_hashes64,
     fmix64,
     hashfunc,
     normalise_text,
@@ -114,6 +127,7 @@ __all__ = [
     "MAX_K",
     "SketchParams",
     "batch_shingle_hashes",
+    "batch_shingle_hashes64",
     "fmix64",
     "hashfunc",
     "normalise_text",
@@ -181,5 +195,23 @@ __all__ = [
     "load_calibration",
     "lsh_settings",
     "read_sequences",
+    # containment, refindex, screen
+    "CONTAINMENT_TIER",
+    "DEFAULT_MAX_CANDIDATES",
+    "DEFAULT_MAX_POSTINGS",
+    "SeedIndex",
+    "containment_tier",
+    "min_shared_kmers",
+    "INDEX_FORMAT",
+    "IndexMismatchError",
+    "ReferenceIndex",
+    "build_index",
+    "file_sha256",
+    "is_index",
+    "DEFAULT_SCALED",
+    "SCREEN_K",
+    "Containment",
+    "SetSketch",
+    "wilson_interval",
     "__version__",
 ]

@@ -62,7 +62,7 @@ _IDENTICAL = "identical"
 _FRAGMENTS = "100% not identical"
 
 # Which tier to add for a band the method cannot see.
-_REMEDY = {"minhash": "mmseqs", "exact": "minhash"}
+_REMEDY = {"containment": "mmseqs", "minhash": "mmseqs", "exact": "minhash"}
 
 
 def label(threshold: float) -> str:

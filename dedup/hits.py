@@ -9,7 +9,7 @@ from typing import Any
 __all__ = ["TIERS", "Hit", "VerifyStats", "best_hits"]
 
 #: Names of the detection tiers, cheapest first.
-TIERS = ("exact", "minhash", "mmseqs")
+TIERS = ("exact", "minhash", "containment", "mmseqs")
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,8 @@ class Hit:
         query_coverage: fraction of the query inside the alignment, 0..1.
         reference_coverage: fraction of the reference inside the alignment, 0..1.
         jaccard: estimated Jaccard similarity of the two signatures (``None`` for
-            the exact and mmseqs tiers, which do not use signatures).
-        tier: ``"exact"``, ``"minhash"`` or ``"mmseqs"``: which tier found the pair.
+            the exact, containment and mmseqs tiers, which do not use signatures).
+        tier: ``"exact"``, ``"minhash"``, ``"containment"`` or ``"mmseqs"``: which tier found the pair.
         alignment_length: columns of the alignment (``None`` when not aligned).
 
     Examples:

@@ -25,9 +25,11 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 
 import numpy as np
 
+from .containment import SeedIndex
 from .errors import ParameterMismatchError
 from .lsh import band_keys
 from .method import Method
+from .params import SketchParams
 from .parsing import sequence_sha256
 from .sketch import EMPTY_VALUE, SignatureBatch, sketch_batch
 
@@ -50,9 +52,15 @@ class MemoryIndex:
         self._chunks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # offset, keys, rows, sigs
         self.records = 0
         self.threads: int | None = 1
+        self._seeds: dict[str, SeedIndex] = {}  # the containment tier's seed table, by sketch params
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    @property
+    def n_records(self) -> int:
+        """Reference records read (repeats of a sequence included)."""
+        return self.records
 
     @classmethod
     def build(
@@ -160,6 +168,16 @@ class MemoryIndex:
 
     def sequences(self) -> Iterable[tuple[Hashable, str]]:
         return enumerate(self.seqs)
+
+    def seed_index(self, params: SketchParams) -> tuple[SeedIndex, Sequence[Hashable]]:
+        """The containment tier's k-mer table of the reference sequences (built once, then cached).
+
+        Seed row ``i`` is the reference of key ``i``.
+        """
+        key = params.key()
+        if key not in self._seeds:
+            self._seeds[key] = SeedIndex.build(self.seqs, params)
+        return self._seeds[key], range(len(self.seqs))
 
     def name(self, key: Hashable) -> str:
         """The representative identifier of a candidate key (a row of this index)."""

@@ -13,13 +13,14 @@ the registry's standing reports and ``check_overlap``). The key covers:
 - the aligner: a digest of the source of :mod:`dedup.verify` and of the dedup modules
   it uses (so a new aligner, or new pruning bounds, is a new method), with the
   Biopython version;
+- for the ``containment`` tier, its k-mers (the sketch's), candidate cap and floors;
 - for the ``mmseqs`` tier, the MMseqs2 version and the flags that change its hits.
 
 Examples:
     >>> m = Method(kind="protein")
     >>> m.bands, m.rows, m.tiers
-    (64, 2, ('exact', 'minhash'))
-    >>> m.key().startswith("protein:exact+minhash:id0.9:cov0.8:")
+    (64, 2, ('exact', 'minhash', 'containment'))
+    >>> m.key().startswith("protein:exact+minhash+containment:id0.9:cov0.8:")
     True
     >>> Method(kind="protein", bands=37, rows=3).key() == m.key()
     False
@@ -44,6 +45,7 @@ from .params import KINDS, SketchParams
 __all__ = [
     "INDEX_LSH_THRESHOLD",
     "LIBRARY_LSH_THRESHOLD",
+    "LIBRARY_TIERS",
     "TIER_ORDER",
     "Method",
     "aligner_id",
@@ -53,7 +55,11 @@ __all__ = [
 
 #: Tiers in the order they run (cheapest first); a new tier is one more name here and
 #: one more function in :mod:`dedup.pipeline`.
-TIER_ORDER = ("exact", "minhash", "mmseqs")
+TIER_ORDER = ("exact", "minhash", "containment", "mmseqs")
+
+#: Tiers of the library's default method (find_overlap, ``python -m dedup overlap``): the
+#: containment tier finds short queries inside long references, which MinHash cannot.
+LIBRARY_TIERS = ("exact", "minhash", "containment")
 
 #: LSH Jaccard threshold of the library's in-memory index (64 bands x 2 rows at 128
 #: permutations): generous, since an in-memory index costs nothing to store.
@@ -131,7 +137,7 @@ class Method:
     identity: float = 0.9
     coverage: float = 0.8
     reference_coverage: float = 0.0
-    tiers: tuple[str, ...] = ("exact", "minhash")
+    tiers: tuple[str, ...] = LIBRARY_TIERS
     sketch: SketchParams | None = None
     bands: int | None = None
     rows: int | None = None
@@ -207,6 +213,20 @@ class Method:
                 "stop_at": self.stop_at,
                 "aligner": aligner_id(),
             }
+        if "containment" in self.tiers:
+            from . import containment as _c  # the tier's settings (it imports the aligner)
+
+            d["containment"] = {
+                "k": self.params.k,
+                "hash": self.params.hash_name,
+                "max_candidates": _c.DEFAULT_MAX_CANDIDATES,
+                "max_postings": _c.DEFAULT_MAX_POSTINGS,
+                "min_shared": _c.MIN_SHARED,
+                "min_shared_fraction": _c.MIN_SHARED_FRACTION,
+                "seeds": _c.SEED_FORMAT,
+                "source": _c.source_digest(),
+                "aligner": aligner_id(),
+            }
         if "mmseqs" in self.tiers:
             mm = self.mmseqs
             d["mmseqs"] = {
@@ -223,8 +243,8 @@ class Method:
         """``kind:tiers:id<identity>:cov<coverage>:<digest of to_dict()>``: readable and exact (<= 64 chars).
 
         Examples:
-            >>> Method(kind="dna", identity=0.95).key()[:31]
-            'dna:exact+minhash:id0.95:cov0.8'
+            >>> Method(kind="dna", identity=0.95).key()[:43]
+            'dna:exact+minhash+containment:id0.95:cov0.8'
         """
         digest = hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
         return f"{self.kind}:{'+'.join(self.tiers)}:id{self.identity:g}:cov{self.coverage:g}:{digest}"
@@ -307,7 +327,7 @@ def default_methods() -> list[tuple[str, Method]]:
     out.append(
         (
             "library protein with mmseqs, identity 0.5",
-            Method(kind="protein", identity=0.5, tiers=("exact", "minhash", "mmseqs")),
+            Method(kind="protein", identity=0.5, tiers=(*LIBRARY_TIERS, "mmseqs")),
         )
     )
     out.append(

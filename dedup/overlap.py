@@ -11,7 +11,10 @@ at least the requested identity and query coverage, and says which tier found it
    built from the reference in chunks); every candidate pair is verified by alignment
    (:mod:`dedup.verify`). Only verified pairs are reported, so every reported identity is
    a measured one; what the tier can miss is the measured recall.
-3. ``mmseqs`` (optional, opt-in): the queries without an exact hit are searched
+3. ``containment``: the queries still without a hit are looked up by shared k-mers in a
+   seed table of the references (:mod:`dedup.containment`) and verified by alignment: short
+   queries inside long references, whose Jaccard is too low for MinHash.
+4. ``mmseqs`` (optional, opt-in): the queries without an exact hit are searched
    with ``mmseqs easy-search`` (:mod:`dedup.mmseqs`).
 
 The tiers themselves live in :mod:`dedup.pipeline` (the registry runs the same ones over
@@ -36,11 +39,12 @@ from .claims import DEFAULT_THRESHOLDS, Claims, ThresholdCount, summarise
 from .errors import ParseError
 from .lsh import lsh_params
 from .memindex import MemoryIndex
-from .method import LIBRARY_LSH_THRESHOLD, Method
+from .method import LIBRARY_LSH_THRESHOLD, LIBRARY_TIERS, Method
 from .parallel import resolve_threads
 from .params import SketchParams
 from .parsing import KINDS, iter_records, normalise, validate
 from .pipeline import TierReport, effective_method, run_tiers
+from .refindex import IndexMismatchError, ReferenceIndex, is_index
 from .verify import Hit
 
 __all__ = [
@@ -287,13 +291,13 @@ def _versions() -> dict[str, str | None]:
 
 def find_overlap(
     query: Records,
-    reference: Records,
+    reference: Records | ReferenceIndex,
     *,
     kind: str = "protein",
     identity: float = 0.9,
     coverage: float = 0.8,
     reference_coverage: float = 0.0,
-    tiers: Iterable[str] = ("exact", "minhash"),
+    tiers: Iterable[str] = LIBRARY_TIERS,
     params: SketchParams | None = None,
     threshold: float | None = None,
     bands: int | None = None,
@@ -310,12 +314,16 @@ def find_overlap(
     Args:
         query: a sequence file path, or ``(identifier, sequence)`` pairs, or a mapping.
         reference: the same, for the reference (e.g. training) set; a file is read in
-            chunks into a compact band table.
+            chunks into a compact band table. Or a :class:`dedup.refindex.ReferenceIndex` built
+            from it, or its directory (``python -m dedup index``): then the sketch and LSH
+            settings are the index's (others are refused, saying how to rebuild) and the
+            pairs are those of the file.
         kind: ``"protein"``, ``"dna"``, ``"rna"`` or ``"text"``.
         identity: minimal identity (identical columns / alignment length), 0..1.
         coverage: minimal coverage of the query by the alignment, 0..1.
         reference_coverage: minimal coverage of the reference, 0..1 (0: any).
-        tiers: which of ``"exact"``, ``"minhash"``, ``"mmseqs"`` to run.
+        tiers: which of ``"exact"``, ``"minhash"``, ``"containment"``, ``"mmseqs"`` to run
+            (``containment``: :mod:`dedup.containment`, for queries still without a hit).
         params: sketch parameters of the MinHash tier (default: :func:`default_sketch_params`).
         threshold: LSH Jaccard threshold; sets bands and rows unless both are given.
         bands: LSH bands (with ``rows``).
@@ -354,6 +362,19 @@ def find_overlap(
         (1, 2, None)
     """
     started = time.perf_counter()
+    if isinstance(reference, (str, os.PathLike)) and is_index(reference):
+        reference = ReferenceIndex.open(reference)
+    prebuilt = reference if isinstance(reference, ReferenceIndex) else None
+    if prebuilt is not None:
+        if method is None:
+            prebuilt.check_params(params, threshold, bands, rows)
+            if prebuilt.params.kind != kind:
+                raise IndexMismatchError(
+                    f"{prebuilt.directory} indexes {prebuilt.params.kind} sequences, not {kind}"
+                )
+            params, bands, rows, threshold = prebuilt.params, prebuilt.bands, prebuilt.rows, None
+        else:
+            prebuilt.check_params(method.params, None, method.bands, method.rows)
     if method is None:
         method = _method_from_arguments(
             kind,
@@ -373,7 +394,7 @@ def find_overlap(
         0.9,
         0.8,
         0.0,
-        ("exact", "minhash"),
+        LIBRARY_TIERS,
         False,
     ) or any(v is not None for v in (params, threshold, bands, rows, mmseqs_settings)):
         raise ValueError("give either method= or the separate settings (kind, identity, ...), not both")
@@ -381,10 +402,15 @@ def find_overlap(
 
     queries = read_sequences(query, kind=method.kind)
     say(f"read {len(queries)} query records")
-    source = iter_reference(reference, kind=method.kind)
     threads = resolve_threads(threads)
-    index = MemoryIndex.build(source, method, sketch="minhash" in method.tiers, say=say, threads=threads)
-    say(f"read {index.records} reference records ({len(index)} distinct sequences)")
+    index: MemoryIndex | ReferenceIndex
+    if prebuilt is not None:
+        index = prebuilt
+        say(f"index {index.directory}: {index.n_records} reference records ({len(index)} distinct sequences)")
+    else:
+        source = iter_reference(reference, kind=method.kind)  # type: ignore[arg-type]
+        index = MemoryIndex.build(source, method, sketch="minhash" in method.tiers, say=say, threads=threads)
+        say(f"read {index.records} reference records ({len(index)} distinct sequences)")
 
     # Work per distinct sequence, fanned out to identifiers (a repeated identifier keeps its best hit).
     position: dict[str, int] = {}
@@ -416,7 +442,7 @@ def find_overlap(
         summary=claims.rows,
         claims=claims,
         query_count=n_queries,
-        reference_count=index.records,
+        reference_count=index.n_records,
         method=ran,
         tiers=reports,
         versions=versions,

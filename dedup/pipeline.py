@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from . import containment as _containment
 from . import mmseqs as _mmseqs
 from .method import TIER_ORDER, Method
 from .parsing import sequence_sha256
@@ -116,6 +117,23 @@ class TierContext:
         1  # sketching, alignment, and the cap of MMseqs2's --threads (hits do not depend on it)
     )
     aligner: str | None = None  # alignment backend (None: the default); both give the same alignments
+    # (query, reference key) pairs the minhash tier aligned (None: not recorded): the containment
+    # tier does not align them again, its verdict would be the same.
+    aligned: set[tuple[str, Hashable]] | None = None
+    # Queries with a hit from an earlier tier (the containment tier searches only the others).
+    answered: set[str] = field(default_factory=set)
+
+
+def _verifier(method: Method, ctx: TierContext) -> Verifier:
+    return ctx.verifier or Verifier(
+        kind=method.kind,
+        identity=method.identity,
+        coverage=method.coverage,
+        reference_coverage=method.reference_coverage,
+        trim=method.trim,
+        threads=ctx.threads,
+        backend=ctx.aligner,
+    )
 
 
 def exact_tier(
@@ -147,15 +165,7 @@ def minhash_tier(
 ) -> TierOutcome:
     """LSH candidates, best estimated Jaccard first, verified by alignment under the method's policy."""
     t0 = time.perf_counter()
-    verifier = ctx.verifier or Verifier(
-        kind=method.kind,
-        identity=method.identity,
-        coverage=method.coverage,
-        reference_coverage=method.reference_coverage,
-        trim=method.trim,
-        threads=ctx.threads,
-        backend=ctx.aligner,
-    )
+    verifier = _verifier(method, ctx)
     before = verifier.stats.to_dict()
     hits: list[Hit] = []
     n_candidates = n_checked = 0
@@ -181,6 +191,8 @@ def minhash_tier(
                 per[row] = per.get(row, 0) + 1
                 chosen.append(i)
             n_checked += len(chosen)
+            if ctx.aligned is not None:
+                ctx.aligned.update((part[int(rows[i])][0], keys[i]) for i in chosen)
             pairs = [
                 (part[int(rows[i])][0], part[int(rows[i])][1], str(keys[i]), residues[keys[i]], float(jac[i]))
                 for i in chosen
@@ -206,6 +218,8 @@ def minhash_tier(
             n_checked += 1
             qid, qseq = part[row]
             key = keys[i]
+            if ctx.aligned is not None:
+                ctx.aligned.add((qid, key))
             hit = verifier.verify(qid, qseq, str(key), residues[key], jaccard=float(jac[i]))
             if hit is not None:
                 hits.append(hit)
@@ -235,6 +249,109 @@ def minhash_tier(
         },
         seconds=time.perf_counter() - t0,
         queries=len(queries),
+        hits=len(best_hits(hits)),
+        stats=stats,
+    )
+    return TierOutcome(hits, report)
+
+
+def _seed_index(index: CandidateIndex, method: Method) -> tuple[_containment.SeedIndex, Sequence[Hashable]]:
+    """The index's seed table for the method's k-mers and the reference key of each seed row.
+
+    An index with a ``seed_index(params)`` method provides (and caches) its own (the in-memory
+    index builds it once, a reference index file maps it from disk); for any other index the
+    table is built from its sequences and cached on the index object.
+    """
+    own = getattr(index, "seed_index", None)
+    if callable(own):
+        return own(method.params)  # type: ignore[no-any-return]
+    cache: dict[str, tuple[_containment.SeedIndex, list[Hashable]]] = (
+        getattr(index, "_seed_cache", None) or {}
+    )
+    key = method.params.key()
+    if key not in cache:
+        keys, seqs = [], []
+        for k, seq in index.sequences():
+            keys.append(k)
+            seqs.append(seq)
+        cache[key] = (_containment.SeedIndex.build(seqs, method.params), keys)
+        index._seed_cache = cache  # type: ignore[attr-defined]
+    return cache[key]
+
+
+def containment_tier(
+    queries: list[tuple[str, str]], index: CandidateIndex, method: Method, ctx: TierContext
+) -> TierOutcome:
+    """Short queries inside longer references: candidates by shared k-mers, verified by alignment.
+
+    Searches the queries no earlier tier found a hit for (:mod:`dedup.containment`); pairs the
+    minhash tier already aligned are not aligned again.
+    """
+    t0 = time.perf_counter()
+    todo = [(q, s) for q, s in queries if q not in ctx.answered]
+    settings = {
+        "k": method.params.k,
+        "hash": method.params.hash_name,
+        "max_candidates": _containment.DEFAULT_MAX_CANDIDATES,
+        "max_postings": _containment.DEFAULT_MAX_POSTINGS,
+        "min_shared": _containment.MIN_SHARED,
+        "min_shared_fraction": _containment.MIN_SHARED_FRACTION,
+    }
+    stats: dict[str, Any] = {
+        "queries": len(todo),
+        "candidates": 0,
+        "aligned_pairs": 0,
+        "over_cap": 0,
+        "skipped_buckets": 0,
+        "already_aligned": 0,
+    }
+    hits: list[Hit] = []
+    seeds = None
+    if todo:
+        seeds, seed_keys = _seed_index(index, method)
+        settings["bits"] = seeds.bits
+    if seeds is not None and seeds.n_references:
+        verifier = _verifier(method, ctx)
+        skip = ctx.aligned or set()
+        chunk = 1024
+        for lo in range(0, len(todo), chunk):
+            part = todo[lo : lo + chunk]
+            found = seeds.candidates(
+                [s for _q, s in part],
+                identity=method.identity,
+                coverage=method.coverage,
+                max_candidates=_containment.DEFAULT_MAX_CANDIDATES,
+                max_postings=_containment.DEFAULT_MAX_POSTINGS,
+            )
+            chosen: list[tuple[str, str, Hashable]] = []
+            for (qid, qseq), (refs, _counts, n_pass, n_skipped) in zip(part, found, strict=True):
+                stats["skipped_buckets"] += int(n_skipped)
+                stats["candidates"] += int(n_pass)
+                stats["over_cap"] += max(0, int(n_pass) - _containment.DEFAULT_MAX_CANDIDATES)
+                for r in refs.tolist():
+                    key = seed_keys[int(r)]
+                    if (qid, key) in skip:
+                        stats["already_aligned"] += 1
+                        continue
+                    chosen.append((qid, qseq, key))
+            residues = index.residues(list(dict.fromkeys(k for _q, _s, k in chosen)))
+            stats["aligned_pairs"] += len(chosen)
+            pairs = [(qid, qseq, str(key), residues[key], None) for qid, qseq, key in chosen]
+            hits.extend(h for h in verifier.verify_many(pairs, tier="containment") if h is not None)
+            for qid, _s in part:
+                verifier.forget("q", qid)
+            ctx.say(
+                f"containment: {min(lo + chunk, len(todo)):,} of {len(todo):,} query sequences, "
+                f"{stats['aligned_pairs']:,} pairs checked"
+            )
+    else:
+        ctx.say(f"containment: {len(todo):,} query sequences without a hit, nothing to search")
+    report = TierReport(
+        "containment",
+        True,
+        settings=settings,
+        seconds=time.perf_counter() - t0,
+        queries=len(todo),
         hits=len(best_hits(hits)),
         stats=stats,
     )
@@ -283,6 +400,7 @@ TIER_FUNCTIONS: dict[
 ] = {
     "exact": exact_tier,
     "minhash": minhash_tier,
+    "containment": containment_tier,
     "mmseqs": mmseqs_tier,
 }
 
@@ -301,7 +419,12 @@ def run_tiers(
     ``queries`` are ``(identifier, normalised sequence)`` with distinct identifiers; empty
     sequences are skipped.
     """
-    ctx = TierContext(say=say or (lambda _msg: None), threads=threads, aligner=aligner)
+    ctx = TierContext(
+        say=say or (lambda _msg: None),
+        threads=threads,
+        aligner=aligner,
+        aligned=set() if "containment" in method.tiers else None,
+    )
     remaining = [(q, s) for q, s in queries if s]
     found: list[Hit] = []
     reports: dict[str, TierReport] = {}
@@ -311,6 +434,7 @@ def run_tiers(
             continue
         outcome = TIER_FUNCTIONS[name](remaining, index, method, ctx)
         found.extend(outcome.hits)
+        ctx.answered.update(h.query for h in outcome.hits)
         reports[name] = outcome.report
         if outcome.settled:
             remaining = [(q, s) for q, s in remaining if q not in outcome.settled]

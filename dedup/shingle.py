@@ -65,6 +65,7 @@ from dedup.params import SketchParams
 
 __all__ = [
     "batch_shingle_hashes",
+    "batch_shingle_hashes64",
     "fmix64",
     "hashfunc",
     "normalise_text",
@@ -238,13 +239,36 @@ def batch_shingle_hashes(sequences: Sequence[str], params: SketchParams) -> tupl
         >>> off.tolist()
         [0, 3, 3, 4]
     """
+    mixed, offsets = batch_shingle_hashes64(sequences, params)
+    return (mixed >> np.uint64(32)).astype(np.uint32), offsets
+
+
+def batch_shingle_hashes64(sequences: Sequence[str], params: SketchParams) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`batch_shingle_hashes` before step 3's shift: the full 64-bit ``fmix64(v)`` per shingle.
+
+    ``fmix64`` is a bijection, so for protein (k <= 12) and DNA/RNA (k <= 31) two different
+    k-mers never share a 64-bit value (what a FracMinHash set sketch needs, :mod:`dedup.screen`).
+
+    Examples:
+        >>> from dedup.params import SketchParams
+        >>> p = SketchParams("protein", 5)
+        >>> h64, _ = batch_shingle_hashes64(["MKVLA"], p)
+        >>> int(h64[0] >> 32) == shingle_hash(b"MKVLA", p)
+        True
+    """
     n = len(sequences)
     if params.kind == "text":
-        per_seq = [[shingle_hash(s, params) for s in shingles(t, params)] for t in sequences]
+        per_seq = [
+            [
+                fmix64(int.from_bytes(hashlib.blake2b(s, digest_size=8).digest(), "little"))
+                for s in shingles(t, params)
+            ]
+            for t in sequences
+        ]
         counts = np.fromiter((len(h) for h in per_seq), dtype=np.int64, count=n)
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        flat = np.fromiter((h for hs in per_seq for h in hs), dtype=np.uint32, count=int(offsets[-1]))
+        flat = np.fromiter((h for hs in per_seq for h in hs), dtype=np.uint64, count=int(offsets[-1]))
         return flat, offsets
     encoded = [s.encode("ascii", "replace") for s in sequences]
     lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=n)
@@ -286,17 +310,15 @@ def batch_shingle_hashes(sequences: Sequence[str], params: SketchParams) -> tupl
         if protein or all(NUCLEOTIDE_CODES[c] != _INVALID for c in e):
             short_vals.append(_pack(e, params))
             short_keep.append(i)
-    hashes = (_fmix64_array(values) >> np.uint64(32)).astype(np.uint32)
+    hashes = _fmix64_array(values)
     if short_keep:
         counts[short_keep] = 1
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        out = np.empty(int(offsets[-1]), dtype=np.uint32)
+        out = np.empty(int(offsets[-1]), dtype=np.uint64)
         is_short = np.zeros(out.size, dtype=bool)
         is_short[offsets[short_keep]] = True
-        out[is_short] = (_fmix64_array(np.array(short_vals, dtype=np.uint64)) >> np.uint64(32)).astype(
-            np.uint32
-        )
+        out[is_short] = _fmix64_array(np.array(short_vals, dtype=np.uint64))
         out[~is_short] = hashes
         return out, offsets
     offsets = np.zeros(n + 1, dtype=np.int64)

@@ -11,7 +11,7 @@ from .datasets import (
 )
 from .docs import SwaggerView, swagger_asset
 from .ml import EvaluationViewSet, JobViewSet, MLModelViewSet, ModelVersionViewSet
-from .overlap import OverlapQueryRecordSetView, OverlapQueryView, OverlapReportViewSet
+from .overlap import OverlapQueryRecordSetView, OverlapQueryView, OverlapReportViewSet, OverlapScreenView
 from .root import ApiRootView
 from .splits import AttestationDetailView, SplitAttestationListView, SplitMakeView, SplitVerifyView
 
@@ -32,6 +32,7 @@ __all__ = [
     "OverlapQueryRecordSetView",
     "OverlapQueryView",
     "OverlapReportViewSet",
+    "OverlapScreenView",
     "SplitPartViewSet",
     "SplitViewSet",
     "SwaggerView",

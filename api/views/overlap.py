@@ -6,8 +6,10 @@ from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
 
 from registry.models import Job, OverlapHit, OverlapReport
+from registry.overlap.screen import overlap_screen
 from registry.services.jobs import job_create, job_enqueue
 
 from ..filters import OverlapReportFilter
@@ -20,6 +22,8 @@ from ..serializers import (
     OverlapQuerySerializer,
     OverlapReportDetailSerializer,
     OverlapReportSerializer,
+    OverlapScreenResultSerializer,
+    OverlapScreenSerializer,
 )
 from ..uploads import StreamingDiskUploadHandler, uploads_removed_on_error
 from .base import ApiViewMixin, job_answer, parse_uuid
@@ -144,6 +148,52 @@ class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
         if answer.status_code == 201:
             answer.status_code = 200  # a query creates nothing but the job
         return answer
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Screen: how much of this file (or record set) is in each training set, as a whole?",
+        description=(
+            "The first answer before the per-record report (`overlap/query/`): one FracMinHash sketch per set, "
+            "the containment of the query's distinct k-mers in each reference set (every training set of the "
+            "kind by default, named sets in `against`, or a model version's training ancestry), highest "
+            "first, with a 95% interval. Runs within the request: a set's sketch is computed once and kept."
+        ),
+        tags=["overlap"],
+        request={"multipart/form-data": OverlapScreenSerializer},
+        responses={200: OverlapScreenResultSerializer},
+    )
+)
+class OverlapScreenView(UploadMixin, ApiViewMixin, GenericAPIView):
+    serializer_class = OverlapScreenSerializer
+    parser_classes = [MultiPartParser, SafeJSONParser]
+    pagination_class = None
+    filter_backends = []
+    extra_error_statuses = {"POST": ("413",)}
+
+    def initialize_request(self, request, *args, **kwargs):
+        if request.method == "POST":
+            request.upload_handlers = [StreamingDiskUploadHandler(request)]
+        return super(UploadMixin, self).initialize_request(request, *args, **kwargs)
+
+    def post(self, request):
+        with uploads_removed_on_error(request):
+            form = OverlapScreenSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            data = form.validated_data
+            source = str(self._stored_path(data["file"])) if "file" in data else data["record_set"]
+            result = overlap_screen(
+                source=source,
+                kind=data.get("kind"),
+                file_format=data.get("format"),
+                against=data.get("against") or None,
+                against_model=data.get("against_model"),
+                k=data.get("k"),
+                scaled=data["scaled"],
+            )
+        if "file" in data:
+            result["query"] = data["file"].name  # not the server's temporary path
+        return Response(result)
 
 
 @extend_schema_view(

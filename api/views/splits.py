@@ -13,10 +13,10 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
-from dedup import TIERS
 from dedup.splitting import OVERSIZE_CHOICES
 from registry.models import Split, SplitAttestation
 from registry.services import split_make_enqueue, split_verify_enqueue
+from registry.services.attestations import SPLIT_TIERS
 from registry.split_selectors import attestation_to_dict, split_attestations
 
 from ..parsers import SafeJSONParser
@@ -40,7 +40,7 @@ class SplitVerifySerializer(serializers.Serializer):
         required=False, min_value=0.0, max_value=1.0, help_text="Default: the claim's, else 0.5."
     )
     tiers = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(TIERS)),
+        child=serializers.ChoiceField(choices=list(SPLIT_TIERS)),
         required=False,
         allow_empty=False,
         help_text="Default: exact, minhash and mmseqs (when installed).",
@@ -58,7 +58,7 @@ class SplitMakeSerializer(serializers.Serializer):
     seed = serializers.IntegerField(default=0)
     tolerance = serializers.FloatField(default=0.02, min_value=0.0, max_value=0.5)
     tiers = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(TIERS)), required=False, allow_empty=False
+        child=serializers.ChoiceField(choices=list(SPLIT_TIERS)), required=False, allow_empty=False
     )
     oversize = serializers.ChoiceField(choices=list(OVERSIZE_CHOICES), default="fail")
     graph_sensitivity = serializers.FloatField(

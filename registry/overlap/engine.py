@@ -40,7 +40,7 @@ from . import index, storage
 #: tier sees reliably (k-mer MinHash recall falls like identity ** k).
 THRESHOLDS = (0.95, 0.9, 0.8)
 THRESHOLDS_WITH_MMSEQS = (0.95, 0.9, 0.8, 0.7, 0.5, 0.3)
-TIER_ORDER = {"exact": 0, "minhash": 1, "mmseqs": 2}
+TIER_ORDER = {"exact": 0, "minhash": 1, "containment": 2, "mmseqs": 3}
 EMPTY = np.uint32(0xFFFFFFFF)
 
 Progress = Callable[..., None]

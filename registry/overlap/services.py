@@ -274,25 +274,19 @@ def contamination_report_compute(*, evaluation: Evaluation, on_progress=None) ->
 # -- ad-hoc queries ------------------------------------------------------------------------------
 
 
-def overlap_query(
+def query_and_references(
     *,
     source: str,
     kind: str | None = None,
     file_format: str | None = None,
     against: list[str] | None = None,
     against_model: str | None = None,
-    identity: float = 0.9,
-    coverage: float = 0.8,
-    tiers: tuple[str, ...] = ("exact", "minhash"),
-    on_progress=None,
-) -> dict:
-    """Check a file (registered or not) or a registered record set against registered record sets.
+) -> tuple[engine.QuerySide, str, list[RecordSet]]:
+    """The query side (a file, validated whole, or a registered record set), its kind and the reference sets.
 
     ``against``: ``["all"]`` (default: every training set of the kind) or references; or
-    ``against_model``: a model version's training ancestry. Returns ``summary``, ``pairs``,
-    ``method``, ``query_digest`` and the references with their digests.
+    ``against_model``: a model version's training ancestry.
     """
-    started = time.perf_counter()
     if against and against_model:
         raise RegistryError("give --against or --against-model, not both.", fields={"against": ["exclusive"]})
     path = Path(source)
@@ -327,6 +321,31 @@ def overlap_query(
         for rs in references:
             if rs.version.dataset.kind != kind:
                 raise RegistryError(f"{rs.ref} holds {rs.version.dataset.kind} data, not {kind}.")
+    return query, kind, references
+
+
+def overlap_query(
+    *,
+    source: str,
+    kind: str | None = None,
+    file_format: str | None = None,
+    against: list[str] | None = None,
+    against_model: str | None = None,
+    identity: float = 0.9,
+    coverage: float = 0.8,
+    tiers: tuple[str, ...] = ("exact", "minhash"),
+    on_progress=None,
+) -> dict:
+    """Check a file (registered or not) or a registered record set against registered record sets.
+
+    ``against``: ``["all"]`` (default: every training set of the kind) or references; or
+    ``against_model``: a model version's training ancestry. Returns ``summary``, ``pairs``,
+    ``method``, ``query_digest`` and the references with their digests.
+    """
+    started = time.perf_counter()
+    query, kind, references = query_and_references(
+        source=source, kind=kind, file_format=file_format, against=against, against_model=against_model
+    )
     try:
         method = engine.registry_method(kind, identity=identity, coverage=coverage, tiers=tuple(tiers))
     except ValueError as exc:

@@ -40,12 +40,16 @@ def default_tiers(kind: str) -> tuple[str, ...]:
     return ("exact", "minhash")
 
 
+#: Tiers a split's graph and verification use (dedup.splitting has no containment tier).
+SPLIT_TIERS = tuple(t for t in dedup.TIERS if t != "containment")
+
+
 def check_tiers(tiers) -> tuple[str, ...]:
     tiers = tuple(dict.fromkeys(tiers))
-    unknown = [t for t in tiers if t not in dedup.TIERS]
+    unknown = [t for t in tiers if t not in SPLIT_TIERS]
     if unknown or not tiers:
         raise RegistryError(
-            f"tiers must be among {', '.join(dedup.TIERS)}; got {', '.join(tiers) or 'none'}.",
+            f"tiers must be among {', '.join(SPLIT_TIERS)}; got {', '.join(tiers) or 'none'}.",
             fields={"tiers": [f"unknown: {', '.join(unknown)}" if unknown else "give at least one tier"]},
         )
     return tiers

@@ -68,7 +68,7 @@ def test_split_verification_and_generation_bodies_nested_100000_deep_are_a_400(o
     split = Split.objects.get(name="one_vs_many")
     for url in (f"/api/v1/splits/{split.uuid}/verify/", "/api/v1/versions/flip-bind@1/make-split/"):
         response = owner_client.post(
-            url, '{"identity": %s}' % nested(100_000), content_type="application/json"
+            url, '{"identity": ' + nested(100_000) + "}", content_type="application/json"
         )
         assert "nested deeper" in assert_error_shape(response, 400, "parse_error")["detail"], url
     assert Split.objects.count() == 1

@@ -187,6 +187,7 @@ def test_check_overlap_command_on_an_unregistered_file(
         "reference",
         "identity",
         "coverage",
+        "reference_coverage",
         "jaccard",
         "tier",
     ]

@@ -7,13 +7,23 @@ from django.core.management.base import CommandError
 from dedup.claims import format_claims
 
 from ...overlap import services
+from ...overlap.screen import overlap_screen
 from ..base import Progress, RegistryCommand, job_line, pending_for
 
 # Exit code of --fail-above when too much of the benchmark overlaps (1: an error, 2: refused input),
 # the same as the client's `leakledger check --fail-above`.
 EXIT_OVERLAP = 3
 
-PAIR_COLUMNS = ["query", "reference_set", "reference", "identity", "coverage", "jaccard", "tier"]
+PAIR_COLUMNS = [
+    "query",
+    "reference_set",
+    "reference",
+    "identity",
+    "coverage",
+    "reference_coverage",
+    "jaccard",
+    "tier",
+]
 
 
 class Command(RegistryCommand):
@@ -62,6 +72,19 @@ class Command(RegistryCommand):
         )
         parser.add_argument("--top", type=int, default=10, help="worst offenders listed (default 10)")
         parser.add_argument(
+            "--screen",
+            action="store_true",
+            help="first the whole-set screen (containment of the k-mers in each set, 95%% interval), "
+            "then the per-record report",
+        )
+        parser.add_argument(
+            "--screen-k", type=int, help="k-mer length of the screen (default: protein 10, dna 21)"
+        )
+        parser.add_argument(
+            "--screen-scaled", type=int, default=100, help="screen keeps 1 k-mer in N (default 100)"
+        )
+        parser.add_argument("--screen-only", action="store_true", help="the whole-set screen alone")
+        parser.add_argument(
             "--fail-above",
             type=_fraction,
             metavar="F",
@@ -71,10 +94,25 @@ class Command(RegistryCommand):
 
     def handle(self, *args, **options):
         super().handle(*args, **options)
-        if options.get("fail_above") is not None:
+        if options.get("fail_above") is not None and getattr(self, "result", None) is not None:
             gate_check(self.result, options["identity"], options["fail_above"], self.stderr)
 
     def act(self, options) -> dict:
+        first = None
+        if options["screen"] or options["screen_only"]:
+            first = overlap_screen(
+                source=options["source"],
+                kind=options["kind"],
+                file_format=options["format"],
+                against=options["against"],
+                against_model=options["against_model"],
+                k=options["screen_k"],
+                scaled=options["screen_scaled"],
+            )
+            if options["screen_only"]:
+                return {"screen": first}
+            if not getattr(self, "json_output", False):  # the first answer, before the per-record work
+                self.stdout.write(self.summarise_screen(first))
         result = services.overlap_query(
             source=options["source"],
             kind=options["kind"],
@@ -95,9 +133,29 @@ class Command(RegistryCommand):
         self.top = options["top"]
         result["pending_jobs"] = pending_for(options["source"])
         self.result = result
+        if first is not None:
+            return {"screen": first} | result
         return result
 
+    def summarise_screen(self, screen: dict) -> str:
+        m = screen["method"]
+        lines = [
+            f"{screen['query']}: whole-set screen, {m['kind']} {m['k']}-mers, scaled={m['scaled']} "
+            "(containment of the query's k-mers in each set, 95% interval)",
+        ]
+        for row in screen["screen"]:
+            low, high = row["interval_95"]
+            lines.append(
+                f"  {100 * row['containment']:6.2f}%  [{100 * low:.2f}-{100 * high:.2f}%]  "
+                f"{row['shared_hashes']:,}/{row['test_hashes']:,}  {row['train']}"
+            )
+        if not screen["screen"]:
+            lines.append("  nothing to screen against (no training sets registered)")
+        return "\n".join(lines)
+
     def summarise(self, result: dict) -> str:
+        if "summary" not in result:  # --screen-only
+            return self.summarise_screen(result["screen"])
         summary = result["summary"]
         refs = ", ".join(r["ref"] for r in result["references"]) or "nothing (no training sets registered)"
         lines = [
@@ -112,11 +170,13 @@ class Command(RegistryCommand):
         lines.extend(f"  {line}" for line in format_claims(summary))
         worst = result["pairs"][: getattr(self, "top", 10)]
         if worst:
-            lines.append("  worst offenders (query -> reference, identity, coverage, tier):")
+            lines.append(
+                "  worst offenders (query -> reference, identity, coverage, reference coverage, tier):"
+            )
             for p in worst:
                 lines.append(
                     f"    {p['query']} -> {p['reference_set']} {p['reference']}  "
-                    f"{p['identity']:.3f}  {p['coverage']:.3f}  {p['tier']}"
+                    f"{p['identity']:.3f}  {p['coverage']:.3f}  {p['reference_coverage']:.3f}  {p['tier']}"
                 )
         # This check ran now; the standing jobs of a registered set may not have, and say so.
         lines += [f"  pending  {job_line(j)}" for j in result.get("pending_jobs", [])]

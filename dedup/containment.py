@@ -1,0 +1,678 @@
+"""Containment: short queries (fragments, domains, peptides) that lie inside longer references.
+
+MinHash LSH finds pairs by Jaccard similarity of their k-mer sets, and the Jaccard of
+a fragment and the protein it was cut from is about ``len(fragment) / len(protein)``:
+a 58-residue piece of a 1,481-residue protein has a Jaccard near 0.04, far below any
+usable LSH threshold, even when the piece is 100% identical. Containment, the fraction
+of the *query's* k-mers that occur in the reference, is near 1 for that pair.
+
+:class:`SeedIndex` is an inverted index of the references' k-mers: every k-mer hash
+(the ``ll-shingle-v1`` hash of :mod:`dedup.shingle`, the same k-mers as the sketches)
+is folded into one of ``2**bits`` buckets, and each bucket lists the references that
+hold a k-mer of it (each reference once: a CSR table of ``offsets`` and ``postings``,
+two numpy arrays that can be memory-mapped from disk). :func:`containment_tier`
+counts, for every query, the distinct query buckets each reference shares, keeps the
+references that share at least the q-gram lemma's minimum for the requested identity
+and coverage, and verifies the best-sharing ones by alignment (:mod:`dedup.verify`),
+so every hit it reports is an aligned one with its query and reference coverage.
+
+Why the minimum is safe: an alignment with identity ``t`` over at least ``c`` of a
+query of ``L`` residues leaves at least ``c * L * (1 - k * (1 - t) / t) - k + 1`` of the
+query's k-mers intact (each non-identical column breaks at most ``k`` of them); folding
+into buckets can only add shared buckets, never remove one. Buckets held by more than
+``max_postings`` references (low-complexity k-mers such as ``QQQQQ``) are not read, and
+the minimum is lowered by the number of such buckets the query has, so that skipping
+them never removes a candidate the lemma keeps. Where the lemma allows almost anything
+(identity below about 85% at k=5), a candidate must still share at least ``MIN_SHARED``
+buckets and ``MIN_SHARED_FRACTION`` of the query's: this tier is for near-identical pieces
+of longer references; remote homologs are the ``mmseqs`` tier's. Candidates beyond ``max_candidates``
+per query (ranked by shared buckets) are not aligned; their number is in the stats.
+
+Examples:
+    >>> from dedup.params import SketchParams
+    >>> from dedup.verify import Verifier
+    >>> p = SketchParams("protein", 5)
+    >>> ref = "MSTNPKPQRKTKRNTNRRPQDVKFPGGGQIVGGVYLLPRRGPRLGVRATRKTSERSQPRGRRQPIPKARRPEGRTWAQPGY"
+    >>> index = SeedIndex.build([ref], p)
+    >>> hits, stats = containment_tier(
+    ...     [("frag", ref[20:50])], [("r1", ref)], index,
+    ...     Verifier(kind="protein", identity=0.9, coverage=0.8))
+    >>> [(h.query, h.reference, h.tier, h.query_coverage, round(h.reference_coverage, 3)) for h in hits]
+    [('frag', 'r1', 'containment', 1.0, 0.37)]
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import math
+import mmap as mmap_module
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _kernels
+from .errors import DedupError
+from .params import SketchParams
+from .shingle import NUCLEOTIDE_CODES, PROTEIN_CODES, batch_shingle_hashes
+from .verify import Hit, Verifier
+
+__all__ = [
+    "CONTAINMENT_TIER",
+    "DEFAULT_MAX_CANDIDATES",
+    "DEFAULT_MAX_POSTINGS",
+    "SeedIndex",
+    "containment_tier",
+    "min_shared_kmers",
+]
+
+#: Name of the tier in hits and reports.
+CONTAINMENT_TIER = "containment"
+#: References aligned per query at most (best-sharing first).
+DEFAULT_MAX_CANDIDATES = 8
+#: Buckets listing more references than this are treated as low-complexity and skipped.
+DEFAULT_MAX_POSTINGS = 20_000
+#: A candidate shares at least this many buckets with the query, and at least this fraction of
+#: the query's buckets, whatever the lemma allows (see the module docstring).
+MIN_SHARED = 2
+MIN_SHARED_FRACTION = 0.1
+#: Sequences per hashing chunk while building (bounds temporary memory).
+_BUILD_CHUNK = 20_000
+#: Queries per counting chunk (bounds the gathered postings and the pages held, see release_pages).
+_QUERY_CHUNK = 64
+_FORMAT = "ll-seeds-v1"
+#: Format of the seed tables (part of the containment tier's method key).
+SEED_FORMAT = _FORMAT
+
+
+def _seed_kernel_py(
+    buf: np.ndarray,
+    starts: np.ndarray,
+    k: int,
+    protein: bool,
+    codes: np.ndarray,
+    bits: int,
+    last: np.ndarray,
+    counts: np.ndarray,
+    postings: np.ndarray,
+    cursor: np.ndarray,
+    fill: bool,
+    first: int,
+) -> None:
+    """One pass over sequences: count (``fill`` False) or place (True) each distinct (sequence, bucket).
+
+    The k-mer values and 32-bit hashes are those of :func:`dedup.shingle.batch_shingle_hashes`
+    (module docstring of :mod:`dedup.shingle`); ``last[b]`` holds the last sequence that
+    touched bucket ``b``, so a sequence counts in a bucket once without sorting.
+    """
+    shift = np.uint64(32 + 32 - bits)
+    two, five, one = np.uint64(2), np.uint64(5), np.uint64(1)
+    m1, m2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
+    s33 = np.uint64(33)
+    width = np.uint64(5 * k) if protein else np.uint64(2 * k)
+    mask = (one << width) - one
+    top = np.uint64(2 * (k - 1))
+    short_bit = one << np.uint64(63)
+    for s in range(starts.size - 1):
+        seq_no = first + s
+        a, length = starts[s], starts[s + 1] - starts[s]
+        fwd = np.uint64(0)
+        rev = np.uint64(0)
+        run = 0
+        for i in range(length):
+            emit = False
+            c = codes[buf[a + i]]
+            if protein:
+                fwd = ((fwd << five) | np.uint64(c)) & mask
+                run += 1
+                emit = run >= k or (length < k and i == length - 1)
+                v = fwd
+            else:
+                if c == 255:
+                    run = 0
+                    fwd = np.uint64(0)
+                    rev = np.uint64(0)
+                    continue
+                cu = np.uint64(c)
+                fwd = ((fwd << two) | cu) & mask
+                if length < k:  # a short sequence: one shingle, reverse complement packed to its length
+                    rev = (rev >> two) | ((np.uint64(3) - cu) << np.uint64(2 * (length - 1)))
+                else:
+                    rev = (rev >> two) | ((np.uint64(3) - cu) << top)
+                run += 1
+                emit = run >= k or (length < k and run == length)
+                v = fwd if fwd < rev else rev
+            if not emit:
+                continue
+            if length < k:
+                v |= short_bit
+            v ^= v >> s33
+            v *= m1
+            v ^= v >> s33
+            v *= m2
+            v ^= v >> s33
+            b = v >> shift
+            if last[b] == seq_no:
+                continue
+            last[b] = seq_no
+            if fill:
+                postings[cursor[b]] = seq_no
+                cursor[b] += 1
+            else:
+                counts[b] += 1
+
+
+def _count_kernel_py(
+    q_bounds: np.ndarray,
+    starts: np.ndarray,
+    lens: np.ndarray,
+    postings: np.ndarray,
+    need: np.ndarray,
+    n_refs: int,
+    cnt: np.ndarray,
+    touched: np.ndarray,
+    passing: np.ndarray,
+    out_refs: np.ndarray,
+    out_counts: np.ndarray,
+    out_pass: np.ndarray,
+) -> None:
+    """Per query: count shared buckets per reference, keep the best ``out_refs.shape[1]`` at >= need.
+
+    Ties go to the lower reference number (as :meth:`SeedIndex.shared` then a stable sort would).
+    """
+    cap = out_refs.shape[1]
+    for q in range(q_bounds.size - 1):
+        nt = 0
+        for j in range(q_bounds[q], q_bounds[q + 1]):
+            a = starts[j]
+            for t in range(lens[j]):
+                r = postings[a + t]
+                if cnt[r] == 0:
+                    touched[nt] = r
+                    nt += 1
+                cnt[r] += 1
+        npass = 0
+        for i in range(nt):
+            r = touched[i]
+            if cnt[r] + 1e-9 >= need[q]:
+                passing[npass] = r
+                npass += 1
+        out_pass[q] = npass
+        keys = np.empty(npass, dtype=np.int64)
+        for i in range(npass):
+            r = passing[i]
+            keys[i] = -np.int64(cnt[r]) * n_refs + r
+        order = np.argsort(keys)
+        for i in range(min(cap, npass)):
+            r = passing[order[i]]
+            out_refs[q, i] = r
+            out_counts[q, i] = cnt[r]
+        for i in range(nt):
+            cnt[touched[i]] = 0
+
+
+@functools.cache
+def _count_kernel() -> Any:
+    if not _kernels.AVAILABLE:
+        return None
+    try:
+        numba = importlib.import_module("numba")
+    except ImportError:  # pragma: no cover - a broken numba installation
+        return None
+    return numba.njit(cache=True, nogil=True, boundscheck=False)(_count_kernel_py)
+
+
+@functools.cache
+def _seed_kernel() -> Any:
+    if not _kernels.AVAILABLE:
+        return None
+    try:
+        numba = importlib.import_module("numba")
+    except ImportError:  # pragma: no cover - a broken numba installation
+        return None
+    return numba.njit(cache=True, nogil=True, boundscheck=False)(_seed_kernel_py)
+
+
+def _unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and their counts (a sort and a diff: much faster than np.unique here)."""
+    if values.size == 0:
+        return values, np.zeros(0, dtype=np.int64)
+    v = np.sort(values)
+    start = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
+    return v[start], np.diff(np.r_[start, v.size])
+
+
+def release_pages(*arrays: Any) -> None:
+    """Unmap the pages a query touched in memory-mapped arrays (``madvise(MADV_DONTNEED)``).
+
+    The file's pages stay in the operating system's page cache (shared, reclaimable, read
+    again from there on the next touch), but leave this process's resident set, so a long
+    query over a large index holds one chunk's pages at a time. A no-op for in-memory arrays.
+    """
+    for a in arrays:
+        m = getattr(a, "_mmap", None)
+        if m is not None and hasattr(m, "madvise") and hasattr(mmap_module, "MADV_DONTNEED"):
+            m.madvise(mmap_module.MADV_DONTNEED)
+
+
+def _bits_for(n_kmers: int) -> int:
+    """Bucket table size: about 8 k-mers per bucket, from 2**16 to 2**22 buckets.
+
+    2**22 (4.2 million) is about the number of distinct protein 5-mers in all of Swiss-Prot
+    (3.2 million are possible); a larger table makes the build's random accesses miss the
+    processor caches (measured: 4x slower per k-mer at 2**24) for few fewer shared buckets.
+    """
+    return int(min(22, max(16, math.ceil(math.log2(max(n_kmers, 1) / 8)))))
+
+
+def min_shared_kmers(length: int, *, k: int, identity: float, coverage: float) -> float:
+    """The fewest query k-mers an alignment at ``identity`` covering ``coverage`` of the query keeps.
+
+    The q-gram lemma (the same bound :class:`dedup.verify.Verifier` prunes with); at or
+    below zero the lemma says nothing and every sharing reference is a candidate.
+
+    Examples:
+        >>> min_shared_kmers(58, k=5, identity=0.9, coverage=0.8)  # doctest: +ELLIPSIS
+        16.6...
+        >>> min_shared_kmers(58, k=5, identity=0.5, coverage=0.8) <= 0
+        True
+    """
+    if identity <= 0:
+        return 0.0
+    coef = 1.0 - k * (1.0 - identity) / identity
+    return coverage * length * coef - k + 1
+
+
+@dataclass(frozen=True)
+class SeedIndex:
+    """Inverted index reference k-mer bucket -> references holding it (CSR, each reference once).
+
+    Attributes:
+        params: the sketch parameters whose k-mers (and hash) the index holds.
+        bits: ``2**bits`` buckets; a k-mer's bucket is the top ``bits`` bits of its 32-bit hash.
+        offsets: int64, ``2**bits + 1``; bucket ``b`` owns ``postings[offsets[b]:offsets[b + 1]]``.
+        postings: int32 reference numbers (0-based, the order given to :meth:`build`), ascending per bucket.
+        n_references: number of references indexed.
+    """
+
+    params: SketchParams
+    bits: int
+    offsets: np.ndarray
+    postings: np.ndarray
+    n_references: int
+
+    @classmethod
+    def build(
+        cls,
+        sequences: Sequence[str],
+        params: SketchParams,
+        *,
+        bits: int | None = None,
+        out_dir: str | Path | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> SeedIndex:
+        """Index the k-mers of ``sequences`` (reference number = position in the list).
+
+        With ``out_dir`` the postings are written straight into a memory-mapped file there
+        (``seeds.postings.npy``; :meth:`save` adds the rest), so the build never holds them
+        in memory.
+        """
+        say = progress or (lambda _m: None)
+        n = len(sequences)
+        if n >= 2**31:
+            raise ValueError(f"a seed index holds fewer than 2**31 references, got {n}")
+        if bits is None:
+            bits = _bits_for(sum(len(s) for s in sequences))
+        if not 8 <= bits <= 30:
+            raise ValueError(f"bits must be from 8 to 30, got {bits}")
+        kernel = _seed_kernel() if params.kind != "text" else None
+        if kernel is not None:
+            return cls._build_compiled(kernel, sequences, params, bits, out_dir, say)
+        counts = np.zeros(2**bits, dtype=np.int64)
+        kept: list[tuple[np.ndarray, np.ndarray]] = []  # each chunk's pairs, sorted by bucket
+        for lo in range(0, n, _BUILD_CHUNK):  # pass 1: hash once; how many references per bucket
+            seq_ids, buckets = cls._chunk_pairs(sequences, lo, params, bits)
+            counts += np.bincount(buckets, minlength=2**bits)
+            order = np.argsort(buckets, kind="stable")
+            pair = (buckets[order].astype(np.uint32), seq_ids[order])
+            if out_dir is not None:  # spill to disk: the build's memory stays one chunk
+                tmp = Path(out_dir) / f".seeds.tmp.{lo}"
+                Path(out_dir).mkdir(parents=True, exist_ok=True)
+                np.save(f"{tmp}.b.npy", pair[0])
+                np.save(f"{tmp}.s.npy", pair[1])
+                pair = (np.load(f"{tmp}.b.npy", mmap_mode="r"), np.load(f"{tmp}.s.npy", mmap_mode="r"))
+            kept.append(pair)
+            say(f"seeds: {min(lo + _BUILD_CHUNK, n):,} of {n:,} references hashed")
+        offsets = np.zeros(2**bits + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        total = int(offsets[-1])
+        postings: np.ndarray
+        if out_dir is not None:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            postings = np.lib.format.open_memmap(
+                Path(out_dir) / "seeds.postings.npy", mode="w+", dtype=np.int32, shape=(total,)
+            )
+        else:
+            postings = np.empty(total, dtype=np.int32)
+        cursor = offsets[:-1].copy()
+        for lo, (b_part, s_part) in zip(range(0, n, _BUILD_CHUNK), kept, strict=True):  # pass 2: fill
+            b_sorted, s_sorted = np.asarray(b_part, dtype=np.int64), np.asarray(s_part)
+            run_start = np.flatnonzero(np.r_[True, b_sorted[1:] != b_sorted[:-1]])
+            run_len = np.diff(np.r_[run_start, b_sorted.size])
+            rank = np.arange(b_sorted.size) - np.repeat(run_start, run_len)
+            postings[cursor[b_sorted] + rank] = s_sorted
+            cursor[b_sorted[run_start]] += run_len
+            if out_dir is not None:
+                tmp = Path(out_dir) / f".seeds.tmp.{lo}"
+                del b_part, s_part
+                Path(f"{tmp}.b.npy").unlink()
+                Path(f"{tmp}.s.npy").unlink()
+        kept.clear()
+        if isinstance(postings, np.memmap):
+            postings.flush()
+        return cls(params, bits, offsets, postings, n)
+
+    @classmethod
+    def _build_compiled(
+        cls,
+        kernel: Any,
+        sequences: Sequence[str],
+        params: SketchParams,
+        bits: int,
+        out_dir: str | Path | None,
+        say: Callable[[str], None],
+    ) -> SeedIndex:
+        n = len(sequences)
+        protein = params.kind == "protein"
+        codes = PROTEIN_CODES if protein else NUCLEOTIDE_CODES
+        last = np.full(2**bits, -1, dtype=np.int32)  # int32: half the cache footprint of int64
+        counts = np.zeros(2**bits, dtype=np.int32)
+        dummy = np.zeros(0, dtype=np.int32)
+
+        def chunks():
+            for lo in range(0, n, _BUILD_CHUNK * 5):
+                enc = [s.encode("ascii", "replace") for s in sequences[lo : lo + _BUILD_CHUNK * 5]]
+                starts = np.zeros(len(enc) + 1, dtype=np.int64)
+                np.cumsum([len(e) for e in enc], out=starts[1:])
+                yield lo, np.frombuffer(b"".join(enc), dtype=np.uint8), starts
+
+        for lo, buf, starts in chunks():
+            kernel(buf, starts, params.k, protein, codes, bits, last, counts, dummy, counts, False, lo)
+        offsets = np.zeros(2**bits + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        total = int(offsets[-1])
+        postings: np.ndarray
+        if out_dir is not None:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            postings = np.lib.format.open_memmap(
+                Path(out_dir) / "seeds.postings.npy", mode="w+", dtype=np.int32, shape=(total,)
+            )
+        else:
+            postings = np.empty(total, dtype=np.int32)
+        last[:] = -1
+        cursor = offsets[:-1].copy()
+        for lo, buf, starts in chunks():
+            kernel(buf, starts, params.k, protein, codes, bits, last, counts, postings, cursor, True, lo)
+            say(f"seeds: {min(lo + _BUILD_CHUNK * 5, n):,} of {n:,} references indexed")
+        if isinstance(postings, np.memmap):
+            postings.flush()
+        return cls(params, bits, offsets, postings, n)
+
+    @staticmethod
+    def _chunk_pairs(
+        sequences: Sequence[str], lo: int, params: SketchParams, bits: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct ``(reference number, bucket)`` pairs of one chunk, sorted by reference."""
+        chunk = list(sequences[lo : lo + _BUILD_CHUNK])
+        hashes, offs = batch_shingle_hashes(chunk, params)
+        seq = np.repeat(np.arange(lo, lo + len(chunk), dtype=np.int64), np.diff(offs))
+        key, _n = _unique_counts((seq << 32) | (hashes >> np.uint32(32 - bits)).astype(np.int64))
+        return (key >> 32).astype(np.int32), (key & 0xFFFFFFFF).astype(np.int64)
+
+    # -- storage ----------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        """Write ``seeds.json``, ``seeds.offsets.npy`` and (unless built there) ``seeds.postings.npy``."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        np.save(d / "seeds.offsets.npy", self.offsets)
+        target = d / "seeds.postings.npy"
+        if not (
+            isinstance(self.postings, np.memmap) and Path(str(self.postings.filename)) == target.resolve()
+        ):
+            np.save(target, np.asarray(self.postings))
+        meta = {
+            "format": _FORMAT,
+            "params": self.params.key(),
+            "bits": self.bits,
+            "n_references": self.n_references,
+        }
+        (d / "seeds.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path, *, mmap: bool = True) -> SeedIndex:
+        """Open a saved index; the arrays are memory-mapped (read on demand) unless ``mmap=False``."""
+        d = Path(directory)
+        try:
+            meta = json.loads((d / "seeds.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise DedupError(f"{d}: no readable seed index (seeds.json: {err}); rebuild the index") from None
+        if meta.get("format") != _FORMAT:
+            raise DedupError(
+                f"{d}: seed index format {meta.get('format')!r}, expected {_FORMAT!r}; rebuild it"
+            )
+        offsets = np.load(d / "seeds.offsets.npy", mmap_mode="r" if mmap else None)
+        postings = np.load(d / "seeds.postings.npy", mmap_mode="r" if mmap else None)
+        return cls(
+            SketchParams.from_key(meta["params"]),
+            int(meta["bits"]),
+            offsets,
+            postings,
+            int(meta["n_references"]),
+        )
+
+    # -- lookup ------------------------------------------------------------------------------------
+    def candidates(
+        self,
+        queries: Sequence[str],
+        *,
+        identity: float,
+        coverage: float,
+        max_candidates: int = DEFAULT_MAX_CANDIDATES,
+        max_postings: int = DEFAULT_MAX_POSTINGS,
+    ) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
+        """Per query: ``(references, shared buckets, references passing, skipped buckets)``.
+
+        The references sharing at least the lemma's minimum (:func:`min_shared_kmers` for
+        ``identity`` and ``coverage``), best-sharing first, at most ``max_candidates``;
+        ``references passing`` counts all of them. Compiled (numba) when available: a counter
+        per reference, no sort of the gathered postings; otherwise from :meth:`shared`.
+        """
+        kernel = _count_kernel()
+        k = self.params.k
+        out: list[tuple[np.ndarray, np.ndarray, int, int]] = []
+        if kernel is None:
+            for seq, (refs, counts, n_buckets, n_skipped, n_kmers) in zip(
+                queries, self.shared(queries, max_postings=max_postings), strict=True
+            ):
+                need = _need(len(seq), n_buckets, n_kmers, n_skipped, k, identity, coverage)
+                ok = np.flatnonzero(counts + 1e-9 >= need)
+                best = ok[np.argsort(-counts[ok], kind="stable")[:max_candidates]]
+                out.append((refs[best], counts[best], int(ok.size), n_skipped))
+            return out
+        cnt = np.zeros(self.n_references, dtype=np.int32)
+        touched = np.empty(self.n_references, dtype=np.int64)
+        passing = np.empty(self.n_references, dtype=np.int64)
+        for lo in range(0, len(queries), _QUERY_CHUNK):
+            chunk = list(queries[lo : lo + _QUERY_CHUNK])
+            hashes, offs = batch_shingle_hashes(chunk, self.params)
+            qnum = np.repeat(np.arange(len(chunk), dtype=np.int64), np.diff(offs))
+            key, _n = _unique_counts((qnum << 32) | (hashes >> np.uint32(32 - self.bits)).astype(np.int64))
+            q_of, bucket = key >> 32, key & 0xFFFFFFFF
+            starts = np.asarray(self.offsets[bucket])
+            lens = np.asarray(self.offsets[bucket + 1]) - starts
+            skipped = lens > max_postings
+            lens[skipped] = 0
+            nb = np.bincount(q_of, minlength=len(chunk))
+            ns = np.bincount(q_of[skipped], minlength=len(chunk))
+            nk = np.diff(offs)
+            needs = np.array(
+                [
+                    _need(len(s), int(nb[i]), int(nk[i]), int(ns[i]), k, identity, coverage)
+                    for i, s in enumerate(chunk)
+                ]
+            )
+            q_bounds = np.searchsorted(q_of, np.arange(len(chunk) + 1))
+            out_refs = np.full((len(chunk), max_candidates), -1, dtype=np.int64)
+            out_counts = np.zeros((len(chunk), max_candidates), dtype=np.int64)
+            out_pass = np.zeros(len(chunk), dtype=np.int64)
+            kernel(q_bounds, starts, lens, self.postings, needs, self.n_references, cnt, touched, passing,
+                   out_refs, out_counts, out_pass)  # fmt: skip
+            for i in range(len(chunk)):
+                m = min(int(out_pass[i]), max_candidates)
+                out.append((out_refs[i, :m], out_counts[i, :m], int(out_pass[i]), int(ns[i])))
+            release_pages(self.offsets, self.postings)
+        return out
+
+    def shared(
+        self, queries: Sequence[str], *, max_postings: int = DEFAULT_MAX_POSTINGS
+    ) -> list[tuple[np.ndarray, np.ndarray, int, int, int]]:
+        """Per query: ``(references, shared buckets, query buckets, skipped buckets, query k-mers)``.
+
+        ``references`` are the reference numbers sharing at least one bucket, with the number
+        of distinct query buckets each shares; skipped buckets are those over ``max_postings``.
+        """
+        out: list[tuple[np.ndarray, np.ndarray, int, int, int]] = []
+        for lo in range(0, len(queries), _QUERY_CHUNK):
+            chunk = list(queries[lo : lo + _QUERY_CHUNK])
+            hashes, offs = batch_shingle_hashes(chunk, self.params)
+            qnum = np.repeat(np.arange(len(chunk), dtype=np.int64), np.diff(offs))
+            n_kmers = np.diff(offs)
+            key, _n = _unique_counts((qnum << 32) | (hashes >> np.uint32(32 - self.bits)).astype(np.int64))
+            q_of, bucket = key >> 32, key & 0xFFFFFFFF
+            starts = np.asarray(self.offsets[bucket])
+            lens = np.asarray(self.offsets[bucket + 1]) - starts
+            skipped = lens > max_postings
+            n_buckets = np.bincount(q_of, minlength=len(chunk))
+            n_skipped = np.bincount(q_of[skipped], minlength=len(chunk))
+            keep = ~skipped & (lens > 0)
+            q_of, starts, lens = q_of[keep], starts[keep], lens[keep]
+            total = int(lens.sum())
+            if total:
+                base = np.repeat(starts - np.r_[0, np.cumsum(lens)[:-1]], lens)
+                refs = np.asarray(self.postings[base + np.arange(total)], dtype=np.int64)
+                pair = np.repeat(q_of, lens) * self.n_references + refs
+                pairs, counts = _unique_counts(pair)
+                pq = pairs // self.n_references
+                bounds = np.searchsorted(pq, np.arange(len(chunk) + 1))
+            else:
+                pairs = counts = np.zeros(0, dtype=np.int64)
+                bounds = np.zeros(len(chunk) + 1, dtype=np.int64)
+            for i in range(len(chunk)):
+                a, b = int(bounds[i]), int(bounds[i + 1])
+                out.append(
+                    (
+                        pairs[a:b] % self.n_references,
+                        counts[a:b],
+                        int(n_buckets[i]),
+                        int(n_skipped[i]),
+                        int(n_kmers[i]),
+                    )
+                )
+        return out
+
+
+def _need(
+    length: int, n_buckets: int, n_kmers: int, n_skipped: int, k: int, identity: float, coverage: float
+) -> float:
+    """Shared buckets a candidate needs (the lemma, see the module docstring), at least 1."""
+    lemma = min_shared_kmers(length, k=k, identity=identity, coverage=coverage)
+    # k-mers counted by position, shared buckets by distinct value: scale the lemma to distinct
+    # buckets, then lower it by the buckets that were not read. Where the lemma says little
+    # (identity below ~85%), the floor keeps the tier to what it is for: near-identical pieces.
+    floor = max(MIN_SHARED, MIN_SHARED_FRACTION * (n_buckets - n_skipped))
+    return max(floor, lemma * n_buckets / max(n_kmers, 1) - n_skipped)
+
+
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """A digest of this module's source: how candidates are chosen is part of the method key."""
+    import hashlib
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+def containment_tier(
+    queries: Sequence[tuple[str, str]],
+    references: Sequence[tuple[str, str]],
+    index: SeedIndex,
+    verifier: Verifier,
+    *,
+    max_candidates: int = DEFAULT_MAX_CANDIDATES,
+    max_postings: int = DEFAULT_MAX_POSTINGS,
+    progress: Callable[[str], None] | None = None,
+    skip: Container[tuple[str, int]] = (),
+) -> tuple[list[Hit], dict[str, Any]]:
+    """Candidates by shared k-mers (containment), verified by alignment.
+
+    Args:
+        queries: ``(identifier, sequence)`` of the queries to look up.
+        references: ``(identifier, sequence)`` in the order the index numbers them
+            (any sequence-like; only candidates are read).
+        index: a :class:`SeedIndex` of ``references``.
+        verifier: aligns candidates and applies identity and coverage.
+        max_candidates: references aligned per query at most, best-sharing first.
+        max_postings: buckets held by more references are skipped (see the module docstring).
+        progress: called with short progress messages.
+        skip: ``(query identifier, reference number)`` pairs already aligned with the same
+            identity and coverage (by the MinHash tier): not aligned again, counted in
+            ``already_aligned``.
+
+    Returns:
+        ``(hits, stats)``: every verified pair (``tier="containment"``, Jaccard ``None``)
+        and counters (``candidates``, ``aligned_pairs``, ``over_cap``, ``skipped_buckets``).
+    """
+    say = progress or (lambda _m: None)
+    if index.n_references != len(references):
+        raise ValueError(
+            f"the seed index holds {index.n_references} references but {len(references)} were given"
+        )
+    stats = {
+        "queries": len(queries),
+        "candidates": 0,
+        "aligned_pairs": 0,
+        "over_cap": 0,
+        "skipped_buckets": 0,
+        "already_aligned": 0,
+    }
+    hits: list[Hit] = []
+    if not queries or not references:
+        return hits, stats
+    found = index.candidates(
+        [s for _q, s in queries],
+        identity=verifier.identity,
+        coverage=verifier.coverage,
+        max_candidates=max_candidates,
+        max_postings=max_postings,
+    )
+    for n, ((qid, qseq), (refs, _counts, n_pass, n_skipped)) in enumerate(zip(queries, found, strict=True)):
+        stats["skipped_buckets"] += n_skipped
+        stats["candidates"] += n_pass
+        stats["over_cap"] += max(0, n_pass - max_candidates)
+        for r in refs.tolist():
+            if (qid, int(r)) in skip:
+                stats["already_aligned"] += 1
+                continue
+            rid, rseq = references[int(r)]
+            stats["aligned_pairs"] += 1
+            hit = verifier.verify(qid, qseq, rid, rseq, tier=CONTAINMENT_TIER)
+            if hit is not None:
+                hits.append(hit)
+        verifier.forget("q", qid)
+        if (n + 1) % 1000 == 0:
+            say(f"containment: {n + 1:,} of {len(queries):,} query records")
+    say(f"containment: {len(queries):,} query records, {stats['aligned_pairs']:,} pairs checked")
+    return hits, stats
