@@ -375,6 +375,10 @@ def candidate_pairs(settings_id: int, keys: np.ndarray) -> np.ndarray:
             # never a hash join that reads the whole band-key table.
             cursor.execute("SET LOCAL enable_hashjoin = off")
             cursor.execute("SET LOCAL enable_mergejoin = off")
+            # And never a sequential scan inside the loop: band keys written earlier in the same
+            # transaction have no statistics yet, and a table the planner takes for empty was scanned
+            # once per probe (seconds per query on a few thousand keys).
+            cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute(
                 f"SELECT DISTINCT k.q, b.sequence_id FROM ll_query_keys k JOIN {band_table} b "
                 "ON b.settings_id = %s AND b.band_key = k.band_key",
@@ -384,6 +388,7 @@ def candidate_pairs(settings_id: int, keys: np.ndarray) -> np.ndarray:
             cursor.execute("DROP TABLE ll_query_keys")
             cursor.execute("SET LOCAL enable_hashjoin = on")
             cursor.execute("SET LOCAL enable_mergejoin = on")
+            cursor.execute("SET LOCAL enable_seqscan = on")
         else:
             cursor.execute("DROP TABLE IF EXISTS temp.ll_query_keys")
             cursor.execute("CREATE TEMP TABLE ll_query_keys (q integer, band_key bigint)")
