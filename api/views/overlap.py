@@ -89,6 +89,20 @@ QUERY_RESPONSES = {
 }
 
 
+class _FileQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
+    """A question about a file streamed to disk (or a record set named in JSON): query and screen."""
+
+    parser_classes = [MultiPartParser, SafeJSONParser]
+    pagination_class = None
+    filter_backends = []
+    extra_error_statuses = {"POST": ("413",)}
+
+    def initialize_request(self, request, *args, **kwargs):
+        if request.method == "POST":
+            request.upload_handlers = [StreamingDiskUploadHandler(request)]
+        return super(UploadMixin, self).initialize_request(request, *args, **kwargs)
+
+
 @extend_schema_view(
     post=extend_schema(
         summary="Ask: does this file (or record set) overlap registered data?",
@@ -106,17 +120,8 @@ QUERY_RESPONSES = {
         responses=QUERY_RESPONSES,
     )
 )
-class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
+class OverlapQueryView(_FileQueryView):
     serializer_class = OverlapQuerySerializer
-    parser_classes = [MultiPartParser, SafeJSONParser]
-    pagination_class = None
-    filter_backends = []
-    extra_error_statuses = {"POST": ("413",)}
-
-    def initialize_request(self, request, *args, **kwargs):
-        if request.method == "POST":
-            request.upload_handlers = [StreamingDiskUploadHandler(request)]
-        return super(UploadMixin, self).initialize_request(request, *args, **kwargs)
 
     def post(self, request):
         keep = None
@@ -164,17 +169,8 @@ class OverlapQueryView(UploadMixin, ApiViewMixin, GenericAPIView):
         responses={200: OverlapScreenResultSerializer},
     )
 )
-class OverlapScreenView(UploadMixin, ApiViewMixin, GenericAPIView):
+class OverlapScreenView(_FileQueryView):
     serializer_class = OverlapScreenSerializer
-    parser_classes = [MultiPartParser, SafeJSONParser]
-    pagination_class = None
-    filter_backends = []
-    extra_error_statuses = {"POST": ("413",)}
-
-    def initialize_request(self, request, *args, **kwargs):
-        if request.method == "POST":
-            request.upload_handlers = [StreamingDiskUploadHandler(request)]
-        return super(UploadMixin, self).initialize_request(request, *args, **kwargs)
 
     def post(self, request):
         with uploads_removed_on_error(request):
