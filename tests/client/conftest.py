@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,19 @@ if str(CLIENT_DIR) not in sys.path:
 
 BROKER = os.environ.get("LEAKLEDGER_TEST_BROKER_URL")
 WITH_WORKER = bool(BROKER) and "postgres" in os.environ.get("DATABASE_URL", "")
+
+
+def _own_broker(url: str) -> str:
+    """The broker URL with a Redis database of this server's own (the next one down).
+
+    The worker tests of tests/registry start workers of their own on ``url``: this server's worker must
+    never take their jobs (it has another data folder and other settings), even while it is still up.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        return url  # RabbitMQ: the package-scoped fixture below is stopped before tests/registry starts
+    db = int(parts.path.strip("/") or 0)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{db - 1 if db else 1}"))
 
 
 @dataclass
@@ -68,9 +82,9 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"the server did not answer at {url}:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def _server_with_worker(django_db_setup, tmp_path_factory):
-    """gunicorn + ``celery worker`` on the test database (PostgreSQL), for the whole session."""
+    """gunicorn + ``celery worker`` on the test database (PostgreSQL), for the client's tests."""
     from celery import Celery
 
     db = connection.settings_dict
@@ -79,10 +93,10 @@ def _server_with_worker(django_db_setup, tmp_path_factory):
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": BROKER,
+        "CELERY_BROKER_URL": _own_broker(BROKER),
         "LEAKLEDGER_DATA_DIR": str(var),
     }
-    app = Celery("leakledger-client-tests", broker=BROKER, set_as_current=False)
+    app = Celery("leakledger-client-tests", broker=env["CELERY_BROKER_URL"], set_as_current=False)
     with app.connection_for_write() as conn:  # stale messages of an earlier run must not run now
         conn.default_channel.queue_purge("celery")
     port = _free_port()
