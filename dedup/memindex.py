@@ -22,6 +22,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from .containment import SeedIndex
 from .errors import ParameterMismatchError
 from .lsh import band_keys
 from .method import Method
+from .parallel import resolve_threads
 from .params import SketchParams
 from .parsing import sequence_sha256
 from .sketch import EMPTY_VALUE, SignatureBatch, sketch_batch
@@ -53,6 +55,7 @@ class MemoryIndex:
         self.records = 0
         self.threads: int | None = 1
         self._seeds: dict[str, SeedIndex] = {}  # the containment tier's seed table, by sketch params
+        self._seeds_building: dict[str, Future[SeedIndex]] = {}  # started by build(), not yet taken
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -76,6 +79,10 @@ class MemoryIndex:
         """Read ``(identifier, normalised sequence)`` pairs in chunks; sketch them unless ``sketch=False``.
 
         ``threads`` sketch each chunk (``None``: every CPU); the index does not depend on it.
+        With more than one thread and the containment tier in the method, the containment
+        tier's seed table is built on a thread of its own as soon as the sequences are read,
+        while the reference is sketched and the MinHash tier runs (the compiled kernels release
+        the GIL); :meth:`seed_index` waits for it. The table is the same either way.
         """
         index = cls(method)
         index.threads = threads
@@ -96,6 +103,8 @@ class MemoryIndex:
                 pending = []
                 if say:
                     say(f"minhash: sketched {len(index.keys):,} reference sequences")
+        if "containment" in method.tiers and resolve_threads(threads) > 1 and index.seqs:
+            index._start_seed_index(method.params)
         if sketch:
             index._add(pending)
             if say:
@@ -175,9 +184,18 @@ class MemoryIndex:
         Seed row ``i`` is the reference of key ``i``.
         """
         key = params.key()
+        building = self._seeds_building.pop(key, None)
+        if building is not None:
+            self._seeds[key] = building.result()
         if key not in self._seeds:
             self._seeds[key] = SeedIndex.build(self.seqs, params)
         return self._seeds[key], range(len(self.seqs))
+
+    def _start_seed_index(self, params: SketchParams) -> None:
+        """Build the seed table of the sequences read so far on a thread of its own."""
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-seeds")
+        self._seeds_building[params.key()] = pool.submit(SeedIndex.build, list(self.seqs), params)
+        pool.shutdown(wait=False)
 
     def name(self, key: Hashable) -> str:
         """The representative identifier of a candidate key (a row of this index)."""
