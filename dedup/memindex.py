@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
+from . import _kernels
 from .containment import SeedIndex
 from .errors import ParameterMismatchError
 from .lsh import band_keys
@@ -193,6 +194,8 @@ class MemoryIndex:
 
     def _start_seed_index(self, params: SketchParams) -> None:
         """Build the seed table of the sequences read so far on a thread of its own."""
+        if _kernels.AVAILABLE:
+            _kernels.import_numba()  # here, not first in the new thread (see its docstring)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-seeds")
         self._seeds_building[params.key()] = pool.submit(SeedIndex.build, list(self.seqs), params)
         pool.shutdown(wait=False)
