@@ -21,8 +21,9 @@ Examples:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import numpy as np
 
@@ -196,9 +197,19 @@ class MemoryIndex:
         """Build the seed table of the sequences read so far on a thread of its own."""
         if _kernels.AVAILABLE:
             _kernels.import_numba()  # here, not first in the new thread (see its docstring)
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-seeds")
-        self._seeds_building[params.key()] = pool.submit(SeedIndex.build, list(self.seqs), params)
-        pool.shutdown(wait=False)
+        future: Future[SeedIndex] = Future()
+        seqs = list(self.seqs)
+
+        def build() -> None:
+            try:
+                future.set_result(SeedIndex.build(seqs, params))
+            except BaseException as err:  # handed to whoever calls seed_index()
+                future.set_exception(err)
+
+        # A daemon thread: a process whose queries all found hits before the containment tier
+        # exits without waiting for a table nobody asked for.
+        threading.Thread(target=build, name="dedup-seeds", daemon=True).start()
+        self._seeds_building[params.key()] = future
 
     def name(self, key: Hashable) -> str:
         """The representative identifier of a candidate key (a row of this index)."""
