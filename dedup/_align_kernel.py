@@ -38,6 +38,7 @@ align pairs in parallel) and caches the machine code on disk like
 from __future__ import annotations
 
 import functools
+import importlib
 from typing import Any
 
 import numpy as np
@@ -262,7 +263,7 @@ def gotoh_kernel() -> Any:
     if not AVAILABLE:
         return None
     try:
-        numba = _kernels.import_numba()
+        numba = importlib.import_module("numba")
     except ImportError:  # pragma: no cover - a broken numba installation
         return None
     return numba.njit(cache=True, nogil=True, boundscheck=False)(_gotoh_local_py)

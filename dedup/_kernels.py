@@ -15,12 +15,11 @@ import functools
 import importlib
 import importlib.util
 import os
-import sys
 from typing import Any
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "import_numba", "minhash_kernel"]
+__all__ = ["AVAILABLE", "minhash_kernel"]
 
 #: True when numba is importable and not disabled with ``DEDUP_NO_NUMBA=1``. Checked
 #: without importing numba (about 0.15 s), which happens on the first kernel call.
@@ -118,43 +117,13 @@ def _minhash_kernel_py(
             out[i, p] = m
 
 
-_BLAS_PROBE = "scipy.linalg.cython_blas"
-
-
-@functools.cache
-def import_numba() -> Any:
-    """numba, imported for dedup's kernels without the import of ``scipy.linalg`` it would add.
-
-    When numba's CPU target first loads, its array-math module probes for a BLAS by importing
-    ``scipy.linalg.cython_blas`` (``numba/np/arraymath.py``, ``_HAVE_BLAS``): about 0.2 s of CPU
-    and 0.5 s of wall time on the shared 2-core machine, on every process's first kernel call.
-    dedup's kernels use no BLAS; without one, numba computes ``np.convolve`` and
-    ``np.correlate`` in compiled code with its own loop (the probe's only use), and every other
-    function, ``np.dot`` included, still finds scipy itself. So that module is imported here
-    with the probe's import answered "not installed" for the moment of the import; scipy stays
-    importable afterwards. Call this (not ``import numba``) before a kernel's first call.
-
-    Raises:
-        ImportError: numba is not installed.
-    """
-    numba = importlib.import_module("numba")
-    if "numba.np.arraymath" not in sys.modules and _BLAS_PROBE not in sys.modules:
-        sys.modules[_BLAS_PROBE] = None  # type: ignore[assignment]
-        try:
-            importlib.import_module("numba.np.arraymath")
-        finally:
-            if _BLAS_PROBE in sys.modules and sys.modules[_BLAS_PROBE] is None:
-                del sys.modules[_BLAS_PROBE]
-    return numba
-
-
 @functools.cache
 def minhash_kernel() -> Any:
     """The compiled kernel (numba-compiled :func:`_minhash_kernel_py`), or None without numba."""
     if not AVAILABLE:
         return None
     try:
-        numba = import_numba()
+        numba = importlib.import_module("numba")
     except ImportError:  # pragma: no cover - a broken numba installation
         return None
     return numba.njit(cache=True, nogil=True, boundscheck=False)(_minhash_kernel_py)
