@@ -194,6 +194,28 @@ class ReferenceSetSerializer(serializers.Serializer):
     records = serializers.IntegerField()
 
 
+WARNING_CODES = (
+    "trained_on_benchmark, trained_on_test_part (model versions); trained_on_evaluated_set, scores_coverage, "
+    "metric_far_from_mean, contamination, contamination_pending (evaluations); split_coverage (splits); "
+    "already_registered, role_applied, identical_to_other_dataset (dataset versions)"
+)
+
+
+class RegistrationWarningSerializer(serializers.Serializer):
+    """Something a registration accepted but its reader must know (the CLI prints the same sentence)."""
+
+    code = serializers.CharField(help_text=f"Stable machine-readable code: {WARNING_CODES}.")
+    message = serializers.CharField(help_text="The sentence, as the command line prints it.")
+
+
+class AuthorSerializer(serializers.Serializer):
+    """An author as citations name them: a person (family, given) or an organisation (name)."""
+
+    family = serializers.CharField(required=False, help_text="A person's family name.")
+    given = serializers.CharField(required=False, help_text="A person's given name(s).")
+    name = serializers.CharField(required=False, help_text="An organisation's name.")
+
+
 class JobResultSerializer(serializers.Serializer):
     """What a job produced: an ingest job's version (ref, uuid, digest, records...), a query job's
     overlap answer (query, references, summary, pairs, method...). Empty until the job succeeds."""
@@ -207,6 +229,7 @@ class JobResultSerializer(serializers.Serializer):
     created = serializers.BooleanField(required=False, help_text="False: identical content was registered.")
     skipped_duplicates = serializers.IntegerField(required=False)
     messages = serializers.ListField(child=serializers.CharField(), required=False)
+    warnings = RegistrationWarningSerializer(many=True, required=False, help_text="The messages, with codes.")
     # query
     query = serializers.CharField(required=False)
     query_digest = serializers.CharField(required=False)
