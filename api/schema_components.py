@@ -92,7 +92,14 @@ class DetectionMethodSerializer(serializers.Serializer):
     tiers = serializers.ListField(child=serializers.CharField(), help_text="Tiers asked for.")
     thresholds = serializers.ListField(child=serializers.FloatField(), help_text="Identity thresholds.")
     coverage = serializers.FloatField()
-    settings_key = serializers.CharField()
+    identity = serializers.FloatField(required=False, help_text="The loosest identity threshold.")
+    reference_coverage = serializers.FloatField(required=False)
+    trim = serializers.BooleanField(required=False)
+    minhash = serializers.DictField(required=False, help_text="The minhash tier's settings (when it ran).")
+    containment = serializers.DictField(required=False, help_text="The containment tier's settings.")
+    mmseqs = serializers.DictField(required=False, help_text="The mmseqs tier's settings and version.")
+    # reports stored before the one pipeline (dedup.pipeline) carry these at the top level
+    settings_key = serializers.CharField(required=False)
     min_jaccard = serializers.FloatField(required=False)
     max_candidates = serializers.IntegerField(required=False)
     key = serializers.CharField(help_text="sha256 of the method's settings (the method_key).")
@@ -104,6 +111,7 @@ class DetectionMethodSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The measured recall table this method's recall comes from.",
     )
+    notes = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class HitSerializer(serializers.Serializer):

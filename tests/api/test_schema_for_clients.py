@@ -163,3 +163,37 @@ def test_record_set_query_path_takes_json_only(owner_client, one_vs_many, flip_t
     )
     assert multipart.status_code == 415
     assert set(multipart.json()) == {"detail", "code", "fields"}
+
+
+def _missing_required(value, schema: dict, components: dict, path: str = "") -> list[str]:
+    """Keys the schema says are required that the answer does not have, anywhere inside it."""
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    for part in schema.get("allOf", []):
+        return _missing_required(value, part, components, path)
+    missing: list[str] = []
+    if isinstance(value, dict) and schema.get("type", "object") == "object":
+        missing += [f"{path}{key}" for key in schema.get("required", []) if key not in value]
+        for key, inner in schema.get("properties", {}).items():
+            if value.get(key) is not None:
+                missing += _missing_required(value[key], inner, components, f"{path}{key}.")
+    elif isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            missing += _missing_required(item, schema["items"], components, f"{path}{i}.")
+    return missing
+
+
+@pytest.mark.django_db(transaction=True)  # the report's jobs run on commit (eager), as without a broker
+def test_a_real_contamination_report_has_every_key_its_component_requires(anon_client, one_vs_many, owner):
+    """A generated client's from_dict fails on a required key the server no longer sends (settings_key)."""
+    model_version_register(ref="binder@1", trained_on=["flip-bind@1/one_vs_many:train"], user=owner)
+    evaluation = evaluation_record(
+        model_ref="binder@1", on_ref="flip-bind@1/one_vs_many:test", metrics={"auc": 0.9}, user=owner
+    )
+    schema = anon_client.get("/api/v1/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    report = anon_client.get(f"/api/v1/evaluations/{evaluation.uuid}/contamination/")
+    assert report.status_code == 200, report.content
+    assert _missing_required(report.json(), {"$ref": "#/ContaminationReport"}, components) == []
+    summary = anon_client.get(f"/api/v1/evaluations/{evaluation.uuid}/").json()["contamination"]
+    assert _missing_required(summary, {"$ref": "#/EvaluationContamination"}, components) == []
