@@ -92,11 +92,15 @@ VERSION_IMMUTABLE = (
     "(POST /api/v1/datasets/{name}/versions/ with derived_from and transform to record the lineage)."
 )
 UPLOAD_RESPONSES = {
-    201: OpenApiResponse(JobSerializer, description="Eager mode: registered; Location is the new version."),
+    201: OpenApiResponse(
+        JobSerializer,
+        description="Eager mode: registered; Location is the new version. `warnings` says, e.g., that the "
+        "content is identical to another dataset's version.",
+    ),
     200: OpenApiResponse(
         JobSerializer,
         description="Identical content is already registered: result.created is "
-        "false and version_url is the existing version.",
+        "false, version_url is the existing version, and `warnings` says so (code already_registered).",
     ),
     202: OpenApiResponse(
         JobSerializer, description="Accepted: poll the job (Location) for state and progress."
