@@ -64,7 +64,11 @@ class ContaminationSummarySerializer(OverlapSummarySerializer):
 
 class TierRunSerializer(serializers.Serializer):
     ran = serializers.BooleanField()
-    settings = serializers.CharField(required=False)
+    # an object since the one pipeline (dedup.pipeline TierReport.settings); a settings key in older reports
+    settings = json_as({"oneOf": [{"type": "object", "additionalProperties": True}, {"type": "string"}]})(
+        required=False, help_text="The settings the tier ran with."
+    )
+    version = serializers.CharField(required=False, allow_null=True, help_text="The tool's version, if any.")
     reason = serializers.CharField(required=False, help_text="Why the tier did not run.")
 
 

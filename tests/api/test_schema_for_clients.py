@@ -165,22 +165,44 @@ def test_record_set_query_path_takes_json_only(owner_client, one_vs_many, flip_t
     assert set(multipart.json()) == {"detail", "code", "fields"}
 
 
-def _missing_required(value, schema: dict, components: dict, path: str = "") -> list[str]:
-    """Keys the schema says are required that the answer does not have, anywhere inside it."""
+_TYPES = {
+    "string": str,
+    "object": dict,
+    "array": list,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+}
+
+
+def _schema_problems(value, schema: dict, components: dict, path: str = "") -> list[str]:
+    """Where the answer breaks its schema: a required key missing, or a value of another type."""
     if "$ref" in schema:
         schema = components[schema["$ref"].rsplit("/", 1)[1]]
     for part in schema.get("allOf", []):
-        return _missing_required(value, part, components, path)
-    missing: list[str] = []
-    if isinstance(value, dict) and schema.get("type", "object") == "object":
-        missing += [f"{path}{key}" for key in schema.get("required", []) if key not in value]
+        return _schema_problems(value, part, components, path)
+    if value is None:
+        return []
+    if "oneOf" in schema:
+        branches = [_schema_problems(value, branch, components, path) for branch in schema["oneOf"]]
+        return [] if any(not b for b in branches) else branches[0]
+    expected = _TYPES.get(schema.get("type", ""))
+    if expected is not None and not isinstance(value, expected):
+        return [f"{path or '.'} is {type(value).__name__}, documented {schema['type']}"]
+    problems: list[str] = []
+    if isinstance(value, dict):
+        problems += [f"{path}{key} missing" for key in schema.get("required", []) if key not in value]
         for key, inner in schema.get("properties", {}).items():
-            if value.get(key) is not None:
-                missing += _missing_required(value[key], inner, components, f"{path}{key}.")
+            if key in value:
+                problems += _schema_problems(value[key], inner, components, f"{path}{key}.")
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for key in set(value) - set(schema.get("properties", {})):
+                problems += _schema_problems(value[key], extra, components, f"{path}{key}.")
     elif isinstance(value, list) and "items" in schema:
         for i, item in enumerate(value):
-            missing += _missing_required(item, schema["items"], components, f"{path}{i}.")
-    return missing
+            problems += _schema_problems(item, schema["items"], components, f"{path}{i}.")
+    return problems
 
 
 @pytest.mark.django_db(transaction=True)  # the report's jobs run on commit (eager), as without a broker
@@ -194,6 +216,22 @@ def test_a_real_contamination_report_has_every_key_its_component_requires(anon_c
     components = schema["components"]["schemas"]
     report = anon_client.get(f"/api/v1/evaluations/{evaluation.uuid}/contamination/")
     assert report.status_code == 200, report.content
-    assert _missing_required(report.json(), {"$ref": "#/ContaminationReport"}, components) == []
+    assert _schema_problems(report.json(), {"$ref": "#/ContaminationReport"}, components) == []
     summary = anon_client.get(f"/api/v1/evaluations/{evaluation.uuid}/").json()["contamination"]
-    assert _missing_required(summary, {"$ref": "#/EvaluationContamination"}, components) == []
+    assert _schema_problems(summary, {"$ref": "#/EvaluationContamination"}, components) == []
+    # the standing overlap report the contamination report is made of: its tiers' settings are objects
+    [overlap] = report.json()["overlap_reports"]
+    standing = anon_client.get(f"/api/v1/overlap-reports/{overlap}/").json()
+    assert standing["method"]["tiers_run"]["exact"]["settings"], standing["method"]["tiers_run"]
+    operation = schema["paths"]["/api/v1/overlap-reports/{uuid}/"]["get"]
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert _schema_problems(standing, answer, components) == []
+
+
+def test_a_splits_attestations_are_documented_as_the_list_they_are(schema, owner_client, one_vs_many):
+    split = one_vs_many.splits.get()
+    listing = owner_client.get(f"/api/v1/splits/{split.uuid}/attestations/")
+    assert listing.status_code == 200 and isinstance(listing.json(), list)
+    operation = schema["paths"]["/api/v1/splits/{uuid}/attestations/"]["get"]
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert _schema_problems(listing.json(), answer, schema["components"]["schemas"]) == []
