@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dedup.parsing import FORMATS as FILE_FORMATS
+from registry.errors import RegistryError
 from registry.models import (
     Dataset,
     DatasetVersion,
@@ -31,6 +32,7 @@ from registry.models import (
     VersionRole,
 )
 from registry.models.names import NAME_PATTERN, VERSION_PATTERN
+from registry.services.ingest import parse_authors
 
 from . import schema_components as components
 
@@ -118,6 +120,9 @@ class DatasetSerializer(serializers.ModelSerializer):
     owner = serializers.SerializerMethodField()
     group = serializers.SerializerMethodField()
     version_count = serializers.IntegerField(read_only=True)
+    authors = components.json_as(components.AuthorSerializer(many=True))(
+        read_only=True, help_text="Who made the data, in order, as citations name them."
+    )
 
     class Meta:
         model = Dataset
@@ -130,6 +135,7 @@ class DatasetSerializer(serializers.ModelSerializer):
             "group",
             "license",
             "source",
+            "authors",
             "description",
             "created_at",
             "version_count",
@@ -491,6 +497,10 @@ class JobSerializer(serializers.ModelSerializer):
         help_text="Why it failed: detail, code, and for rejected files: file, line, record, reason, hint."
     )
     version_url = serializers.SerializerMethodField(help_text="For ingest jobs that succeeded: the version.")
+    warnings = serializers.SerializerMethodField(
+        help_text="What the registration accepted but a reader must know (an ingest job's result.warnings); "
+        "empty until the job succeeds."
+    )
     created_by = serializers.SerializerMethodField()
 
     class Meta:
@@ -504,6 +514,7 @@ class JobSerializer(serializers.ModelSerializer):
             "result",
             "error",
             "version_url",
+            "warnings",
             "attempts",
             "created_by",
             "created_at",
@@ -533,6 +544,10 @@ class JobSerializer(serializers.ModelSerializer):
         if not ref:
             return None
         return _absolute(self.context, reverse("api:version-detail", kwargs={"ref": ref}))
+
+    @extend_schema_field(components.RegistrationWarningSerializer(many=True))
+    def get_warnings(self, obj) -> list:
+        return self._clean(list((obj.result or {}).get("warnings") or []))
 
     def get_created_by(self, obj) -> str | None:
         return _user_name(obj.created_by)
@@ -564,6 +579,13 @@ class VersionUploadSerializer(serializers.Serializer):
     license = serializers.CharField(required=False, allow_blank=True, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     source = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    authors = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=100,
+        help_text="Authors of the data, in order, as the CLI's --author: 'Family, Given' (a person) or a name "
+        "(an organisation); repeat the form field for several. Set by the dataset's first version.",
+    )
     derived_from = serializers.RegexField(
         REF_PATTERN, required=False, help_text="name@version it derives from."
     )
@@ -592,6 +614,18 @@ class VersionUploadSerializer(serializers.Serializer):
         default=False,
         help_text="Register as `kind` even when the content looks like another kind (DNA or labels as protein).",
     )
+
+    def validate_authors(self, value):
+        """Parsed as the command line parses --author (one parser); the stored shape is what is returned."""
+        errors = []
+        for item in value:
+            try:
+                parse_authors([item])
+            except RegistryError:
+                errors.append(f"{item!r} is not 'Family, Given' (a person) or a name (an organisation).")
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
 
 
 class VersionUploadWithDatasetSerializer(VersionUploadSerializer):

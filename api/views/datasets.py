@@ -38,9 +38,11 @@ from registry.overlap import selectors as overlap_selectors
 from registry.services import dataset_can_write, split_register
 from registry.services.ingest import registration_check
 from registry.services.jobs import job_create, job_enqueue, jobs_run_inline
+from registry.services.warnings import split_notices
 
 from .. import citations
 from .. import schema_components as components
+from ..created import SplitCreatedSerializer, registered_answer
 from ..filters import (
     DatasetFilter,
     DerivationFilter,
@@ -90,11 +92,15 @@ VERSION_IMMUTABLE = (
     "(POST /api/v1/datasets/{name}/versions/ with derived_from and transform to record the lineage)."
 )
 UPLOAD_RESPONSES = {
-    201: OpenApiResponse(JobSerializer, description="Eager mode: registered; Location is the new version."),
+    201: OpenApiResponse(
+        JobSerializer,
+        description="Eager mode: registered; Location is the new version. `warnings` says, e.g., that the "
+        "content is identical to another dataset's version.",
+    ),
     200: OpenApiResponse(
         JobSerializer,
         description="Identical content is already registered: result.created is "
-        "false and version_url is the existing version.",
+        "false, version_url is the existing version, and `warnings` says so (code already_registered).",
     ),
     202: OpenApiResponse(
         JobSerializer, description="Accepted: poll the job (Location) for state and progress."
@@ -172,6 +178,7 @@ class UploadMixin:
                 "license": data.get("license", ""),
                 "description": data.get("description", ""),
                 "source": data.get("source", ""),
+                "authors": data.get("authors", []),
                 "derived_from": data.get("derived_from"),
                 "transform": data.get("transform", ""),
                 "role": data.get("role", ""),
@@ -413,7 +420,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         "two parts is rejected unless allow_shared_ids.",
         # One body type per operation for generated clients: multipart is documented at splits/upload/.
         request={"application/json": SplitCreateSerializer},
-        responses={201: SplitSerializer},
+        responses={201: SplitCreatedSerializer},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def splits(self, request, ref=None):
@@ -467,15 +474,16 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
             .prefetch_related(Prefetch("parts", SplitPart.objects.order_by("name")))
             .get(pk=split.pk)
         )
-        body = SplitSerializer(split, context=self.get_serializer_context()).data
-        return Response(body, status=201, headers={"Location": body["url"]})
+        return registered_answer(
+            SplitCreatedSerializer, split, context=self.get_serializer_context(), notices=split_notices(split)
+        )
 
     @extend_schema(
         summary="Register a split of a version, the mapping as a file",
         tags=["splits"],
         description="As POST /versions/{ref}/splits/, as multipart/form-data with the mapping in `mapping_file`.",
         request={"multipart/form-data": SplitUploadSerializer},
-        responses={201: SplitSerializer},
+        responses={201: SplitCreatedSerializer},
     )
     @action(
         detail=True, methods=["post"], url_path="splits/upload", pagination_class=None, filter_backends=[]
