@@ -1,12 +1,14 @@
 """Identity estimated from Jaccard: what a check against a sketch-only reference can say.
 
-A sketch-only reference (:mod:`dedup.llsk`) has signatures but no residues, so its MinHash
-candidates cannot be aligned. The MinHash tier then reports each query's best candidate as an
-*unverified* hit whose identity is read from the relation measured on real pairs by
+A sketch-only reference (:mod:`dedup.llsk`) has signatures and lengths but no residues, so its
+MinHash candidates cannot be aligned. The MinHash tier then reports each query's best candidate as
+an *unverified* hit whose identity is read from the relation measured on real pairs by
 ``python benchmarks/calibrate_jaccard.py`` and shipped in ``dedup/jaccard_identity.json``: per
-bin of the best Jaccard, the 5%, 50% and 95% quantiles of the aligned identity (MMseqs2
-``fident`` of alignments covering >= 80% of the query; 0 when none covers it), with the error
-of that prediction measured on held-out sequences.
+length class of the pair (reference shorter than 0.8 x the query, similar, longer than 1.25 x) and
+per bin of the Jaccard estimated from the two signatures, the 5%, 50% and 95% quantiles of the
+aligned identity of the LSH candidate pairs (MMseqs2 ``fident`` of an alignment covering >= 80% of
+the query; 0 when none covers it), with the error of the per-query estimate measured on held-out
+sequences.
 
 A hit carries the median as its identity and the interval beside it; a report counts, per
 threshold, the records whose median is at or above it (included in ``records``, split out as
@@ -16,7 +18,7 @@ the tiers is not measured for such a check and the report says so.
 Examples:
     >>> from dedup.params import SketchParams
     >>> r = relation_for(SketchParams.default("protein"))
-    >>> lo, mid, hi = r.interval(0.95)
+    >>> lo, mid, hi = r.interval(0.95, 300, 310)
     >>> lo <= mid <= hi <= 1.0
     True
     >>> relation_for(SketchParams.default("dna")) is None
@@ -61,24 +63,69 @@ def relation_table() -> dict[str, Any]:
         return {}
 
 
+#: Length classes of a pair, by reference length / query length: a reference much shorter than the
+#: query can hardly cover 80% of it, whatever their Jaccard; the relation is measured per class.
+LENGTH_CLASSES = (
+    ("reference_shorter", 0.0, 0.8),
+    ("similar", 0.8, 1.25),
+    ("reference_longer", 1.25, float("inf")),
+)
+
+#: Bins with fewer calibration pairs than this give no estimate ("not measured").
+MIN_PAIRS = 5
+
+
+def length_class(query_length: int, reference_length: int) -> str:
+    """``reference_shorter`` (< 0.8 x the query), ``similar`` or ``reference_longer`` (> 1.25 x).
+
+    Examples:
+        >>> length_class(100, 70), length_class(100, 100), length_class(100, 200)
+        ('reference_shorter', 'similar', 'reference_longer')
+    """
+    ratio = reference_length / max(query_length, 1)
+    for name, low, high in LENGTH_CLASSES:
+        if low - 1e-12 <= ratio < high - 1e-12:
+            return name
+    return LENGTH_CLASSES[-1][0]
+
+
 @dataclass(frozen=True)
 class Relation:
-    """The measured Jaccard -> identity relation of one sketch parameter set."""
+    """The measured Jaccard -> identity relation of one sketch parameter set, per length class."""
 
     params_key: str
-    bins: tuple[dict[str, Any], ...]
+    classes: dict[str, tuple[dict[str, Any], ...]]
     entry: dict[str, Any]
 
-    def interval(self, jaccard: float) -> tuple[float, float, float] | None:
-        """``(q05, median, q95)`` of the aligned identity at this Jaccard, or ``None`` (not measured)."""
-        for i, b in enumerate(self.bins):
+    def interval(
+        self, jaccard: float, query_length: int, reference_length: int
+    ) -> tuple[float, float, float] | None:
+        """``(q05, median, q95)`` of the aligned identity of a candidate pair, or ``None`` (not measured)."""
+        bins = self.classes.get(length_class(query_length, reference_length), ())
+        for i, b in enumerate(bins):
             low, high = b["jaccard"]
-            last = i == len(self.bins) - 1
+            last = i == len(bins) - 1
             if low - 1e-12 <= jaccard and (jaccard < high - 1e-12 or last):
-                if not b["n"]:
+                if b["n"] < MIN_PAIRS:
                     return None
                 return b["identity_q05"], b["identity_q50"], b["identity_q95"]
         return None
+
+    def best(self, candidates: list[tuple[float, int, int]]) -> tuple[int, tuple[float, float, float]] | None:
+        """Of a query's candidates ``(jaccard, query length, reference length)``, the one with the highest
+        estimated identity (median, then upper end, then Jaccard) and its interval; ``None`` if none has one.
+
+        The calibration (``benchmarks/calibrate_jaccard.py``) measures its error with this same choice.
+        """
+        chosen: tuple[tuple[float, float, float], int, tuple[float, float, float]] | None = None
+        for i, (j, qlen, rlen) in enumerate(candidates):
+            found = self.interval(j, qlen, rlen)
+            if found is None:
+                continue
+            rank = (found[1], found[2], j)
+            if chosen is None or rank > chosen[0]:
+                chosen = (rank, i, found)
+        return None if chosen is None else (chosen[1], chosen[2])
 
     def describe(self) -> dict[str, Any]:
         """What a report prints about the relation: how it was measured and its measured error."""
@@ -88,10 +135,11 @@ class Relation:
             "measured_by": relation_table().get("generated_by"),
             "truth": self.entry.get("truth"),
             "interval": self.entry.get("interval"),
+            "candidates": self.entry.get("candidates"),
             "sources": [s.get("pair") for s in self.entry.get("sources", [])],
-            "bins": [dict(b) for b in self.bins],
+            "length_classes": {name: [dict(b) for b in bins] for name, bins in self.classes.items()},
             "error": {
-                "held_out_sequences": err.get("queries"),
+                "held_out_queries": err.get("queries"),
                 "interval_coverage": err.get("interval_coverage"),
                 "median_absolute_error": err.get("median_absolute_error"),
                 "counts_at_threshold": err.get("counts_at_threshold"),
@@ -104,7 +152,7 @@ def relation_for(params: SketchParams) -> Relation | None:
     entry = relation_table().get("relations", {}).get(params.key())
     if entry is None:
         return None
-    return Relation(params.key(), tuple(entry["bins"]), entry)
+    return Relation(params.key(), {k: tuple(v) for k, v in entry["classes"].items()}, entry)
 
 
 def apply_estimates(

@@ -39,7 +39,7 @@ import hashlib
 import json
 import re
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -121,13 +121,16 @@ def write_sketch(
     kind: str,
     params: SketchParams | None = None,
     file_format: str | None = None,
+    skip_identical_duplicates: bool = False,
     on_progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Sketch every record of a sequence file into a ``.llsk`` file; returns its header.
 
     The sequence file is read twice (once for the digest, which the header carries, once to
     sketch), with memory bounded by a chunk of records. ``params`` default to
-    :meth:`SketchParams.default` for ``kind``, which is what a registry indexes.
+    :meth:`SketchParams.default` for ``kind``, which is what a registry indexes. With
+    ``skip_identical_duplicates`` a record repeating an earlier identifier with the same sequence
+    is left out (a repeat with another sequence is still refused).
 
     Raises:
         ParseError: the sequence file is invalid (nothing is written).
@@ -137,7 +140,7 @@ def write_sketch(
         raise ValueError(f"sketch params are for {params.kind!r}, not {kind!r}")
     hashes: list[str] = []
     n = 0
-    for rec in iter_records(path, kind=kind, format=file_format):
+    for rec in _records(path, kind, file_format, skip_identical_duplicates):
         hashes.append(sketch_record_hash(rec.identifier, sequence_sha256(rec.sequence), len(rec.sequence)))
         n += 1
     if n == 0:
@@ -162,7 +165,7 @@ def write_sketch(
             fh.write(json.dumps(header, sort_keys=True) + "\n")
             chunk: list[tuple[str, str]] = []
             done = 0
-            for rec in iter_records(path, kind=kind, format=file_format):
+            for rec in _records(path, kind, file_format, skip_identical_duplicates):
                 chunk.append((rec.identifier, rec.sequence))
                 if len(chunk) >= _CHUNK:
                     done += _write_chunk(fh, chunk, params)
@@ -178,6 +181,26 @@ def write_sketch(
         tmp.unlink(missing_ok=True)
         raise
     return header
+
+
+def _records(path: str | Path, kind: str, file_format: str | None, skip_identical: bool) -> Iterator[Any]:
+    seen: dict[str, str] = {}
+    for rec in iter_records(path, kind=kind, format=file_format, allow_duplicate_ids=skip_identical):
+        if skip_identical:
+            sha = sequence_sha256(rec.sequence)
+            previous = seen.get(rec.identifier)
+            if previous == sha:
+                continue
+            if previous is not None:
+                raise ParseError(
+                    f"identifier {rec.identifier!r} appears again with a different sequence",
+                    path=str(path),
+                    line=rec.line,
+                    record=rec.identifier,
+                    hint="identifiers must be unique; only verbatim repeats can be skipped",
+                )
+            seen[rec.identifier] = sha
+        yield rec
 
 
 def _write_chunk(fh: IO[str], chunk: list[tuple[str, str]], params: SketchParams) -> int:
@@ -196,7 +219,7 @@ def _write_chunk(fh: IO[str], chunk: list[tuple[str, str]], params: SketchParams
 def read_sketch(
     path: str | Path,
     *,
-    expect: SketchParams | None = None,
+    expect: SketchParams | Callable[[str], SketchParams] | None = None,
     kind: str | None = None,
     max_records: int | None = None,
 ) -> SketchFile:
@@ -204,8 +227,8 @@ def read_sketch(
 
     Args:
         path: the file.
-        expect: the sketch parameters the reader's index uses; a file made with others is
-            refused with what to re-run.
+        expect: the sketch parameters the reader's index uses (or a function of the file's kind
+            giving them); a file made with others is refused with what to re-run.
         kind: the kind the reader expects (a file of another kind is refused).
         max_records: refuse files with more records.
 
@@ -266,6 +289,8 @@ def read_sketch(
                 line=1,
                 hint="register it with its own kind",
             )
+        if callable(expect):
+            expect = expect(params.kind)
         if expect is not None and params != expect:
             raise fail(
                 f"the file was sketched with {params.key()}, but this registry indexes {file_kind} with "

@@ -71,8 +71,8 @@ class CandidateIndex(Protocol):
         ...
 
 
-# An index may also say ``signatures_only = True`` (a sketch-only reference: signatures and
-# sha256, no residues). Then :func:`run_tiers` runs the exact tier, the MinHash tier without
+# An index may also say ``signatures_only = True`` (a sketch-only reference: signatures, lengths
+# (``lengths(keys) -> {key: residues}``) and sha256, no residues). Then :func:`run_tiers` runs the exact tier, the MinHash tier without
 # alignment (:func:`estimated_minhash_tier`) and reports the other tiers as not run.
 
 
@@ -266,10 +266,14 @@ def estimated_minhash_tier(
 ) -> TierOutcome:
     """LSH candidates of a sketch-only reference: the best Jaccard per query, identity estimated from it.
 
-    Nothing is aligned (there are no residues). The hit's identity is the median of the relation
-    measured by ``benchmarks/calibrate_jaccard.py`` (:mod:`dedup.jaccard_identity`) at its Jaccard,
-    its coverages are 0.0 placeholders (not measured) and its tier is ``"estimated"``. A query is
-    kept when the upper end of its interval reaches the method's identity.
+    Nothing is aligned (there are no residues). Each candidate's identity interval is read from the
+    relation measured by ``benchmarks/calibrate_jaccard.py`` (:mod:`dedup.jaccard_identity`) at its
+    Jaccard and length class (the index's ``lengths(keys)`` gives the reference lengths); the
+    query's hit is the candidate with the highest estimate (:meth:`Relation.best`). The hit's
+    identity is that median, its coverages are 0.0 placeholders (not measured) and its tier is
+    ``"estimated"``. A query is kept when the upper end of its interval reaches the method's
+    identity; one whose candidates fall only in bins without enough calibration pairs is counted
+    in ``not_estimable``.
     """
     t0 = time.perf_counter()
     relation = relation_for(method.params)
@@ -285,23 +289,28 @@ def estimated_minhash_tier(
         ctx.say(f"minhash: not run ({reason})")
         return TierOutcome([], TierReport("minhash", False, reason=reason, settings=settings))
     hits: list[Hit] = []
-    n_candidates = 0
+    n_candidates = not_estimable = 0
+    lengths_of = getattr(index, "lengths", None)
     for lo in range(0, len(queries), QUERY_CHUNK):
         part = queries[lo : lo + QUERY_CHUNK]
         sigs = SignatureBatch.sketch([s for _q, s in part], method.params, threads=ctx.threads)
         rows, keys, jac = index.candidates(sigs)
         n_candidates += len(rows)
-        best: dict[int, tuple[float, Hashable]] = {}
-        for i in np.flatnonzero(jac >= method.min_jaccard - 1e-12).tolist():
-            row = int(rows[i])
-            if row not in best or float(jac[i]) > best[row][0]:
-                best[row] = (float(jac[i]), keys[i])
-        for row, (j, key) in sorted(best.items()):
-            interval = relation.interval(j)
-            if interval is None or interval[2] + 1e-9 < method.identity:
+        keep = np.flatnonzero(jac >= method.min_jaccard - 1e-12).tolist()
+        ref_len = lengths_of(list(dict.fromkeys(keys[i] for i in keep))) if callable(lengths_of) else {}
+        per: dict[int, list[tuple[float, Hashable]]] = {}
+        for i in keep:
+            per.setdefault(int(rows[i]), []).append((float(jac[i]), keys[i]))
+        for row, cands in sorted(per.items()):
+            qid, qseq = part[row]
+            chosen = relation.best([(j, len(qseq), int(ref_len.get(key, 0))) for j, key in cands])
+            if chosen is None:
+                not_estimable += 1
                 continue
-            qid = part[row][0]
-            hits.append(Hit(qid, str(key), interval[1], 0.0, 0.0, j, ESTIMATED_TIER, None))
+            i, (low, mid, high) = chosen
+            if high + 1e-9 < method.identity:
+                continue
+            hits.append(Hit(qid, str(cands[i][1]), mid, 0.0, 0.0, cands[i][0], ESTIMATED_TIER, None))
         ctx.say(
             f"minhash: {min(lo + QUERY_CHUNK, len(queries))} of {len(queries)} query sequences, "
             f"{len(hits)} estimated from Jaccard (sketch-only reference, not aligned)"
@@ -313,7 +322,7 @@ def estimated_minhash_tier(
         seconds=time.perf_counter() - t0,
         queries=len(queries),
         hits=len(hits),
-        stats={"candidates_from_index": n_candidates, "estimated": len(hits)},
+        stats={"candidates_from_index": n_candidates, "estimated": len(hits), "not_estimable": not_estimable},
     )
     return TierOutcome(hits, report)
 
