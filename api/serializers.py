@@ -220,6 +220,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "role",
             "source_filename",
             "format",
+            "sketch_only",
             "created_by",
             "created_at",
             "derived_from",
@@ -796,8 +797,13 @@ class OverlapHitSerializer(serializers.Serializer):
     query = serializers.CharField(source="query_record.identifier", read_only=True)
     reference = serializers.CharField(source="reference_record.identifier", read_only=True)
     identity = serializers.FloatField(read_only=True)
-    coverage = serializers.FloatField(source="query_coverage", read_only=True)
-    reference_coverage = serializers.FloatField(read_only=True)
+    coverage = serializers.FloatField(
+        source="query_coverage",
+        read_only=True,
+        allow_null=True,
+        help_text="null: not measured (tier estimated).",
+    )
+    reference_coverage = serializers.FloatField(read_only=True, allow_null=True)
     jaccard = serializers.FloatField(read_only=True, allow_null=True)
     tier = serializers.CharField(read_only=True, help_text="exact, minhash or mmseqs: which tier found it.")
 
