@@ -321,7 +321,8 @@ def format_claims(summary: dict[str, Any]) -> list[str]:
             lines.append(
                 f"  relation measured by {rel['measured_by']} on {', '.join(rel['sources'])}: on held-out test "
                 f"sequences the interval held the aligned identity for {err['interval_coverage']:.1%} "
-                f"(median |error| of the median {err['median_absolute_error']:.3f})"
+                f"(|median - aligned identity|: median {err['median_absolute_error']:.3f}, mean "
+                f"{err['mean_absolute_error']:.3f})"
             )
     cal = summary["calibration"]
     if cal.get("measured"):

@@ -142,6 +142,7 @@ class Relation:
                 "held_out_queries": err.get("queries"),
                 "interval_coverage": err.get("interval_coverage"),
                 "median_absolute_error": err.get("median_absolute_error"),
+                "mean_absolute_error": err.get("mean_absolute_error"),
                 "counts_at_threshold": err.get("counts_at_threshold"),
             },
         }
@@ -213,9 +214,9 @@ def apply_estimates(
             "the Jaccard-to-identity relation is not measured for these sketch parameters: only identical "
             "sequences (sha256) are reported against sketch-only references"
         )
-    warnings = summary.setdefault("warnings", [])
-    warnings.append(
-        f"{len(estimates)} record(s) matched sketch-only references: unverified, estimated from Jaccard "
-        "(no alignment, coverage not measured); see estimated_from_jaccard"
-    )
+    if estimates:
+        summary.setdefault("warnings", []).append(
+            f"{len(estimates)} record(s) matched sketch-only references by an unverified hit, estimated from "
+            "Jaccard (no alignment, coverage not measured); see estimated_from_jaccard"
+        )
     return summary

@@ -445,7 +445,8 @@ class OverlapResult:
                 lines.append(
                     f"    relation measured by {rel.get('measured_by')} on {', '.join(rel.get('sources') or [])}: "
                     f"the interval held the aligned identity for {err['interval_coverage']:.1%} of held-out "
-                    f"test sequences (median |error| {err.get('median_absolute_error')})"
+                    f"test sequences (|median - aligned identity|: median {err.get('median_absolute_error')}, "
+                    f"mean {err.get('mean_absolute_error')})"
                 )
         return "\n".join(lines)
 

@@ -113,7 +113,8 @@ class Command(RegistryCommand):
         lines = [
             f"{verb} {result['ref']}",
             f"  digest   {result['digest']}",
-            f"  records  {result['records']:,} ({result['residues']:,} residues)",
+            f"  records  {result['records']:,} ({result['residues']:,} residues"
+            + (", not on the server: sketch-only)" if result.get("sketch_only") else ")"),
         ]
         if result["skipped_duplicates"]:
             lines.append(f"  skipped  {result['skipped_duplicates']:,} verbatim duplicate record(s)")
