@@ -51,6 +51,15 @@ class SketchOnly(Conflict):
     code = "sketch_only"
 
 
+def refuse_without_residues(version, what: str) -> None:
+    """Raise :class:`SketchOnly` when ``what`` (e.g. "generating a split") needs residues the version lacks."""
+    if getattr(version, "sketch_only", False):
+        raise SketchOnly(
+            f"{version.ref} is a sketch-only version (sha256, length and MinHash signature per record, no "
+            f"residues): {what} needs the sequences to align."
+        )
+
+
 def refuse_sketch_only(version) -> None:
     """Raise :class:`SketchOnly` for a sketch-only version: its records are not downloadable."""
     if getattr(version, "sketch_only", False):

@@ -288,3 +288,32 @@ def test_not_a_gzip_file_is_refused(tmp_path):
     path.write_text(">a\nMKV\n")
     with pytest.raises(Exception, match="not a gzip-compressed sketch file"):
         read_sketch(path)
+
+
+def test_splits_of_a_sketch_only_version_can_be_registered_but_not_generated_or_verified(
+    bind_train, data_dir, run_jobs, tmp_path
+):
+    from registry.services.attestations import split_get, split_verify
+    from registry.services.split_generation import split_make_check
+
+    llsk = _sketch(bind_train, tmp_path)
+    private = run_jobs(sketch_version_register, path=llsk, dataset_name="bind-private").version
+    ids = list(
+        Record.objects.filter(version=private).order_by("position").values_list("identifier", flat=True)
+    )
+    mapping = tmp_path / "halves.json"
+    mapping.write_text(json.dumps({"train": ids[:500], "test": ids[500:]}))
+    split = services.split_register(version_ref=private.ref, name="halves", mapping_path=mapping)
+    assert split.parts.count() == 2
+    # A part's digest follows the sketch-only recipe.
+    part_set = record_set_get(f"{private.ref}/halves:test")
+    rows = Record.objects.filter(version=private, identifier__in=ids[500:]).values_list(
+        "identifier", "sequence__sha256", "sequence__length"
+    )
+    from dedup.llsk import sketch_record_hash
+
+    assert engine.record_set_digest(part_set) == version_digest([sketch_record_hash(*r) for r in rows])
+    with pytest.raises(SketchOnly, match="generating a split needs the sequences"):
+        split_make_check(version_ref=private.ref, name="cc30", fractions="train=0.8,test=0.2")
+    with pytest.raises(SketchOnly, match="verifying a split needs the sequences"):
+        split_verify(split=split_get(f"{private.ref}/halves"))
