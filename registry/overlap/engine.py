@@ -308,11 +308,7 @@ class OverlapResult:
                     else round(ph.hit.reference_coverage, 4),
                     "jaccard": None if ph.hit.jaccard is None else round(ph.hit.jaccard, 4),
                     "tier": ph.hit.tier,
-                    **(
-                        {"identity_interval": estimated_interval(ph.hit.jaccard, self.method)}
-                        if ph.hit.tier == ESTIMATED_TIER
-                        else {}
-                    ),
+                    **({"identity_interval": ph.hit.interval} if ph.hit.tier == ESTIMATED_TIER else {}),
                 }
             )
         return rows

@@ -22,6 +22,7 @@ from registry import services
 from registry.errors import InputRejected, RegistryError, SketchOnly
 from registry.models import OverlapHit, OverlapReport, Record, Sequence, SequenceSketch
 from registry.overlap import engine
+from registry.overlap import services as overlap_services
 from registry.selectors import record_set_get
 from registry.services.digest import version_digest
 from registry.services.sketch_ingest import sketch_version_register
@@ -143,6 +144,18 @@ def test_sketch_only_check_against_a_benchmark_matches_the_full_check(
         assert low <= f["records"] <= high, (label, s, f["records"])
         assert s["recall"] is None and "not measured" in s["recall_basis"]
         assert s["by_tier"]["estimated"] == s["unverified"]
+
+    # The same benchmark file as an ad-hoc question (check_overlap, the API's query): the same claims,
+    # and every estimated pair says what it is.
+    adhoc = overlap_services.overlap_query(
+        source=str(bench_file), kind="protein", against=[private.ref], identity=0.8
+    )
+    assert [r["records"] for r in adhoc["summary"]["thresholds"]] == [s_rows[k]["records"] for k in s_rows]
+    estimated_pairs = [p for p in adhoc["pairs"] if p["tier"] == "estimated"]
+    assert estimated_pairs and all(
+        p["coverage"] is None and len(p["identity_interval"]) == 3 for p in estimated_pairs
+    )
+    assert all(lo <= p["identity"] <= hi for p in estimated_pairs for lo, _m, hi in [p["identity_interval"]])
 
     # Per record: how often the aligned identity (full check) falls in the record's estimated interval,
     # against the 90% coverage measured on held-out real pairs (calibrate_jaccard.py).
