@@ -124,11 +124,24 @@ class HitSerializer(serializers.Serializer):
     query = serializers.CharField()
     reference_set = serializers.CharField()
     reference = serializers.CharField()
-    identity = serializers.FloatField()
-    coverage = serializers.FloatField()
-    reference_coverage = serializers.FloatField()
+    identity = serializers.FloatField(
+        help_text="Measured identity; for tier estimated, the median identity estimated from Jaccard."
+    )
+    coverage = serializers.FloatField(allow_null=True, help_text="null: not measured (tier estimated).")
+    reference_coverage = serializers.FloatField(
+        allow_null=True, help_text="null: not measured (tier estimated)."
+    )
     jaccard = serializers.FloatField(allow_null=True)
-    tier = serializers.CharField(help_text="exact, minhash or mmseqs.")
+    tier = serializers.CharField(
+        help_text="exact, minhash, containment, mmseqs, or estimated (against a sketch-only training set: "
+        "unverified, estimated from Jaccard)."
+    )
+    identity_interval = serializers.ListField(
+        child=serializers.FloatField(),
+        required=False,
+        allow_null=True,
+        help_text="Tier estimated: [5%, median, 95%] of the identity measured at that Jaccard on real pairs.",
+    )
 
 
 class OverlapReportDataSerializer(serializers.Serializer):

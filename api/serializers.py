@@ -226,6 +226,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "role",
             "source_filename",
             "format",
+            "sketch_only",
             "created_by",
             "created_at",
             "derived_from",
@@ -632,6 +633,32 @@ class VersionUploadWithDatasetSerializer(VersionUploadSerializer):
     dataset = serializers.RegexField(NAME_PATTERN, max_length=200, help_text="Dataset name (created if new).")
 
 
+class SketchUploadSerializer(serializers.Serializer):
+    """A sketch file (``leakledger sketch FILE -o private.llsk``) to register as a sketch-only version."""
+
+    file = BinaryFileField(
+        allow_empty_file=True,
+        help_text="A .llsk file: per record the sha256 of the normalised sequence, its length and its MinHash "
+        "signature, never the residues (README: Private, sketch-only training sets).",
+    )
+    kind = choice_field(
+        Kind.choices, required=False, help_text="Default: the file's; must match an existing dataset."
+    )
+    version = serializers.RegexField(
+        VERSION_PATTERN, required=False, max_length=64, help_text="Version name; default: the next integer."
+    )
+    license = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    role = choice_field(
+        VersionRole.choices,
+        as_pattern=True,
+        required=False,
+        allow_blank=True,
+        help_text="training (the usual role of a private set), benchmark or empty.",
+    )
+
+
 class SplitCreateSerializer(serializers.Serializer):
     name = serializers.RegexField(NAME_PATTERN, max_length=200)
     mapping = serializers.DictField(
@@ -804,8 +831,13 @@ class OverlapHitSerializer(serializers.Serializer):
     query = serializers.CharField(source="query_record.identifier", read_only=True)
     reference = serializers.CharField(source="reference_record.identifier", read_only=True)
     identity = serializers.FloatField(read_only=True)
-    coverage = serializers.FloatField(source="query_coverage", read_only=True)
-    reference_coverage = serializers.FloatField(read_only=True)
+    coverage = serializers.FloatField(
+        source="query_coverage",
+        read_only=True,
+        allow_null=True,
+        help_text="null: not measured (tier estimated).",
+    )
+    reference_coverage = serializers.FloatField(read_only=True, allow_null=True)
     jaccard = serializers.FloatField(read_only=True, allow_null=True)
     tier = serializers.CharField(read_only=True, help_text="exact, minhash or mmseqs: which tier found it.")
 

@@ -24,6 +24,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from registry import selectors
+from registry.errors import refuse_sketch_only
 from registry.models import (
     Dataset,
     DatasetVersion,
@@ -59,6 +60,7 @@ from ..serializers import (
     EvaluationSerializer,
     JobSerializer,
     RecordSerializer,
+    SketchUploadSerializer,
     SplitCreateSerializer,
     SplitPartSerializer,
     SplitSerializer,
@@ -232,7 +234,7 @@ class DatasetViewSet(UploadMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "name"
     lookup_value_regex = r"[^/]+"
     cursor_ordering = ("name",)
-    upload_actions = ("versions",)
+    upload_actions = ("versions", "sketches")
     immutable_message = "Datasets are changed by registering new versions; their records cannot be edited."
     extra_error_statuses = UPLOAD_ERRORS
 
@@ -248,7 +250,7 @@ class DatasetViewSet(UploadMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_parsers(self):
         if (
-            getattr(self, "action", None) == "versions"
+            getattr(self, "action", None) in ("versions", "sketches")
             and self.request is not None
             and self.request.method == "POST"
         ):
@@ -298,6 +300,66 @@ class DatasetViewSet(UploadMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(
             VersionSerializer(page, many=True, context=self.get_serializer_context()).data
         )
+
+    @extend_schema(
+        summary="Upload a sketch file (.llsk) as a sketch-only version",
+        description=(
+            "multipart/form-data. The file holds, per record, the sha256 of the normalised sequence, its length "
+            "and its MinHash signature (made with `leakledger sketch FILE -o private.llsk`), never the residues. "
+            "The version's records have no sequences: overlap checks against it match sha256 (exact) and "
+            "signatures (estimated from Jaccard, not aligned), and its records cannot be downloaded (409). A "
+            "file sketched with other parameters than this registry's is refused (the job's error says what to "
+            "re-run). Answers as POST /datasets/{name}/versions/."
+        ),
+        tags=["versions"],
+        request={"multipart/form-data": SketchUploadSerializer},
+        responses=UPLOAD_RESPONSES,
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="sketches",
+        url_name="sketches",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def sketches(self, request, name=None):
+        found = Dataset.objects.filter(name=name).first()
+        if found is not None and not dataset_can_write(request.user, found):
+            raise exceptions.PermissionDenied(
+                f"Only the owner of {name!r} or members of its group may add versions."
+            )
+        with uploads_removed_on_error(request):
+            form = SketchUploadSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            data = form.validated_data
+            kind = data.get("kind") or (found.kind if found else None)
+            if kind is not None:
+                registration_check(
+                    dataset_name=name,
+                    kind=kind,
+                    version=data.get("version"),
+                    role=data.get("role", ""),
+                    user=request.user,
+                )
+            keep = self._stored_path(data["file"])
+            payload = {
+                "path": str(keep),
+                "dataset_name": name,
+                "kind": kind,
+                "version": data.get("version"),
+                "license": data.get("license", ""),
+                "description": data.get("description", ""),
+                "source": data.get("source", ""),
+                "role": data.get("role", ""),
+                "sketch_only": True,
+                "user_id": request.user.pk,
+                "delete_after": True,
+            }
+            job = job_create(kind="ingest", payload=payload, user=request.user, enqueue=False)
+            self._kept_upload = keep
+        job_enqueue(job)
+        job.refresh_from_db()
+        return job_answer(job, request)
 
 
 # --- versions -------------------------------------------------------------------------------------
@@ -403,7 +465,9 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         search_fields=["identifier", "description"],
     )
     def records(self, request, ref=None):
-        return records_page(self, Record.objects.filter(version=lookup_version(ref)))
+        version = lookup_version(ref)
+        refuse_sketch_only(version)
+        return records_page(self, Record.objects.filter(version=version))
 
     @extend_schema(
         methods=["GET"],
@@ -601,6 +665,7 @@ class RecordsDownloadView(ApiViewMixin, GenericAPIView):
 
     def get(self, request, ref: str):
         version = lookup_version(ref)
+        refuse_sketch_only(version)  # 409 before the stream starts: a sketch-only version has no residues
         response = StreamingHttpResponse(
             citations.records_stream(version, self.fmt), content_type=citations.MEDIA[self.fmt]
         )
@@ -713,7 +778,9 @@ class SplitPartViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         search_fields=["identifier", "description"],
     )
     def records(self, request, uuid=None):
-        return records_page(self, Record.objects.filter(splitmembership__part=self.get_object()))
+        part = self.get_object()
+        refuse_sketch_only(part.split.version)
+        return records_page(self, Record.objects.filter(splitmembership__part=part))
 
 
 @extend_schema_view(list=extend_schema(summary="List derivations (lineage edges)", tags=["lineage"]))

@@ -78,6 +78,7 @@ class Registration:
             "residues": v.residue_count,
             "created": self.created,
             "skipped_duplicates": self.skipped_duplicates,
+            "sketch_only": v.sketch_only,
             "messages": self.messages,
             "warnings": [n.to_dict() for n in self.notices],
         }
@@ -465,6 +466,10 @@ def ingest_job(job) -> dict:
     def work(options: dict) -> dict:
         user_id = options.pop("user_id", None)
         user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+        if options.pop("sketch_only", False):  # a .llsk upload: registered without residues
+            from .sketch_ingest import sketch_version_register
+
+            return sketch_version_register(**options, user=user, on_progress=ProgressReporter(job)).to_dict()
         return dataset_version_register(
             **options, user=user, on_progress=ProgressReporter(job), spool_tag=job.uuid.hex
         ).to_dict()
