@@ -34,6 +34,7 @@ from .ingest import (
     parse_authors,
     registration_check,
 )
+from .warnings import Notice
 
 SKETCH_FORMAT = "llsk"
 
@@ -80,7 +81,7 @@ def sketch_version_register(
         raise InputRejected(str(exc), fields=exc.to_dict())
     existing = _existing(dataset_name, sk.digest)
     if existing is not None:
-        return Registration(existing, created=False, messages=identical_again(existing, role=role))
+        return Registration(existing, created=False, notices=identical_again(existing, role=role))
     if on_progress:
         on_progress("write", 0, len(sk))
     sketch_settings = index.sketch_settings_get(kind)
@@ -139,14 +140,21 @@ def sketch_version_register(
         existing = _existing(dataset_name, sk.digest)
         if existing is None:
             raise
-        return Registration(existing, created=False, messages=[f"registered concurrently as {existing.ref}"])
+        return Registration(
+            existing,
+            created=False,
+            notices=[Notice("already_registered", f"registered concurrently as {existing.ref}")],
+        )
     if on_progress:
         on_progress("write", len(sk), len(sk))
     return Registration(
         new,
         created=True,
-        messages=[
-            f"sketch-only: {len(sk):,} records registered without residues (sha256, length and MinHash "
-            f"signature {sk.params.key()}); hits against it are estimated from Jaccard, not aligned"
+        notices=[
+            Notice(
+                "sketch_only",
+                f"sketch-only: {len(sk):,} records registered without residues (sha256, length and MinHash "
+                f"signature {sk.params.key()}); hits against it are estimated from Jaccard, not aligned",
+            )
         ],
     )
