@@ -522,7 +522,12 @@ def main() -> None:
     mm = subprocess.run(["mmseqs", "version"], capture_output=True, text=True).stdout.strip()
     print(f"machine: {cpu}, {os.cpu_count()} CPUs; threads for the tools: {args.threads}; MMseqs2 {mm}")
     print(f"command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}")
-    all_rows = []
+    all_rows: list[dict] = []
+
+    def save(rows: list[dict]) -> None:  # after every row, so an interrupted run keeps what it measured
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=1))
+
     for name in args.pairs.split(","):
         pair = prepare(name, args.workdir)
         out = pair["dir"] / "run"
@@ -558,6 +563,7 @@ def main() -> None:
             print("|---|---:|---:|---:|---|---|")
             for label, row, before, after, params in prep_rows:
                 all_rows.append({"pair": name, "tool": label, "prep": True, **row, "load": [before, after]})
+                save(all_rows)
                 print(f"| {label} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['rss']:.0f} "
                       f"| {before:.1f}/{after:.1f} | {params} |", flush=True)  # fmt: skip
         skipped = {tool: why for tool, why in SKIP.get(name, {}).items() if tool in tools}
@@ -595,6 +601,7 @@ def main() -> None:
                 for row, pairs in results:
                     s = score(pair, t, pairs)
                     all_rows.append({"pair": name, "t": t, **row, **s, "load": [before, after]})
+                    save(all_rows)
                     print(
                         f"| {row['tool']} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['rss']:.0f} | {s['found']} "
                         f"| {fmt(s['recall'])} | {fmt(s['nonexact_recall'])} | {s['false_pairs']} "
@@ -602,8 +609,6 @@ def main() -> None:
                         flush=True,
                     )
     print_verdicts(all_rows)
-    if args.json:
-        args.json.write_text(json.dumps(all_rows, indent=1))
 
 
 if __name__ == "__main__":
