@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['load'][0]:.1f}/{r['load'][1]:.1f} |"
         )
     print()
-    tiers = result["method"]["tiers"]
+    tiers = result["method"]["tiers_run"]
     print(
         "query: "
         + ", ".join(f"{n} {t['seconds']:.1f} s ({t['hits']} hits)" for n, t in tiers.items() if t["ran"])
