@@ -22,13 +22,15 @@ import argparse
 import gzip
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from _common import REPO, loadavg
+
 sys.path.insert(0, str(REPO))
 
 from dedup.overlap import find_overlap, read_sequences  # noqa: E402
@@ -91,12 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     if mm_seconds is not None:
         print(f"# ground truth: mmseqs easy-search in {mm_seconds:.1f} s")
     print()
-    print("| tiers | identity | truth | found | recall | false | wall s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| tiers | identity | truth | found | recall | false | wall s | CPU s | load 1-min before/after |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for tiers in (("exact", "minhash"), ("exact", "minhash", "containment")):
-        t0 = time.perf_counter()
+        before, r0, t0 = loadavg(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         result = find_overlap(queries, references, identity=0.9, coverage=COVERAGE, tiers=tiers)
-        wall = time.perf_counter() - t0
+        wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        load = f"{before:.1f}/{loadavg():.1f}"
         ours = {accession(h.query): h for h in result.hits}
         for t in THRESHOLDS:
             want = {q for q, f in best.items() if f + 1e-9 >= t}
@@ -105,15 +109,15 @@ def main(argv: list[str] | None = None) -> int:
             false = sorted(got - want)
             print(
                 f"| {'+'.join(tiers)} | >= {t:.0%} | {len(want)} | {found} | {found / len(want):.3f} | "
-                f"{len(false)} | {wall:.1f} |"
+                f"{len(false)} | {wall:.1f} | {cpu:.1f} | {load} |"
             )
             for q in sorted(want - got):
-                print(f"|   missed {q} ({qlen[q]} aa, MMseqs2 fident {best[q]:.3f}) | | | | | | |")
+                print(f"|   missed {q} ({qlen[q]} aa, MMseqs2 fident {best[q]:.3f}) | | | | | | | | |")
             for q in false:
                 h = ours[q]
                 print(
                     f"|   false {q} -> {h.reference} ({h.tier}, identity {h.identity:.3f}, "
-                    f"MMseqs2 best {best.get(q, float('nan')):.3f}) | | | | | | |"
+                    f"MMseqs2 best {best.get(q, float('nan')):.3f}) | | | | | | | | |"
                 )
         c = result.tiers["containment"]
         if c.ran:
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"|   containment tier: {c.queries} queries, {c.stats.get('aligned_pairs', 0)} pairs aligned, "
                 f"{len(frag)} hits, reference coverage "
                 + ", ".join(f"{h.query} {h.query_coverage:.2f}/{h.reference_coverage:.2f}" for h in frag)
-                + f", {c.seconds:.1f} s | | | | | | |"
+                + f", {c.seconds:.1f} s | | | | | | | | |"
             )
     return 0
 

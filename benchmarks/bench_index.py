@@ -23,41 +23,24 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-LARGE = Path(os.environ.get("LEAKLEDGER_LARGE_DATA", "/work/large-data"))
-SHARED = Path(os.environ.get("LEAKLEDGER_SHARED_DATA", "/work/shared/data"))
+from _common import LARGE, REPO, SHARED, loadavg
+from _common import timed as _timed
+
 SWISSPROT = LARGE / "swissprot-2014.fasta"
 DEEPLOC = SHARED / "splits" / "deeploc1" / "deeploc_test_set.fasta"
 
 
 def timed(cmd: list[str], out: Path | None = None) -> dict:
-    """Run under /usr/bin/time -v; wall, user+sys seconds and peak RSS (MiB)."""
+    """``cmd`` in a child process: wall, CPU (user + sys) seconds, peak RSS (MiB), load before/after."""
+    before = loadavg()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     with open(out, "w") if out else open(os.devnull, "w") as fh:
-        proc = subprocess.run(
-            ["/usr/bin/time", "-v", *cmd], stdout=fh, stderr=subprocess.PIPE, text=True, cwd=REPO
-        )
-    err = proc.stderr
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-
-    def field(name: str) -> str:
-        m = re.search(rf"{re.escape(name)}: (.+)", err)
-        return m.group(1).strip() if m else "0"
-
-    wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":")
-    seconds = sum(float(x) * 60**i for i, x in enumerate(reversed(wall)))
-    return {
-        "wall": seconds,
-        "cpu": float(field("User time (seconds)")) + float(field("System time (seconds)")),
-        "rss_mib": int(field("Maximum resident set size (kbytes)")) / 1024,
-        "stderr": err,
-    }
+        row = _timed(cmd, env=env, stdout=fh)
+    return {**row, "load": (before, loadavg())}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,13 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         db, tmp = work / "mmseqs" / "db", work / "mmseqs" / "tmp"
         db.parent.mkdir()
         createdb = timed(["mmseqs", "createdb", str(args.reference), str(db)])
-        createindex = timed(["mmseqs", "createindex", str(db), str(tmp), "--threads", "2"])
+        createindex = timed(["mmseqs", "createindex", str(db), str(tmp), "--threads", str(os.cpu_count())])
         rows.append(("mmseqs createdb", createdb))
-        rows.append(("mmseqs createindex --threads 2", createindex))
+        rows.append((f"mmseqs createindex --threads {os.cpu_count()}", createindex))
         both = {
             "wall": createdb["wall"] + createindex["wall"],
             "cpu": createdb["cpu"] + createindex["cpu"],
-            "rss_mib": max(createdb["rss_mib"], createindex["rss_mib"]),
+            "rss": max(createdb["rss"], createindex["rss"]),
+            "load": (createdb["load"][0], createindex["load"][1]),
         }
         rows.append(("mmseqs createdb + createindex", both))
     query_json = work / "query.json"
@@ -109,12 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average at the end {os.getloadavg()[0]:.1f}")  # fmt: skip
     print()
-    print("| step | wall s | CPU s | peak RSS MiB |")
-    print("|---|---:|---:|---:|")
+    print("| step | wall s | CPU s | peak RSS MiB | load 1-min before/after |")
+    print("|---|---:|---:|---:|---|")
     for name, r in rows:
-        print(f"| {name} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['rss_mib']:,.0f} |")
+        print(
+            f"| {name} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['rss']:,.0f} "
+            f"| {r['load'][0]:.1f}/{r['load'][1]:.1f} |"
+        )
     print()
-    tiers = result["method"]["tiers"]
+    tiers = result["method"]["tiers_run"]
     print(
         "query: "
         + ", ".join(f"{n} {t['seconds']:.1f} s ({t['hits']} hits)" for n, t in tiers.items() if t["ran"])

@@ -12,13 +12,16 @@ query-reference pairs that MMseqs2 does not have at >= t and qcov >= 0.8) and th
 (1 min) before and after the row.
 
 Tools and parameters (written down in the printed table too):
-  ours        ``python -m dedup overlap Q R --identity t --coverage 0.8 --pairs-out``: whatever
-              is merged (its default tiers); the CLI builds its in-memory index on every call.
+  ours        ``python -m dedup overlap Q R --identity t --coverage 0.8 --threads <cores> --pairs-out``:
+              whatever is merged (its default tiers); the CLI builds its in-memory index on every call.
+  ours-index  the same against ``python -m dedup index R -o ref.llidx``, built once per pair and
+              timed apart (the "ours index" row), as MMseqs2's ``createdb`` + ``createindex`` are.
   mmseqs      the expert run: ``createdb`` (both sets) + ``createindex`` of the reference, timed
               as a separate "prep" row; then ``search --min-seq-id t -c 0.8 --cov-mode 2``
               ``--alignment-mode 3`` (without it MMseqs2 estimates the identity from the score: identical
               sequences came out at 0.91-0.99 on FLIP bind), ``--threads <cores>``, at the default sensitivity and at ``-s 1``, each on a fresh
-              tmp directory, then ``convertalis`` (fident, qcov). Nothing is cached between runs.
+              tmp directory, then ``convertalis`` (fident, qcov). Its databases and index are built
+              once per pair ("mmseqs prep") and used at both thresholds.
   cd-hit-2d   ``cd-hit-2d -i R -i2 Q -c t -n 5 -d 0 -M 0 -T <cores>`` (db1 = the reference, db2 = the
               queries: the queries similar to the reference), pairs read from the .clstr file.
   mash        ``mash sketch -a -i -k 5 -s 1000 -p <cores>`` of both sets (k=5, as ours), then
@@ -38,12 +41,17 @@ Tools and parameters (written down in the printed table too):
 
 Pairs: main (DeepFRI nrPDB-GO test vs FLIP secondary-structure train), bind (FLIP bind one_vs_many),
 deeploc (DeepLoc 1.0 test vs its validation sample), examples (MMseqs2's example QUERY vs DB,
-Debian ``mmseqs2-examples``; its truth is computed here with the GROUND_TRUTH.md command and kept
-in --workdir, because it is the reference, not a timed result).
+Debian ``mmseqs2-examples``), swissprot (DeepLoc 1.0 test vs Swiss-Prot 2014, 459,503 records,
+``../large-data``). The issue-14 pairs are main, examples and swissprot. For examples and swissprot
+the truth is computed here with the GROUND_TRUTH.md command and kept in --workdir, because it is
+the reference, not a timed result. Tools that cannot run on a pair in reasonable time are listed
+in ``SKIP`` and printed as "not run" with the reason. After the tables, a "Done when" table answers
+the issue's questions from this run's rows alone (``print_verdicts``).
 
 Usage:
     python benchmarks/bench_peers.py                                  # all pairs, all tools
     python benchmarks/bench_peers.py --pairs bind --tools ours,mash   # a quick check
+    python benchmarks/bench_peers.py --pairs main,examples,swissprot  # the issue-14 table
 """
 
 from __future__ import annotations
@@ -56,7 +64,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _common import REPO, SHARED, loadavg, timed
+from _common import LARGE, REPO, SHARED, loadavg, timed
 
 SPLITS = SHARED / "splits"
 TRUTH = SHARED / "ground-truth"
@@ -78,8 +86,19 @@ PAIRS = {
         TRUTH / "deeploc1-test_vs_val.hits.m8.gz",
     ),
     "examples": (EXAMPLES / "QUERY.fasta.gz", EXAMPLES / "DB.fasta.gz", None),
+    "swissprot": (SPLITS / "deeploc1" / "deeploc_test_set.fasta", LARGE / "swissprot-2014.fasta", None),
 }
-TOOLS = ["ours", "mmseqs", "cd-hit-2d", "mash", "datasketch", "sourmash"]
+TOOLS = ["ours", "ours-index", "mmseqs", "cd-hit-2d", "mash", "datasketch", "sourmash"]
+#: Tools not run on a pair, with the reason (printed in the table as "not run").
+SKIP = {
+    "swissprot": {
+        "mash": "all-against-all `mash dist` of 2,768 x 459,503 sketches (1.3e9 pairs; the 500 x 20,000 "
+        "examples pair, 1e7 pairs, takes it about 2 minutes): not measured",
+        "datasketch": "a per-record Python loop over 459,503 references at each threshold: not measured",
+        "sourmash": "a per-record scaled=1 inverted index of every 5-mer of 459,503 references in a Python "
+        "dict: not measured",
+    },
+}
 COVERAGE = 0.8
 K = 5
 TRUTH_CMD = [  # GROUND_TRUTH.md, verbatim
@@ -164,10 +183,30 @@ def truth_at(pair: dict, t: float) -> tuple[set[str], set[tuple[str, str]]]:
 # ---------------------------------------------------------------- tools (each returns (row, pairs))
 
 
-def run_ours(pair: dict, t: float, out: Path, cores: int) -> list[tuple[dict, set]]:
-    tsv = out / f"ours-{t}.tsv"
-    cmd = [sys.executable, "-m", "dedup", "overlap", str(pair["q"]), str(pair["r"]), "--identity", str(t)]
-    cmd += ["--coverage", str(COVERAGE), "--pairs-out", str(tsv), "--quiet"]
+def ours_prep(pair: dict, out: Path, cores: int) -> tuple[dict, Path]:
+    """``python -m dedup index`` of the reference, in a fresh directory (what ``mmseqs createindex`` is to MMseqs2)."""
+    idx = out / "ours.llidx"
+    subprocess.run(["rm", "-rf", str(idx)], check=True)
+    cmd = [sys.executable, "-m", "dedup", "index", str(pair["r"]), "-o", str(idx), "--quiet"]
+    return timed(cmd, env={**os.environ, "PYTHONPATH": str(REPO)}), idx
+
+
+def run_ours(
+    pair: dict, t: float, out: Path, cores: int, index: Path | None = None
+) -> list[tuple[dict, set]]:
+    """``python -m dedup overlap`` against the FASTA file (index built in memory) or a prebuilt index."""
+    tsv = out / f"ours-{t}-{'index' if index else 'file'}.tsv"
+    cmd = [
+        sys.executable,
+        "-m",
+        "dedup",
+        "overlap",
+        str(pair["q"]),
+        str(index or pair["r"]),
+        "--identity",
+        str(t),
+    ]
+    cmd += ["--coverage", str(COVERAGE), "--threads", str(cores), "--pairs-out", str(tsv), "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     row = timed(cmd, env=env)
     pairs = set()
@@ -177,9 +216,17 @@ def run_ours(pair: dict, t: float, out: Path, cores: int) -> list[tuple[dict, se
             f = line.split("\t")
             if float(f[2]) + 1e-9 >= t and float(f[3]) + 1e-9 >= COVERAGE:
                 pairs.add((f[0], f[1]))
-    return [
-        ({**row, "tool": "ours", "params": "python -m dedup overlap --coverage 0.8 (default tiers)"}, pairs)
-    ]
+    if index:
+        tool, params = (
+            "ours (prebuilt index)",
+            "python -m dedup overlap Q ref.llidx --coverage 0.8 (default tiers)",
+        )
+    else:
+        tool, params = (
+            "ours",
+            "python -m dedup overlap Q R.fasta --coverage 0.8 (default tiers; index built in memory)",
+        )
+    return [({**row, "tool": tool, "params": f"{params} --threads {cores}"}, pairs)]
 
 
 def mmseqs_prep(pair: dict, out: Path, cores: int) -> tuple[dict, Path, Path]:
@@ -368,6 +415,74 @@ def score(pair: dict, t: float, pairs: set) -> dict:
     }
 
 
+PREP_OF = {  # a search row and the index build it reuses
+    "ours (prebuilt index)": "ours index (python -m dedup index)",
+    "mmseqs default -s 5.7": "mmseqs prep (createdb x2 + createindex)",
+    "mmseqs -s 1": "mmseqs prep (createdb x2 + createindex)",
+}
+
+
+def verdict_row(pair: str, t: float, rs: list[dict], prep: dict[str, dict]) -> str:
+    """One row of the "Done when" table from one pair and threshold's rows (see print_verdicts)."""
+    by = {r["tool"]: r for r in rs}
+    ours, ours_ix = by.get("ours"), by.get("ours (prebuilt index)")
+
+    def total(r: dict, key: str) -> float:  # with the index build it reuses
+        return r[key] + (prep[PREP_OF[r["tool"]]][key] if r["tool"] in PREP_OF else 0.0)
+
+    def pick(r: dict | None, key: str, f=str) -> str:
+        return "-" if r is None or r[key] is None else f(r[key])
+
+    def best(rows: list[dict], cost) -> str:
+        if not rows:
+            return "-"
+        r = min(rows, key=cost)
+        return f"{r['tool']} {cost(r):.2f}"
+
+    best_recall = max(r["recall"] or 0 for r in rs)
+    top = ", ".join(r["tool"] for r in rs if (r["recall"] or 0) >= best_recall - 1e-12)
+    fewest = min(r["false_pairs"] for r in rs)
+    least = ", ".join(r["tool"] for r in rs if r["false_pairs"] == fewest)
+    good = [r for r in rs if (r["recall"] or 0) >= 0.99 - 1e-12]
+    mm_rss = [r["rss"] for r in [*rs, *prep.values()] if r["tool"].startswith("mmseqs")]
+    our_rss = [r["rss"] for r in [*rs, *prep.values()] if r["tool"].startswith("ours")]
+    ours_search = f"{pick(ours_ix, 'wall', '{:.2f}'.format)} / {pick(ours_ix, 'cpu', '{:.2f}'.format)}"
+    e2e = [f"{total(r, 'wall'):.2f} / {total(r, 'cpu'):.2f}" if r else "-" for r in (ours, ours_ix)]
+    return (
+        f"| {pair} | {t:g} | {best_recall:.3f} ({top}) | {pick(ours, 'recall', fmt)} / {pick(ours_ix, 'recall', fmt)} "
+        f"| {fewest} ({least}) | {pick(ours, 'false_pairs')} / {pick(ours_ix, 'false_pairs')} "
+        f"| {best(good, lambda r: r['wall'])} | {best(good, lambda r: r['cpu'])} | {ours_search} "
+        f"| {best(good, lambda r: total(r, 'wall'))} | {best(good, lambda r: total(r, 'cpu'))} "
+        f"| {e2e[0]} ; {e2e[1]} | {max(our_rss, default=0):.0f} / {max(mm_rss, default=0):.0f} |"
+    )
+
+
+def print_verdicts(rows: list[dict]) -> None:
+    """The issue's "Done when" questions, answered from this run's rows only.
+
+    Per pair and threshold: the best recall and ours (file / prebuilt index); the fewest false
+    pairs and ours; among the rows with recall >= 0.99 the shortest wall time and the least CPU
+    time (user + sys), for the search alone (a prebuilt index not counted) and end to end (its
+    build added: ``ours index`` + ``ours (prebuilt index)``, ``mmseqs prep`` + search); peak RSS
+    of ours against MMseqs2's (the largest of its prep and searches).
+    """
+    print("\n### Done when: this run's answers\n")
+    print(
+        "| pair | t | best recall (tools) | ours / ours index recall | fewest false pairs (tools) "
+        "| ours / ours index false pairs | recall >= 0.99: shortest wall s, search only "
+        "| least CPU s, search only | ours index wall / CPU s | shortest wall s, end to end "
+        "| least CPU s, end to end | ours file ; ours index + build, wall / CPU s "
+        "| peak RSS MiB, ours / mmseqs |"
+    )
+    print("|---|---:|---|---|---|---|---|---|---|---|---|---|---|")
+    for pair, t in dict.fromkeys((r["pair"], r["t"]) for r in rows if not r.get("prep")):
+        rs = [r for r in rows if r["pair"] == pair and r.get("t") == t and not r.get("prep")]
+        if all(r["recall"] is None for r in rs):
+            continue
+        prep = {r["tool"]: r for r in rows if r["pair"] == pair and r.get("prep")}
+        print(verdict_row(pair, t, rs, prep))
+
+
 def fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
@@ -383,6 +498,7 @@ def main() -> None:
     )
     ap.add_argument("--sourmash-python", default="/tmp/i8b-sourmash/bin/python")
     ap.add_argument("--json", type=Path, help="also write every row as JSON here")
+    ap.add_argument("--verdicts-from", type=Path, help="print the Done-when table of a saved --json run")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--query", help=argparse.SUPPRESS)
     ap.add_argument("--reference", help=argparse.SUPPRESS)
@@ -391,6 +507,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.worker:
         {"datasketch": worker_datasketch, "sourmash": worker_sourmash}[args.worker](args)
+        return
+    if args.verdicts_from:
+        print_verdicts(json.loads(args.verdicts_from.read_text()))
         return
     tools = args.tools.split(",")
     thresholds = [float(x) for x in args.thresholds.split(",")]
@@ -403,7 +522,12 @@ def main() -> None:
     mm = subprocess.run(["mmseqs", "version"], capture_output=True, text=True).stdout.strip()
     print(f"machine: {cpu}, {os.cpu_count()} CPUs; threads for the tools: {args.threads}; MMseqs2 {mm}")
     print(f"command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}")
-    all_rows = []
+    all_rows: list[dict] = []
+
+    def save(rows: list[dict]) -> None:  # after every row, so an interrupted run keeps what it measured
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=1))
+
     for name in args.pairs.split(","):
         pair = prepare(name, args.workdir)
         out = pair["dir"] / "run"
@@ -412,6 +536,37 @@ def main() -> None:
         print(
             f"\n### {name}: {pair['n_q']:,} queries vs {pair['n_r']:,} references; exact {len(pair['exact'])}"
         )
+        # The reusable indexes, built once per pair in this run (timed apart, as a user builds them once).
+        prep_rows = []
+        ours_idx = qdb = rdb = None
+        if "ours-index" in tools:
+            before = loadavg()
+            row, ours_idx = ours_prep(pair, out, args.threads)
+            prep_rows.append(
+                ("ours index (python -m dedup index)", row, before, loadavg(), f"--threads {args.threads}")
+            )
+        if "mmseqs" in tools:
+            before = loadavg()
+            row, qdb, rdb = mmseqs_prep(pair, out, args.threads)
+            prep_rows.append(
+                (
+                    "mmseqs prep (createdb x2 + createindex)",
+                    row,
+                    before,
+                    loadavg(),
+                    f"--threads {args.threads}",
+                )
+            )
+        if prep_rows:
+            print("\nIndexes (built once, used at both thresholds):\n")
+            print("| step | wall s | CPU s | peak RSS MiB | load 1-min before/after | parameters |")
+            print("|---|---:|---:|---:|---|---|")
+            for label, row, before, after, params in prep_rows:
+                all_rows.append({"pair": name, "tool": label, "prep": True, **row, "load": [before, after]})
+                save(all_rows)
+                print(f"| {label} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['rss']:.0f} "
+                      f"| {before:.1f}/{after:.1f} | {params} |", flush=True)  # fmt: skip
+        skipped = {tool: why for tool, why in SKIP.get(name, {}).items() if tool in tools}
         for t in thresholds:
             tq, _ = truth_at(pair, t)
             print(f"\n>= {t:.0%}: truth {len(tq)} queries ({len(tq - pair['exact'])} non-exact)\n")
@@ -421,18 +576,16 @@ def main() -> None:
             )
             print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
             for tool in tools:
+                if tool in skipped:
+                    print(f"| {tool} | | | | | | | | | | not run: {skipped[tool]} |", flush=True)
+                    continue
                 before = loadavg()
                 if tool == "ours":
                     results = run_ours(pair, t, out, args.threads)
+                elif tool == "ours-index":
+                    results = run_ours(pair, t, out, args.threads, index=ours_idx)
                 elif tool == "mmseqs":
-                    prep, qdb, rdb = mmseqs_prep(pair, out, args.threads)
-                    after = loadavg()
-                    print(
-                        f"| mmseqs prep (createdb x2 + createindex) | {prep['wall']:.2f} | {prep['cpu']:.2f} "
-                        f"| {prep['rss']:.0f} | | | | | | {before:.1f}/{after:.1f} | --threads {args.threads} |"
-                    )
-                    all_rows.append({"pair": name, "t": t, "tool": "mmseqs prep", **prep})
-                    before = after
+                    assert qdb is not None and rdb is not None
                     results = run_mmseqs(pair, t, out, args.threads, qdb, rdb)
                 elif tool == "cd-hit-2d":
                     results = run_cdhit(pair, t, out, args.threads)
@@ -448,14 +601,14 @@ def main() -> None:
                 for row, pairs in results:
                     s = score(pair, t, pairs)
                     all_rows.append({"pair": name, "t": t, **row, **s, "load": [before, after]})
+                    save(all_rows)
                     print(
                         f"| {row['tool']} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['rss']:.0f} | {s['found']} "
                         f"| {fmt(s['recall'])} | {fmt(s['nonexact_recall'])} | {s['false_pairs']} "
                         f"| {s['false_queries']} | {before:.1f}/{after:.1f} | `{row['params']}` |",
                         flush=True,
                     )
-    if args.json:
-        args.json.write_text(json.dumps(all_rows, indent=1))
+    print_verdicts(all_rows)
 
 
 if __name__ == "__main__":

@@ -26,18 +26,18 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from _common import LARGE, REPO, SHARED, loadavg, timed
+
 sys.path.insert(0, str(REPO))
 
 from dedup.overlap import read_sequences  # noqa: E402
 
-LARGE = Path(os.environ.get("LEAKLEDGER_LARGE_DATA", "/work/large-data"))
-SPLITS = Path(os.environ.get("LEAKLEDGER_SHARED_DATA", "/work/shared/data")) / "splits"
+SPLITS = SHARED / "splits"
 TEST = SPLITS / "deeploc1" / "deeploc_test_set.fasta"
 TRAINS = [
     LARGE / "swissprot-2014.fasta",
@@ -55,12 +55,24 @@ def label(path: Path) -> str:
     return path.name if path.parent.name in ("large-data", "deeploc1") else f"{path.parent.name}/{path.name}"
 
 
-def run(cmd: list[str]) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-    if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return time.perf_counter() - t0, proc.stdout
+def run(cmd: list[str]) -> tuple[dict, str]:
+    """``cmd`` in a child process: its wall/CPU/peak-RSS row (with the load before and after) and stdout."""
+    before = loadavg()
+    with tempfile.TemporaryFile("w+") as out:
+        row = timed(cmd, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=out)
+        out.seek(0)
+        text = out.read()
+    return {**row, "load": (before, loadavg())}, text
+
+
+def add(*rows: dict) -> dict:
+    """Several commands as one row: times summed, the largest RSS, the first load before and last after."""
+    return {
+        "wall": sum(r["wall"] for r in rows),
+        "cpu": sum(r["cpu"] for r in rows),
+        "rss": max(r["rss"] for r in rows),
+        "load": (rows[0]["load"][0], rows[-1]["load"][1]),
+    }
 
 
 def kmers(path: Path) -> set[str]:
@@ -93,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         t: r["containment"] for t, r in ours.items()
     }
     truth = {}
+    truth_load = loadavg()
     t0 = time.perf_counter()
     test_kmers = kmers(TEST)
     for p in linked:
@@ -102,15 +115,16 @@ def main(argv: list[str] | None = None) -> int:
 
     sm: dict[str, float] = {}
     gather: dict[str, float] = {}
-    sm_times: dict[str, float] = {}
+    sm_times: dict[str, dict] = {}
     if args.sourmash:
         sigs = work / "sigs"
         sigs.mkdir()
-        t_sketch = 0.0
+        sketch_rows = []
         for p in [TEST, *linked]:
-            s, _ = run([args.sourmash, "-q", "sketch", "protein", "-p", f"k={K},scaled={SCALED}",
-                        str(p), "-o", str(sigs / f"{p.name}.sig"), "--name", p.name])  # fmt: skip
-            t_sketch += s
+            row, _ = run([args.sourmash, "-q", "sketch", "protein", "-p", f"k={K},scaled={SCALED}",
+                          str(p), "-o", str(sigs / f"{p.name}.sig"), "--name", p.name])  # fmt: skip
+            sketch_rows.append(row)
+        t_sketch = add(*sketch_rows)
         test_sig = str(sigs / f"{TEST.name}.sig")
         train_sigs = [str(sigs / f"{p.name}.sig") for p in linked]
         s_search, _ = run([args.sourmash, "-q", "search", "--containment", "--threshold", "0", "-n", "0",
@@ -142,15 +156,24 @@ def main(argv: list[str] | None = None) -> int:
             f"{'not computed' if ex is None else f'{ex:.4f}'} |"
         )
     print()
-    print("| run | wall s |")
-    print("|---|---:|")
-    print(f"| dedup screen, first call (sketch all {len(linked) + 1} sets, answer) | {first_s:.1f} |")
-    print(f"| dedup screen, again with saved sketches | {again_s:.2f} |")
+    print("| run | wall s | CPU s | peak RSS MiB | load 1-min before/after |")
+    print("|---|---:|---:|---:|---|")
+
+    def line(name: str, r: dict) -> None:
+        print(
+            f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss']:.0f} | {r['load'][0]:.1f}/{r['load'][1]:.1f} |"
+        )
+
+    line(f"dedup screen, first call (sketch all {len(linked) + 1} sets, answer)", first_s)
+    line("dedup screen, again with saved sketches", again_s)
     if sm_times:
-        print(f"| sourmash sketch protein (all {len(linked) + 1} sets) | {sm_times['sketch']:.1f} |")
-        print(f"| sourmash search --containment (saved signatures) | {sm_times['search']:.2f} |")
-        print(f"| sourmash gather (saved signatures) | {sm_times['gather']:.2f} |")
-    print(f"| exact k-mer sets in Python (all but sets > {EXACT_MAX_BYTES // 10**6} MB) | {truth_s:.1f} |")
+        line(f"sourmash sketch protein (all {len(linked) + 1} sets)", sm_times["sketch"])
+        line("sourmash search --containment (saved signatures)", sm_times["search"])
+        line("sourmash gather (saved signatures)", sm_times["gather"])
+    print(
+        f"| exact k-mer sets in Python (all but sets > {EXACT_MAX_BYTES // 10**6} MB; in this process) "
+        f"| {truth_s:.1f} | | | {truth_load:.1f}/{loadavg():.1f} |"
+    )
     return 0
 
 

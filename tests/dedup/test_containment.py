@@ -188,6 +188,28 @@ def test_compiled_and_numpy_candidates_are_identical(monkeypatch, train):
         assert sum(p for _r, _c, p, _s in compiled) > 0
 
 
+def test_mapped_table_is_released_per_chunk_only_when_large(monkeypatch, tmp_path, train):
+    """A mapped seed table is released once per lookup when small, per chunk when large: same candidates."""
+    import dedup.containment as containment
+
+    SeedIndex.build([s for _r, s in train], P5, out_dir=tmp_path).save(tmp_path)
+    index = SeedIndex.load(tmp_path)
+    assert isinstance(index.postings, np.memmap)
+    queries = [s[50:150] for _r, s in train[:150]]  # 3 chunks of 64
+    calls: list[int] = []
+    real = containment.release_pages
+    monkeypatch.setattr(containment, "release_pages", lambda *a: (calls.append(1), real(*a)))
+    small = index.candidates(queries, identity=0.9, coverage=0.8)
+    assert len(calls) == 1
+    calls.clear()
+    monkeypatch.setattr(containment, "_RELEASE_BYTES", 0)
+    large = index.candidates(queries, identity=0.9, coverage=0.8)
+    assert len(calls) == 3 + 1
+    for (r1, c1, p1, s1), (r2, c2, p2, s2) in zip(small, large, strict=True):
+        assert r1.tolist() == r2.tolist() and c1.tolist() == c2.tolist() and (p1, s1) == (p2, s2)
+    assert sum(p for _r, _c, p, _s in small) > 0
+
+
 def test_tier_names_agree_across_pipeline_method_hits_and_cli():
     from dedup import __main__ as cli
     from dedup import pipeline
