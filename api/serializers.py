@@ -283,8 +283,11 @@ class SplitSerializer(SplitSummarySerializer):
         return _user_name(obj.created_by)
 
     def get_attestation(self, obj) -> dict | None:
-        from registry.split_selectors import split_attestation
+        from registry.split_selectors import attestation_to_dict, split_attestation
 
+        if hasattr(obj, "latest_attestations"):  # prefetched by api.views.datasets.splits_queryset
+            latest = obj.latest_attestations
+            return attestation_to_dict(latest[0], violations=False) if latest else None
         return split_attestation(obj)
 
 

@@ -71,13 +71,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def build_mix(base: str, seeded: dict, count: int = 2000, seed: int = 8) -> list[str]:
-    """A weighted, shuffled sequence of read URLs over every seeded object (see the module docstring)."""
-    import random
+def build_mix(get, seeded: dict, count: int = 2000, seed: int = 8) -> list[str]:
+    """A weighted, shuffled sequence of read URLs over every seeded object (see the module docstring).
 
-    def get(path: str) -> dict:
-        with urllib.request.urlopen(base + path, timeout=30) as response:
-            return json.loads(response.read())
+    ``get(path)`` answers a path with its decoded JSON (a live server, or Django's test client in
+    ``profile_requests.py``); the records pages are found by following their ``next`` links.
+    """
+    import random
+    from urllib.parse import urlsplit
 
     refs = seeded["versions"]
     names = sorted({ref.split("@")[0] for ref in refs})
@@ -87,7 +88,7 @@ def build_mix(base: str, seeded: dict, count: int = 2000, seed: int = 8) -> list
         while url:  # every page, by the cursor links the API gives
             records.append(url)
             nxt = get(url).get("next")
-            url = nxt.split(base, 1)[-1] if nxt else None
+            url = None if not nxt else urlsplit(nxt)._replace(scheme="", netloc="").geturl()
     records += [
         f"/api/v1/versions/{ref}/records/?page_size=50&search={term}"
         for ref in refs
@@ -138,6 +139,11 @@ def build_mix(base: str, seeded: dict, count: int = 2000, seed: int = 8) -> list
         mix += [rng.choice(paths) for _ in range(round(weight * count))]
     rng.shuffle(mix)
     return mix
+
+
+def http_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
 
 
 def psql(pg: str, sql: str) -> None:
@@ -246,7 +252,7 @@ def main() -> int:
                     break
                 except OSError:
                     time.sleep(0.2)
-            paths = args.only or build_mix(base, seeded)
+            paths = args.only or build_mix(lambda path, base=base: http_json(base + path), seeded)
             headers = {"Accept": "application/json"}
             if mode == "auth":
                 headers["Authorization"] = f"Token {token}"

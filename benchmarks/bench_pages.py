@@ -34,6 +34,7 @@ from pathlib import Path
 from bench_api_load import LUA, REPO, free_port, psql
 
 BENCHMARKS, TRAINING_SETS, MODELS = 20, 20, 20
+PAGES = {"overlap matrix": "/overlap/", "leaderboard": "/leaderboards/deepfri-go-test-00@1/"}
 
 
 def chunks(path: Path, n: int, out: Path, stem: str) -> list[Path]:
@@ -151,7 +152,6 @@ def main() -> int:
             .stdout.strip()
             .splitlines()[-1]
         )
-        pages = {"overlap matrix": "/overlap/", "leaderboard": "/leaderboards/deepfri-go-test-00@1/"}
         for page_cache in [int(v) for v in args.page_cache.split(",")]:
             port = free_port()
             server = subprocess.Popen(
@@ -177,7 +177,7 @@ def main() -> int:
                     break
                 except OSError:
                     time.sleep(0.2)
-            for name, path in pages.items():
+            for name, path in PAGES.items():
                 times = []
                 for _ in range(21):  # warm up, check it answers, time one client alone (median of 20)
                     started = time.perf_counter()

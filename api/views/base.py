@@ -147,7 +147,8 @@ def evaluations_queryset():
     ).prefetch_related(
         Prefetch(
             "contamination_reports",
-            queryset=ContaminationReport.objects.prefetch_related(
+            # The method (its calibration table, kilobytes) is only in /contamination/, not in summaries.
+            queryset=ContaminationReport.objects.defer("method").prefetch_related(
                 Prefetch("overlap_reports", queryset=OverlapReport.objects.only("id", "uuid"))
             ),
         )

@@ -7,7 +7,8 @@ import uuid as uuid_module
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Prefetch
+from django.db.models import Count, F, Prefetch, Window
+from django.db.models.functions import RowNumber
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -32,6 +33,7 @@ from registry.models import (
     Record,
     RecordSet,
     Split,
+    SplitAttestation,
     SplitPart,
 )
 from registry.overlap import selectors as overlap_selectors
@@ -112,6 +114,20 @@ def versions_queryset():
         Prefetch(
             "derived_from", queryset=Derivation.objects.select_related("source__dataset", "target__dataset")
         ),
+    )
+
+
+def splits_queryset():
+    """Splits with their version, creator, parts (by name) and latest attestation: a constant number of
+    queries for any number of splits (``SplitSerializer`` reads ``latest_attestations``)."""
+    latest = SplitAttestation.objects.alias(
+        newest=Window(
+            RowNumber(), partition_by=[F("split_id")], order_by=[F("created_at").desc(), F("id").desc()]
+        )
+    ).filter(newest=1)
+    return Split.objects.select_related("version__dataset", "created_by").prefetch_related(
+        Prefetch("parts", SplitPart.objects.order_by("name")),
+        Prefetch("attestations", latest, to_attr="latest_attestations"),
     )
 
 
@@ -419,10 +435,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
     def splits(self, request, ref=None):
         version = lookup_version(ref)
         if request.method == "GET":
-            splits = Split.objects.filter(version=version).select_related("version__dataset", "created_by")
-            splits = splits.prefetch_related(Prefetch("parts", SplitPart.objects.order_by("name"))).order_by(
-                "name"
-            )
+            splits = splits_queryset().filter(version=version).order_by("name")
             return Response(SplitSerializer(splits, many=True, context=self.get_serializer_context()).data)
         if not dataset_can_write(request.user, version.dataset):
             raise exceptions.PermissionDenied(
@@ -462,11 +475,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
                 mapping_path.unlink(missing_ok=True)
             elif mapping_path is not None:
                 shutil.rmtree(mapping_path.parent, ignore_errors=True)  # its own uploads/<random>/ folder
-        split = (
-            Split.objects.select_related("version__dataset", "created_by")
-            .prefetch_related(Prefetch("parts", SplitPart.objects.order_by("name")))
-            .get(pk=split.pk)
-        )
+        split = splits_queryset().get(pk=split.pk)
         body = SplitSerializer(split, context=self.get_serializer_context()).data
         return Response(body, status=201, headers={"Location": body["url"]})
 
@@ -493,10 +502,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
     def lineage(self, request, ref=None):
         version = lookup_version(ref)
         context = self.get_serializer_context()
-        splits = Split.objects.filter(version=version).select_related("version__dataset", "created_by")
-        splits = splits.prefetch_related(Prefetch("parts", SplitPart.objects.order_by("name"))).order_by(
-            "name"
-        )
+        splits = splits_queryset().filter(version=version).order_by("name")
         record_sets = RecordSet.objects.filter(version=version)
         trained = (
             ModelVersion.objects.filter(trained_on__in=record_sets)
@@ -653,9 +659,7 @@ class SplitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     immutable_message = "Splits are immutable: register a new split under another name."
 
     def get_queryset(self):
-        return Split.objects.select_related("version__dataset", "created_by").prefetch_related(
-            Prefetch("parts", SplitPart.objects.order_by("name"))
-        )
+        return splits_queryset()
 
     def get_object(self):
         found = self.get_queryset().filter(uuid=parse_uuid(self.kwargs["uuid"], "split")).first()
