@@ -251,6 +251,19 @@ class RecordSerializer(serializers.ModelSerializer):
         fields = ["position", "identifier", "description", "sha256", "length", "sequence"]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        # The fields above, built directly: a records page is 50-1000 rows, and DRF's per-field walk
+        # was most of its time (benchmarks/README.md, API load). Same keys, order and types.
+        sequence = instance.sequence
+        return {
+            "position": int(instance.position),
+            "identifier": str(instance.identifier),
+            "description": str(instance.description),
+            "sha256": str(sequence.sha256),
+            "length": int(sequence.length),
+            "sequence": str(sequence.residues),
+        }
+
 
 class SplitSerializer(SplitSummarySerializer):
     version = serializers.CharField(source="version.ref", read_only=True)

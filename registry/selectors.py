@@ -148,6 +148,31 @@ def _derivation_walk(version: DatasetVersion, *, upstream: bool) -> list[Derivat
     return edges
 
 
+def version_derivations(version: DatasetVersion) -> tuple[list[Derivation], list[Derivation]]:
+    """``(version_ancestors(version), version_descendants(version))``, walking both ways at once: one
+    query per level of the deeper side (a version without derivations costs one query, not two)."""
+    from django.db.models import Q
+
+    up, down = [], []
+    up_frontier, down_frontier = [version.pk], [version.pk]
+    up_seen, down_seen = {version.pk}, {version.pk}
+    while up_frontier or down_frontier:
+        batch = list(
+            Derivation.objects.filter(
+                Q(target_id__in=up_frontier) | Q(source_id__in=down_frontier)
+            ).select_related("source__dataset", "target__dataset")
+        )
+        ups = [e for e in batch if e.target_id in up_frontier]
+        downs = [e for e in batch if e.source_id in down_frontier]
+        up_frontier = [e.source_id for e in ups if e.source_id not in up_seen]
+        up_seen.update(up_frontier)
+        down_frontier = [e.target_id for e in downs if e.target_id not in down_seen]
+        down_seen.update(down_frontier)
+        up.extend(ups)
+        down.extend(downs)
+    return up, down
+
+
 def version_ancestors(version: DatasetVersion) -> list[Derivation]:
     """Derivation edges leading into ``version``, transitively (nearest first)."""
     return _derivation_walk(version, upstream=True)
@@ -236,12 +261,13 @@ def lineage_of_version(version: DatasetVersion) -> dict:
     evaluations = Evaluation.objects.filter(record_set__in=record_sets).select_related(
         "model_version__model", "record_set__version__dataset", "record_set__part__split"
     )
+    ancestors, descendants = version_derivations(version)
     return {
         "type": "dataset_version",
         **_version_summary(version),
         "role": version.role or None,
-        "ancestors": [_edge(e) for e in version_ancestors(version)],
-        "descendants": [_edge(e) for e in version_descendants(version)],
+        "ancestors": [_edge(e) for e in ancestors],
+        "descendants": [_edge(e) for e in descendants],
         "splits": [
             {"ref": rs.ref, "role": rs.part.role, "records": rs.part.record_count}
             for rs in record_sets

@@ -82,8 +82,10 @@ from .base import (
     evaluations_queryset,
     job_answer,
     lookup_version,
+    one_or_none,
     parse_uuid,
     server_paths_hidden,
+    version_key_q,
 )
 from .cite import CITE_ERROR_STATUSES, cite_format_action
 
@@ -250,7 +252,7 @@ class DatasetViewSet(UploadMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_object(self):
         name = self.kwargs["name"]
-        found = self.get_queryset().filter(name=name).first()
+        found = one_or_none(self.get_queryset().filter(name=name))
         if found is None:
             raise exceptions.NotFound(f"No dataset {name!r}.")
         return found
@@ -412,7 +414,16 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         search_fields=["identifier", "description"],
     )
     def records(self, request, ref=None):
-        return records_page(self, Record.objects.filter(version=lookup_version(ref)))
+        # One query for a page: the records are filtered by the version's public key; only an empty
+        # page (or an error) asks whether the version exists, so that an unknown one is still a 404.
+        try:
+            response = records_page(self, Record.objects.filter(version_key_q(ref, "version__")))
+        except exceptions.APIException:
+            lookup_version(ref)
+            raise
+        if not response.data["results"]:
+            lookup_version(ref)
+        return response
 
     @extend_schema(
         methods=["GET"],
@@ -511,15 +522,12 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
             .order_by("model__name", "version")
         )
         evaluations = evaluations_queryset().filter(record_set__in=record_sets).order_by("created_at", "uuid")
+        ancestors, descendants = selectors.version_derivations(version)
         return Response(
             {
                 "version": version.ref,
-                "ancestors": DerivationSerializer(
-                    selectors.version_ancestors(version), many=True, context=context
-                ).data,
-                "descendants": DerivationSerializer(
-                    selectors.version_descendants(version), many=True, context=context
-                ).data,
+                "ancestors": DerivationSerializer(ancestors, many=True, context=context).data,
+                "descendants": DerivationSerializer(descendants, many=True, context=context).data,
                 "splits": SplitSerializer(splits, many=True, context=context).data,
                 "trained_models": [m.ref for m in trained],
                 "evaluations": EvaluationSerializer(evaluations, many=True, context=context).data,
@@ -662,7 +670,7 @@ class SplitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         return splits_queryset()
 
     def get_object(self):
-        found = self.get_queryset().filter(uuid=parse_uuid(self.kwargs["uuid"], "split")).first()
+        found = one_or_none(self.get_queryset().filter(uuid=parse_uuid(self.kwargs["uuid"], "split")))
         if found is None:
             raise exceptions.NotFound(f"No split {self.kwargs['uuid']}.")
         return found
