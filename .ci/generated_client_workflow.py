@@ -23,6 +23,7 @@ from leak_ledger_api_client.api.citations import (
     versions_cite_datacite_retrieve,
     versions_croissant_retrieve,
 )
+from leak_ledger_api_client.api.datasets import datasets_retrieve
 from leak_ledger_api_client.api.evaluations import evaluations_contamination_retrieve, evaluations_create
 from leak_ledger_api_client.api.jobs import jobs_retrieve
 from leak_ledger_api_client.api.models import model_versions_create
@@ -31,6 +32,7 @@ from leak_ledger_api_client.api.splits import versions_splits_create
 from leak_ledger_api_client.api.versions import datasets_versions_create, versions_records_fasta_retrieve
 from leak_ledger_api_client.models import (
     ContaminationReport,
+    Dataset,
     Error,
     EvaluationCreate,
     EvaluationCreateMetrics,
@@ -39,8 +41,8 @@ from leak_ledger_api_client.models import (
     KindEnum,
     ModelVersionCreate,
     OverlapQueryFile,
-    Split,
     SplitCreate,
+    SplitCreated,
     SplitCreateMapping,
     VersionOverlap,
     VersionUpload,
@@ -83,12 +85,20 @@ with open(fixtures / "one_vs_many.fasta", "rb") as handle:
         kind=KindEnum("protein"),
         version="1",
         license_="CC-BY-4.0",
+        authors=["Dallago, Christian", "FLIP consortium"],  # a repeated multipart field
     )
     job = wait(ok(datasets_versions_create.sync_detailed(dataset, client=client, body=body), Job))
 ref = job.result.ref
 print(
     f"registered {ref}: {job.result.records} records, digest {job.result.digest[:12]}..., created={job.result.created}"
 )
+authors = ok(datasets_retrieve.sync_detailed(dataset, client=client), Dataset).authors
+if [a.to_dict() for a in authors] != [
+    {"family": "Dallago", "given": "Christian"},
+    {"name": "FLIP consortium"},
+]:
+    raise SystemExit(f"authors read back as {authors!r}")
+print(f"authors: {[a.to_dict() for a in authors]}")
 
 # 2. A split from a mapping (JSON).
 mapping = json.loads((fixtures / "one_vs_many.json").read_text())
@@ -102,9 +112,11 @@ split = ok(
             allow_shared_ids=True,  # as published
         ),
     ),
-    Split,
+    SplitCreated,
 )
-print(f"split {split.name}: {', '.join(f'{p.name} ({p.role}, {p.record_count})' for p in split.parts)}")
+print(
+    f"split {split.name} (warnings {split.warnings}): {', '.join(f'{p.name} ({p.role}, {p.record_count})' for p in split.parts)}"
+)
 
 # 3. A model version trained on the train part.
 model_ref = f"gen-model-{run}@1"
@@ -113,7 +125,15 @@ model = model_versions_create.sync_detailed(
 )
 if model.status_code != 201:
     raise SystemExit(f"model version: {model.status_code} {model.content[:300]!r}")
-print(f"model version {model.parsed.ref}, trained on {model.parsed.trained_on}")
+print(
+    f"model version {model.parsed.ref}, trained on {model.parsed.trained_on}, warnings {model.parsed.warnings}"
+)
+again = model_versions_create.sync_detailed(
+    client=client, body=ModelVersionCreate(ref=model_ref, trained_on=[f"{ref}/one_vs_many:train"])
+)
+if again.status_code != 200 or again.parsed.created is not False or again.parsed.uuid != model.parsed.uuid:
+    raise SystemExit(f"identical model version again: {again.status_code} {again.content[:300]!r}")
+print(f"registered again with identical arguments: {again.status_code}, created={again.parsed.created}")
 
 # 4. An evaluation on the test part, with per-record scores (the fixture's demo scores).
 lines = (fixtures / "demo_scores.tsv").read_text().splitlines()
@@ -140,6 +160,8 @@ evaluation = evaluation.parsed
 print(
     f"evaluation {evaluation.uuid} with {len(scores)} scored records; contamination now: {evaluation.contamination!r:.80}"
 )
+for warning in evaluation.warnings:
+    print(f"  warning {warning.code}: {warning.message}")
 
 # 5. Its contamination report (404 not_ready while it is computed).
 for _ in range(600):

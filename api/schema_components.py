@@ -64,7 +64,11 @@ class ContaminationSummarySerializer(OverlapSummarySerializer):
 
 class TierRunSerializer(serializers.Serializer):
     ran = serializers.BooleanField()
-    settings = serializers.CharField(required=False)
+    # an object since the one pipeline (dedup.pipeline TierReport.settings); a settings key in older reports
+    settings = json_as({"oneOf": [{"type": "object", "additionalProperties": True}, {"type": "string"}]})(
+        required=False, help_text="The settings the tier ran with."
+    )
+    version = serializers.CharField(required=False, allow_null=True, help_text="The tool's version, if any.")
     reason = serializers.CharField(required=False, help_text="Why the tier did not run.")
 
 
@@ -92,7 +96,14 @@ class DetectionMethodSerializer(serializers.Serializer):
     tiers = serializers.ListField(child=serializers.CharField(), help_text="Tiers asked for.")
     thresholds = serializers.ListField(child=serializers.FloatField(), help_text="Identity thresholds.")
     coverage = serializers.FloatField()
-    settings_key = serializers.CharField()
+    identity = serializers.FloatField(required=False, help_text="The loosest identity threshold.")
+    reference_coverage = serializers.FloatField(required=False)
+    trim = serializers.BooleanField(required=False)
+    minhash = serializers.DictField(required=False, help_text="The minhash tier's settings (when it ran).")
+    containment = serializers.DictField(required=False, help_text="The containment tier's settings.")
+    mmseqs = serializers.DictField(required=False, help_text="The mmseqs tier's settings and version.")
+    # reports stored before the one pipeline (dedup.pipeline) carry these at the top level
+    settings_key = serializers.CharField(required=False)
     min_jaccard = serializers.FloatField(required=False)
     max_candidates = serializers.IntegerField(required=False)
     key = serializers.CharField(help_text="sha256 of the method's settings (the method_key).")
@@ -104,6 +115,7 @@ class DetectionMethodSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The measured recall table this method's recall comes from.",
     )
+    notes = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class HitSerializer(serializers.Serializer):
@@ -112,11 +124,24 @@ class HitSerializer(serializers.Serializer):
     query = serializers.CharField()
     reference_set = serializers.CharField()
     reference = serializers.CharField()
-    identity = serializers.FloatField()
-    coverage = serializers.FloatField()
-    reference_coverage = serializers.FloatField()
+    identity = serializers.FloatField(
+        help_text="Measured identity; for tier estimated, the median identity estimated from Jaccard."
+    )
+    coverage = serializers.FloatField(allow_null=True, help_text="null: not measured (tier estimated).")
+    reference_coverage = serializers.FloatField(
+        allow_null=True, help_text="null: not measured (tier estimated)."
+    )
     jaccard = serializers.FloatField(allow_null=True)
-    tier = serializers.CharField(help_text="exact, minhash or mmseqs.")
+    tier = serializers.CharField(
+        help_text="exact, minhash, containment, mmseqs, or estimated (against a sketch-only training set: "
+        "unverified, estimated from Jaccard)."
+    )
+    identity_interval = serializers.ListField(
+        child=serializers.FloatField(),
+        required=False,
+        allow_null=True,
+        help_text="Tier estimated: [5%, median, 95%] of the identity measured at that Jaccard on real pairs.",
+    )
 
 
 class OverlapReportDataSerializer(serializers.Serializer):
@@ -194,6 +219,28 @@ class ReferenceSetSerializer(serializers.Serializer):
     records = serializers.IntegerField()
 
 
+WARNING_CODES = (
+    "trained_on_benchmark, trained_on_test_part (model versions); trained_on_evaluated_set, scores_coverage, "
+    "metric_far_from_mean, contamination, contamination_pending (evaluations); split_coverage (splits); "
+    "already_registered, role_applied, identical_to_other_dataset (dataset versions)"
+)
+
+
+class RegistrationWarningSerializer(serializers.Serializer):
+    """Something a registration accepted but its reader must know (the CLI prints the same sentence)."""
+
+    code = serializers.CharField(help_text=f"Stable machine-readable code: {WARNING_CODES}.")
+    message = serializers.CharField(help_text="The sentence, as the command line prints it.")
+
+
+class AuthorSerializer(serializers.Serializer):
+    """An author as citations name them: a person (family, given) or an organisation (name)."""
+
+    family = serializers.CharField(required=False, help_text="A person's family name.")
+    given = serializers.CharField(required=False, help_text="A person's given name(s).")
+    name = serializers.CharField(required=False, help_text="An organisation's name.")
+
+
 class JobResultSerializer(serializers.Serializer):
     """What a job produced: an ingest job's version (ref, uuid, digest, records...), a query job's
     overlap answer (query, references, summary, pairs, method...). Empty until the job succeeds."""
@@ -207,6 +254,7 @@ class JobResultSerializer(serializers.Serializer):
     created = serializers.BooleanField(required=False, help_text="False: identical content was registered.")
     skipped_duplicates = serializers.IntegerField(required=False)
     messages = serializers.ListField(child=serializers.CharField(), required=False)
+    warnings = RegistrationWarningSerializer(many=True, required=False, help_text="The messages, with codes.")
     # query
     query = serializers.CharField(required=False)
     query_digest = serializers.CharField(required=False)

@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dedup.parsing import FORMATS as FILE_FORMATS
+from registry.errors import RegistryError
 from registry.models import (
     Dataset,
     DatasetVersion,
@@ -31,6 +32,7 @@ from registry.models import (
     VersionRole,
 )
 from registry.models.names import NAME_PATTERN, VERSION_PATTERN
+from registry.services.ingest import parse_authors
 
 from . import schema_components as components
 
@@ -118,6 +120,9 @@ class DatasetSerializer(serializers.ModelSerializer):
     owner = serializers.SerializerMethodField()
     group = serializers.SerializerMethodField()
     version_count = serializers.IntegerField(read_only=True)
+    authors = components.json_as(components.AuthorSerializer(many=True))(
+        read_only=True, help_text="Who made the data, in order, as citations name them."
+    )
 
     class Meta:
         model = Dataset
@@ -130,6 +135,7 @@ class DatasetSerializer(serializers.ModelSerializer):
             "group",
             "license",
             "source",
+            "authors",
             "description",
             "created_at",
             "version_count",
@@ -220,6 +226,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "role",
             "source_filename",
             "format",
+            "sketch_only",
             "created_by",
             "created_at",
             "derived_from",
@@ -507,6 +514,10 @@ class JobSerializer(serializers.ModelSerializer):
         help_text="Why it failed: detail, code, and for rejected files: file, line, record, reason, hint."
     )
     version_url = serializers.SerializerMethodField(help_text="For ingest jobs that succeeded: the version.")
+    warnings = serializers.SerializerMethodField(
+        help_text="What the registration accepted but a reader must know (an ingest job's result.warnings); "
+        "empty until the job succeeds."
+    )
     created_by = serializers.SerializerMethodField()
 
     class Meta:
@@ -520,6 +531,7 @@ class JobSerializer(serializers.ModelSerializer):
             "result",
             "error",
             "version_url",
+            "warnings",
             "attempts",
             "created_by",
             "created_at",
@@ -549,6 +561,10 @@ class JobSerializer(serializers.ModelSerializer):
         if not ref:
             return None
         return _absolute(self.context, reverse("api:version-detail", kwargs={"ref": ref}))
+
+    @extend_schema_field(components.RegistrationWarningSerializer(many=True))
+    def get_warnings(self, obj) -> list:
+        return self._clean(list((obj.result or {}).get("warnings") or []))
 
     def get_created_by(self, obj) -> str | None:
         return _user_name(obj.created_by)
@@ -580,6 +596,13 @@ class VersionUploadSerializer(serializers.Serializer):
     license = serializers.CharField(required=False, allow_blank=True, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     source = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    authors = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=100,
+        help_text="Authors of the data, in order, as the CLI's --author: 'Family, Given' (a person) or a name "
+        "(an organisation); repeat the form field for several. Set by the dataset's first version.",
+    )
     derived_from = serializers.RegexField(
         REF_PATTERN, required=False, help_text="name@version it derives from."
     )
@@ -609,9 +632,47 @@ class VersionUploadSerializer(serializers.Serializer):
         help_text="Register as `kind` even when the content looks like another kind (DNA or labels as protein).",
     )
 
+    def validate_authors(self, value):
+        """Parsed as the command line parses --author (one parser); the stored shape is what is returned."""
+        errors = []
+        for item in value:
+            try:
+                parse_authors([item])
+            except RegistryError:
+                errors.append(f"{item!r} is not 'Family, Given' (a person) or a name (an organisation).")
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
 
 class VersionUploadWithDatasetSerializer(VersionUploadSerializer):
     dataset = serializers.RegexField(NAME_PATTERN, max_length=200, help_text="Dataset name (created if new).")
+
+
+class SketchUploadSerializer(serializers.Serializer):
+    """A sketch file (``leakledger sketch FILE -o private.llsk``) to register as a sketch-only version."""
+
+    file = BinaryFileField(
+        allow_empty_file=True,
+        help_text="A .llsk file: per record the sha256 of the normalised sequence, its length and its MinHash "
+        "signature, never the residues (README: Private, sketch-only training sets).",
+    )
+    kind = choice_field(
+        Kind.choices, required=False, help_text="Default: the file's; must match an existing dataset."
+    )
+    version = serializers.RegexField(
+        VERSION_PATTERN, required=False, max_length=64, help_text="Version name; default: the next integer."
+    )
+    license = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    role = choice_field(
+        VersionRole.choices,
+        as_pattern=True,
+        required=False,
+        allow_blank=True,
+        help_text="training (the usual role of a private set), benchmark or empty.",
+    )
 
 
 class SplitCreateSerializer(serializers.Serializer):
@@ -786,8 +847,13 @@ class OverlapHitSerializer(serializers.Serializer):
     query = serializers.CharField(source="query_record.identifier", read_only=True)
     reference = serializers.CharField(source="reference_record.identifier", read_only=True)
     identity = serializers.FloatField(read_only=True)
-    coverage = serializers.FloatField(source="query_coverage", read_only=True)
-    reference_coverage = serializers.FloatField(read_only=True)
+    coverage = serializers.FloatField(
+        source="query_coverage",
+        read_only=True,
+        allow_null=True,
+        help_text="null: not measured (tier estimated).",
+    )
+    reference_coverage = serializers.FloatField(read_only=True, allow_null=True)
     jaccard = serializers.FloatField(read_only=True, allow_null=True)
     tier = serializers.CharField(read_only=True, help_text="exact, minhash or mmseqs: which tier found it.")
 

@@ -5,7 +5,7 @@ alignment that ``Bio.Align.PairwiseAligner`` yields, scored per kind as
 :mod:`dedup.verify` describes.
 
 - ``"numba"`` (default when numba is installed): the compiled kernel of
-  :mod:`dedup._align_kernel`, 3-4 times faster than Biopython per pair on one core
+  :mod:`dedup._align_kernel`, about 8 times faster than Biopython per pair on one core
   (``benchmarks/README.md``, "Verification") and free of the GIL, so that threads
   verify pairs on every core.
 - ``"biopython"``: ``Bio.Align.PairwiseAligner``, the reference the kernel is

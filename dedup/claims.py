@@ -299,6 +299,9 @@ def format_claims(summary: dict[str, Any]) -> list[str]:
             recall = f"{row['recall']:.3f} [{low:.3f}, {high:.3f}]"
         estimated = "-" if row["estimated"] is None else f"{row['estimated']:.1f}"
         tiers = ", ".join(f"{name} {n}" for name, n in row["by_tier"].items())
+        if row.get("unverified"):
+            low, high = row["unverified_interval"]
+            tiers += f" (unverified; range {low:,}-{high:,})"
         lines.append(
             f"{row['label']:>9}  {row['records']:>8,}  {100 * row['fraction']:>5.1f}%  {estimated:>9}  {recall:<22}  {tiers}"
         )
@@ -307,6 +310,20 @@ def format_claims(summary: dict[str, Any]) -> list[str]:
     ]
     if blind:
         lines.append(f"{blind[-1]['label']}: {blind[-1]['recall_basis']}")
+    est = summary.get("estimated_from_jaccard")
+    if est:
+        lines.append(
+            f"against sketch-only training sets ({', '.join(est['sketch_only_references'])}): {est['note']}"
+        )
+        rel = est.get("relation")
+        if rel:
+            err = rel["error"]
+            lines.append(
+                f"  relation measured by {rel['measured_by']} on {', '.join(rel['sources'])}: on held-out test "
+                f"sequences the interval held the aligned identity for {err['interval_coverage']:.1%} "
+                f"(|median - aligned identity|: median {err['median_absolute_error']:.3f}, mean "
+                f"{err['mean_absolute_error']:.3f})"
+            )
     cal = summary["calibration"]
     if cal.get("measured"):
         lines.append(

@@ -21,14 +21,19 @@ Examples:
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from concurrent.futures import Future
 
 import numpy as np
 
+from . import _kernels
 from .containment import SeedIndex
 from .errors import ParameterMismatchError
 from .lsh import band_keys
 from .method import Method
+from .parallel import resolve_threads
 from .params import SketchParams
 from .parsing import sequence_sha256
 from .sketch import EMPTY_VALUE, SignatureBatch, sketch_batch
@@ -53,6 +58,7 @@ class MemoryIndex:
         self.records = 0
         self.threads: int | None = 1
         self._seeds: dict[str, SeedIndex] = {}  # the containment tier's seed table, by sketch params
+        self._seeds_building: dict[str, Future[SeedIndex]] = {}  # started by build(), not yet taken
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -76,6 +82,10 @@ class MemoryIndex:
         """Read ``(identifier, normalised sequence)`` pairs in chunks; sketch them unless ``sketch=False``.
 
         ``threads`` sketch each chunk (``None``: every CPU); the index does not depend on it.
+        With more than one thread and the containment tier in the method, the containment
+        tier's seed table is built on a thread of its own as soon as the sequences are read,
+        while the reference is sketched and the MinHash tier runs (the compiled kernels release
+        the GIL); :meth:`seed_index` waits for it. The table is the same either way.
         """
         index = cls(method)
         index.threads = threads
@@ -96,6 +106,8 @@ class MemoryIndex:
                 pending = []
                 if say:
                     say(f"minhash: sketched {len(index.keys):,} reference sequences")
+        if "containment" in method.tiers and resolve_threads(threads) > 1 and index.seqs:
+            index._start_seed_index(method.params)
         if sketch:
             index._add(pending)
             if say:
@@ -175,9 +187,30 @@ class MemoryIndex:
         Seed row ``i`` is the reference of key ``i``.
         """
         key = params.key()
+        building = self._seeds_building.pop(key, None)
+        if building is not None:
+            self._seeds[key] = building.result()
         if key not in self._seeds:
             self._seeds[key] = SeedIndex.build(self.seqs, params)
         return self._seeds[key], range(len(self.seqs))
+
+    def _start_seed_index(self, params: SketchParams) -> None:
+        """Build the seed table of the sequences read so far on a thread of its own."""
+        if _kernels.AVAILABLE:
+            importlib.import_module("numba")  # here: the first import of numba is not made in the new thread
+        future: Future[SeedIndex] = Future()
+        seqs = list(self.seqs)
+
+        def build() -> None:
+            try:
+                future.set_result(SeedIndex.build(seqs, params))
+            except BaseException as err:  # handed to whoever calls seed_index()
+                future.set_exception(err)
+
+        # A daemon thread: a process whose queries all found hits before the containment tier
+        # exits without waiting for a table nobody asked for.
+        threading.Thread(target=build, name="dedup-seeds", daemon=True).start()
+        self._seeds_building[params.key()] = future
 
     def name(self, key: Hashable) -> str:
         """The representative identifier of a candidate key (a row of this index)."""

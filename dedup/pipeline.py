@@ -26,6 +26,7 @@ import numpy as np
 
 from . import containment as _containment
 from . import mmseqs as _mmseqs
+from .jaccard_identity import ESTIMATED_TIER, NO_RESIDUES, relation_for
 from .method import TIER_ORDER, Method
 from .parsing import sequence_sha256
 from .sketch import SignatureBatch
@@ -68,6 +69,11 @@ class CandidateIndex(Protocol):
     def sequences(self) -> Iterable[tuple[Hashable, str]]:
         """Every distinct reference sequence as ``(key, residues)`` (for the mmseqs tier)."""
         ...
+
+
+# An index may also say ``signatures_only = True`` (a sketch-only reference: signatures, lengths
+# (``lengths(keys) -> {key: residues}``) and sha256, no residues). Then :func:`run_tiers` runs the exact tier, the MinHash tier without
+# alignment (:func:`estimated_minhash_tier`) and reports the other tiers as not run.
 
 
 @dataclass
@@ -255,6 +261,72 @@ def minhash_tier(
     return TierOutcome(hits, report)
 
 
+def estimated_minhash_tier(
+    queries: list[tuple[str, str]], index: CandidateIndex, method: Method, ctx: TierContext
+) -> TierOutcome:
+    """LSH candidates of a sketch-only reference: the best Jaccard per query, identity estimated from it.
+
+    Nothing is aligned (there are no residues). Each candidate's identity interval is read from the
+    relation measured by ``benchmarks/calibrate_jaccard.py`` (:mod:`dedup.jaccard_identity`) at its
+    Jaccard and length class (the index's ``lengths(keys)`` gives the reference lengths); the
+    query's hit is the candidate with the highest estimate (:meth:`Relation.best`). The hit's
+    identity is that median, its coverages are 0.0 placeholders (not measured) and its tier is
+    ``"estimated"``. A query is kept when the upper end of its interval reaches the method's
+    identity; one whose candidates fall only in bins without enough calibration pairs is counted
+    in ``not_estimable``.
+    """
+    t0 = time.perf_counter()
+    relation = relation_for(method.params)
+    settings = {
+        "sketch_params": method.params.key(),
+        "bands": method.bands,
+        "rows": method.rows,
+        "min_jaccard": method.min_jaccard,
+        "verification": "none: identity estimated from Jaccard (python benchmarks/calibrate_jaccard.py)",
+    }
+    if relation is None:
+        reason = f"the Jaccard-to-identity relation is not measured for {method.params.key()}"
+        ctx.say(f"minhash: not run ({reason})")
+        return TierOutcome([], TierReport("minhash", False, reason=reason, settings=settings))
+    hits: list[Hit] = []
+    n_candidates = not_estimable = 0
+    lengths_of = getattr(index, "lengths", None)
+    for lo in range(0, len(queries), QUERY_CHUNK):
+        part = queries[lo : lo + QUERY_CHUNK]
+        sigs = SignatureBatch.sketch([s for _q, s in part], method.params, threads=ctx.threads)
+        rows, keys, jac = index.candidates(sigs)
+        n_candidates += len(rows)
+        keep = np.flatnonzero(jac >= method.min_jaccard - 1e-12).tolist()
+        ref_len = lengths_of(list(dict.fromkeys(keys[i] for i in keep))) if callable(lengths_of) else {}
+        per: dict[int, list[tuple[float, Hashable]]] = {}
+        for i in keep:
+            per.setdefault(int(rows[i]), []).append((float(jac[i]), keys[i]))
+        for row, cands in sorted(per.items()):
+            qid, qseq = part[row]
+            chosen = relation.best([(j, len(qseq), int(ref_len.get(key, 0))) for j, key in cands])
+            if chosen is None:
+                not_estimable += 1
+                continue
+            i, (low, mid, high) = chosen
+            if high + 1e-9 < method.identity:
+                continue
+            hits.append(Hit(qid, str(cands[i][1]), mid, 0.0, 0.0, cands[i][0], ESTIMATED_TIER, None))
+        ctx.say(
+            f"minhash: {min(lo + QUERY_CHUNK, len(queries))} of {len(queries)} query sequences, "
+            f"{len(hits)} estimated from Jaccard (sketch-only reference, not aligned)"
+        )
+    report = TierReport(
+        "minhash",
+        True,
+        settings=settings,
+        seconds=time.perf_counter() - t0,
+        queries=len(queries),
+        hits=len(hits),
+        stats={"candidates_from_index": n_candidates, "estimated": len(hits), "not_estimable": not_estimable},
+    )
+    return TierOutcome(hits, report)
+
+
 def _seed_index(index: CandidateIndex, method: Method) -> tuple[_containment.SeedIndex, Sequence[Hashable]]:
     """The index's seed table for the method's k-mers and the reference key of each seed row.
 
@@ -428,11 +500,17 @@ def run_tiers(
     remaining = [(q, s) for q, s in queries if s]
     found: list[Hit] = []
     reports: dict[str, TierReport] = {}
+    signatures_only = bool(getattr(index, "signatures_only", False))
     for name in TIER_ORDER:
         if name not in method.tiers:
             reports[name] = TierReport(name, False, reason="not requested")
             continue
-        outcome = TIER_FUNCTIONS[name](remaining, index, method, ctx)
+        if signatures_only and name in ("containment", "mmseqs"):
+            ctx.say(f"{name}: not run ({NO_RESIDUES})")
+            reports[name] = TierReport(name, False, reason=NO_RESIDUES)
+            continue
+        tier = estimated_minhash_tier if signatures_only and name == "minhash" else TIER_FUNCTIONS[name]
+        outcome = tier(remaining, index, method, ctx)
         found.extend(outcome.hits)
         ctx.answered.update(h.query for h in outcome.hits)
         reports[name] = outcome.report

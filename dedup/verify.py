@@ -60,7 +60,7 @@ stay within the measured recall.
 
 **Aligners.** The alignment is the first optimal local alignment that
 :class:`Bio.Align.PairwiseAligner` yields. A compiled kernel
-(:mod:`dedup._align_kernel`, numba) computes that same alignment 3-4 times faster
+(:mod:`dedup._align_kernel`, numba) computes that same alignment about 8 times faster
 on one core (``benchmarks/README.md``, "Verification") and without the GIL, so :meth:`Verifier.verify_many` aligns pairs on several
 threads; Biopython stays the reference (``backend="biopython"``) and the path used
 without numba. Both give identical alignments on every real candidate pair tested

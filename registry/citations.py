@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from django.core.cache import cache
 from django.urls import reverse
 
+from registry.errors import refuse_sketch_only
 from registry.models import DatasetVersion, Evaluation, Record, Split, SplitMembership
 
 PUBLISHER = "LeakLedger"
@@ -129,7 +130,9 @@ def records_stream(version: DatasetVersion, fmt: str) -> Iterator[bytes]:
 
     FASTA: ``>identifier description`` then the sequence on one line. CSV: ``identifier,
     description,sequence`` and one ``split:NAME`` column per split holding the record's part.
+    A sketch-only version is refused (:class:`registry.errors.SketchOnly`).
     """
+    refuse_sketch_only(version)
     rows = (
         Record.objects.filter(version=version)
         .order_by("position")
@@ -164,6 +167,7 @@ def records_stream(version: DatasetVersion, fmt: str) -> Iterator[bytes]:
 
 def records_sha256(version: DatasetVersion, fmt: str) -> str:
     """sha256 of the download in ``fmt``; cached (versions are immutable, splits only get added)."""
+    refuse_sketch_only(version)
     split_key = hashlib.sha256(
         ",".join(
             str(u)
@@ -505,6 +509,7 @@ def evaluation_citation(evaluation: Evaluation, fmt: str, request=None):
 
 def croissant(version: DatasetVersion, request=None) -> dict:
     """Croissant 1.1 JSON-LD for a version: downloads with sha256, record fields, splits, provenance."""
+    refuse_sketch_only(version)
     dataset = version.dataset
     url = _url(request, "api:version-detail", ref=version.ref)
     splits = list(Split.objects.filter(version=version).prefetch_related("parts").order_by("name"))

@@ -43,3 +43,28 @@ class Immutable(Conflict):
 class Forbidden(RegistryError):
     status = 403
     code = "permission_denied"
+
+
+class SketchOnly(Conflict):
+    """The version is sketch-only: it has no residues to give out (records, downloads, Croissant files)."""
+
+    code = "sketch_only"
+
+
+def refuse_without_residues(version, what: str) -> None:
+    """Raise :class:`SketchOnly` when ``what`` (e.g. "generating a split") needs residues the version lacks."""
+    if getattr(version, "sketch_only", False):
+        raise SketchOnly(
+            f"{version.ref} is a sketch-only version (sha256, length and MinHash signature per record, no "
+            f"residues): {what} needs the sequences to align."
+        )
+
+
+def refuse_sketch_only(version) -> None:
+    """Raise :class:`SketchOnly` for a sketch-only version: its records are not downloadable."""
+    if getattr(version, "sketch_only", False):
+        raise SketchOnly(
+            f"{version.ref} is a sketch-only version: it was registered from a .llsk file (sha256, length and "
+            "MinHash signature per record) and the registry never had its sequences, so its records cannot be "
+            "downloaded. Ask its owner for the data; it can still be checked against (exact and estimated hits)."
+        )

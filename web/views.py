@@ -289,8 +289,8 @@ def overlap_pairs_tsv(request, uuid: str):
                     reference_set,
                     r,
                     f"{ident:.4f}",
-                    f"{qcov:.4f}",
-                    f"{rcov:.4f}",
+                    "" if qcov is None else f"{qcov:.4f}",  # None: estimated hit, not aligned
+                    "" if rcov is None else f"{rcov:.4f}",
                     "" if jac is None else f"{jac:.4f}",
                     tier,
                 ]

@@ -25,6 +25,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from registry import selectors
+from registry.errors import refuse_sketch_only
 from registry.models import (
     Dataset,
     DatasetVersion,
@@ -40,9 +41,11 @@ from registry.overlap import selectors as overlap_selectors
 from registry.services import dataset_can_write, split_register
 from registry.services.ingest import registration_check
 from registry.services.jobs import job_create, job_enqueue, jobs_run_inline
+from registry.services.warnings import split_notices
 
 from .. import citations
 from .. import schema_components as components
+from ..created import SplitCreatedSerializer, registered_answer
 from ..filters import (
     DatasetFilter,
     DerivationFilter,
@@ -59,6 +62,7 @@ from ..serializers import (
     EvaluationSerializer,
     JobSerializer,
     RecordSerializer,
+    SketchUploadSerializer,
     SplitCreateSerializer,
     SplitPartSerializer,
     SplitSerializer,
@@ -94,11 +98,15 @@ VERSION_IMMUTABLE = (
     "(POST /api/v1/datasets/{name}/versions/ with derived_from and transform to record the lineage)."
 )
 UPLOAD_RESPONSES = {
-    201: OpenApiResponse(JobSerializer, description="Eager mode: registered; Location is the new version."),
+    201: OpenApiResponse(
+        JobSerializer,
+        description="Eager mode: registered; Location is the new version. `warnings` says, e.g., that the "
+        "content is identical to another dataset's version.",
+    ),
     200: OpenApiResponse(
         JobSerializer,
         description="Identical content is already registered: result.created is "
-        "false and version_url is the existing version.",
+        "false, version_url is the existing version, and `warnings` says so (code already_registered).",
     ),
     202: OpenApiResponse(
         JobSerializer, description="Accepted: poll the job (Location) for state and progress."
@@ -190,6 +198,7 @@ class UploadMixin:
                 "license": data.get("license", ""),
                 "description": data.get("description", ""),
                 "source": data.get("source", ""),
+                "authors": data.get("authors", []),
                 "derived_from": data.get("derived_from"),
                 "transform": data.get("transform", ""),
                 "role": data.get("role", ""),
@@ -243,7 +252,7 @@ class DatasetViewSet(UploadMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "name"
     lookup_value_regex = r"[^/]+"
     cursor_ordering = ("name",)
-    upload_actions = ("versions",)
+    upload_actions = ("versions", "sketches")
     immutable_message = "Datasets are changed by registering new versions; their records cannot be edited."
     extra_error_statuses = UPLOAD_ERRORS
 
@@ -259,7 +268,7 @@ class DatasetViewSet(UploadMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_parsers(self):
         if (
-            getattr(self, "action", None) == "versions"
+            getattr(self, "action", None) in ("versions", "sketches")
             and self.request is not None
             and self.request.method == "POST"
         ):
@@ -309,6 +318,66 @@ class DatasetViewSet(UploadMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(
             VersionSerializer(page, many=True, context=self.get_serializer_context()).data
         )
+
+    @extend_schema(
+        summary="Upload a sketch file (.llsk) as a sketch-only version",
+        description=(
+            "multipart/form-data. The file holds, per record, the sha256 of the normalised sequence, its length "
+            "and its MinHash signature (made with `leakledger sketch FILE -o private.llsk`), never the residues. "
+            "The version's records have no sequences: overlap checks against it match sha256 (exact) and "
+            "signatures (estimated from Jaccard, not aligned), and its records cannot be downloaded (409). A "
+            "file sketched with other parameters than this registry's is refused (the job's error says what to "
+            "re-run). Answers as POST /datasets/{name}/versions/."
+        ),
+        tags=["versions"],
+        request={"multipart/form-data": SketchUploadSerializer},
+        responses=UPLOAD_RESPONSES,
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="sketches",
+        url_name="sketches",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def sketches(self, request, name=None):
+        found = Dataset.objects.filter(name=name).first()
+        if found is not None and not dataset_can_write(request.user, found):
+            raise exceptions.PermissionDenied(
+                f"Only the owner of {name!r} or members of its group may add versions."
+            )
+        with uploads_removed_on_error(request):
+            form = SketchUploadSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            data = form.validated_data
+            kind = data.get("kind") or (found.kind if found else None)
+            if kind is not None:
+                registration_check(
+                    dataset_name=name,
+                    kind=kind,
+                    version=data.get("version"),
+                    role=data.get("role", ""),
+                    user=request.user,
+                )
+            keep = self._stored_path(data["file"])
+            payload = {
+                "path": str(keep),
+                "dataset_name": name,
+                "kind": kind,
+                "version": data.get("version"),
+                "license": data.get("license", ""),
+                "description": data.get("description", ""),
+                "source": data.get("source", ""),
+                "role": data.get("role", ""),
+                "sketch_only": True,
+                "user_id": request.user.pk,
+                "delete_after": True,
+            }
+            job = job_create(kind="ingest", payload=payload, user=request.user, enqueue=False)
+            self._kept_upload = keep
+        job_enqueue(job)
+        job.refresh_from_db()
+        return job_answer(job, request)
 
 
 # --- versions -------------------------------------------------------------------------------------
@@ -415,14 +484,17 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
     )
     def records(self, request, ref=None):
         # One query for a page: the records are filtered by the version's public key; only an empty
-        # page (or an error) asks whether the version exists, so that an unknown one is still a 404.
+        # page (or an error) looks the version up, so that an unknown one is still a 404 and a
+        # sketch-only one (no residues: none of its records match) still a 409.
         try:
-            response = records_page(self, Record.objects.filter(version_key_q(ref, "version__")))
+            response = records_page(
+                self, Record.objects.filter(version_key_q(ref, "version__"), version__sketch_only=False)
+            )
         except exceptions.APIException:
-            lookup_version(ref)
+            refuse_sketch_only(lookup_version(ref))
             raise
         if not response.data["results"]:
-            lookup_version(ref)
+            refuse_sketch_only(lookup_version(ref))
         return response
 
     @extend_schema(
@@ -440,7 +512,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         "two parts is rejected unless allow_shared_ids.",
         # One body type per operation for generated clients: multipart is documented at splits/upload/.
         request={"application/json": SplitCreateSerializer},
-        responses={201: SplitSerializer},
+        responses={201: SplitCreatedSerializer},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def splits(self, request, ref=None):
@@ -487,15 +559,16 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
             elif mapping_path is not None:
                 shutil.rmtree(mapping_path.parent, ignore_errors=True)  # its own uploads/<random>/ folder
         split = splits_queryset().get(pk=split.pk)
-        body = SplitSerializer(split, context=self.get_serializer_context()).data
-        return Response(body, status=201, headers={"Location": body["url"]})
+        return registered_answer(
+            SplitCreatedSerializer, split, context=self.get_serializer_context(), notices=split_notices(split)
+        )
 
     @extend_schema(
         summary="Register a split of a version, the mapping as a file",
         tags=["splits"],
         description="As POST /versions/{ref}/splits/, as multipart/form-data with the mapping in `mapping_file`.",
         request={"multipart/form-data": SplitUploadSerializer},
-        responses={201: SplitSerializer},
+        responses={201: SplitCreatedSerializer},
     )
     @action(
         detail=True, methods=["post"], url_path="splits/upload", pagination_class=None, filter_backends=[]
@@ -607,6 +680,7 @@ class RecordsDownloadView(ApiViewMixin, GenericAPIView):
 
     def get(self, request, ref: str):
         version = lookup_version(ref)
+        refuse_sketch_only(version)  # 409 before the stream starts: a sketch-only version has no residues
         response = StreamingHttpResponse(
             citations.records_stream(version, self.fmt), content_type=citations.MEDIA[self.fmt]
         )
@@ -717,7 +791,9 @@ class SplitPartViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         search_fields=["identifier", "description"],
     )
     def records(self, request, uuid=None):
-        return records_page(self, Record.objects.filter(splitmembership__part=self.get_object()))
+        part = self.get_object()
+        refuse_sketch_only(part.split.version)
+        return records_page(self, Record.objects.filter(splitmembership__part=part))
 
 
 @extend_schema_view(list=extend_schema(summary="List derivations (lineage edges)", tags=["lineage"]))

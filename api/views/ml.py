@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count, Prefetch
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -22,9 +22,11 @@ from registry.models import (
 from registry.overlap import selectors as overlap_selectors
 from registry.services import evaluation_record, model_version_register
 from registry.services.ml import model_can_write
+from registry.services.warnings import contamination_notice, evaluation_notices, model_notices
 
 from .. import citations
 from .. import schema_components as components
+from ..created import EvaluationCreatedSerializer, ModelVersionCreatedSerializer, registered_answer
 from ..filters import EvaluationFilter, JobFilter, MLModelFilter, ModelVersionFilter
 from ..parsers import SafeJSONParser
 from ..renderers import CITATION_RENDERERS
@@ -140,9 +142,18 @@ class ModelVersionViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOn
 
     @extend_schema(
         summary="Register a model version",
+        description="Idempotent, as on the command line: the same arguments again answer 200 with the existing "
+        "version and `created: false`; other arguments for a registered name@version are a 409 whose `fields` "
+        "name each argument that differs. `warnings` says, for example, that it is trained on a benchmark.",
         tags=["models"],
         request=ModelVersionCreateSerializer,
-        responses={201: ModelVersionSerializer},
+        responses={
+            201: OpenApiResponse(ModelVersionCreatedSerializer, description="Registered now."),
+            200: OpenApiResponse(
+                ModelVersionCreatedSerializer,
+                description="Already registered with identical arguments: the existing version, created=false.",
+            ),
+        },
     )
     def create(self, request, *args, **kwargs):
         form = ModelVersionCreateSerializer(data=request.data)
@@ -156,11 +167,15 @@ class ModelVersionViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOn
             parameters=data["parameters"],
             description=data.get("description", ""),
             user=request.user,
+            idempotent=True,
         )
-        body = ModelVersionSerializer(
-            model_versions_queryset().get(pk=version.pk), context=self.get_serializer_context()
-        ).data
-        return Response(body, status=201, headers={"Location": body["url"]})
+        return registered_answer(
+            ModelVersionCreatedSerializer,
+            model_versions_queryset().get(pk=version.pk),
+            context=self.get_serializer_context(),
+            notices=model_notices(version),
+            created=version.created,
+        )
 
     @extend_schema(
         summary="Lineage of a model version: bases, training ancestry, evaluations",
@@ -239,11 +254,13 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
         tags=["evaluations"],
         # One body type per operation for generated clients: multipart is documented at evaluations/upload/.
         request={"application/json": EvaluationCreateSerializer},
-        responses={201: EvaluationSerializer},
+        responses={201: EvaluationCreatedSerializer},
         description="Only the model's owner or staff (a model registered from the command line has no owner: "
         "only staff). The contamination "
         "report against the model's training ancestry is computed in the background. Per-record scores go "
-        "inline (JSON `scores`) or, for many records, as a file (multipart `scores_file`).",
+        "inline (JSON `scores`) or, for many records, as a file (multipart `scores_file`). `warnings` holds "
+        "the contamination headline (code contamination, or contamination_pending until the report exists) "
+        "and what else a reader must know (scores covering few records, a metric far from its per-record mean).",
     )
     def create(self, request, *args, **kwargs):
         multipart = request.content_type.startswith("multipart/")
@@ -275,16 +292,18 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
         finally:
             if scores_path is not None:
                 scores_path.unlink(missing_ok=True)
-        body = EvaluationSerializer(
-            evaluations_queryset().get(pk=evaluation.pk), context=self.get_serializer_context()
-        ).data
-        return Response(body, status=201, headers={"Location": body["url"]})
+        return registered_answer(
+            EvaluationCreatedSerializer,
+            evaluations_queryset().get(pk=evaluation.pk),
+            context=self.get_serializer_context(),
+            notices=[*evaluation_notices(evaluation), contamination_notice(evaluation)],
+        )
 
     @extend_schema(
         summary="Record an evaluation, per-record scores as a file",
         tags=["evaluations"],
         request={"multipart/form-data": EvaluationUploadSerializer},
-        responses={201: EvaluationSerializer},
+        responses={201: EvaluationCreatedSerializer},
         description="As POST /evaluations/, as multipart/form-data with the scores in `scores_file`.",
     )
     @action(detail=False, methods=["post"], url_path="upload", parser_classes=[MultiPartParser])

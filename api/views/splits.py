@@ -135,7 +135,7 @@ class SplitAttestationListView(ApiViewMixin, GenericAPIView):
         summary="Attestations of a split, newest first (without the violations)",
         tags=["splits"],
         parameters=[UUID_PARAM],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: {"type": "array", "items": {"type": "object", "additionalProperties": True}}},
     )
     def get(self, request, uuid=None):
         return Response(split_attestations(_split(uuid)))

@@ -92,9 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--derived-from", metavar="NAME@V")
     p.add_argument("--transform")
     p.add_argument("--role", choices=["training", "benchmark"])
-    p.add_argument("--format", choices=FORMATS)
+    p.add_argument("--format", choices=[*FORMATS, "llsk"], help="llsk: a sketch file (leakledger sketch)")
     p.add_argument("--id-column")
     p.add_argument("--sequence-column")
+    p.add_argument("--skip-identical-duplicates", action="store_true")
+
+    p = add(
+        "sketch",
+        help="sketch a private sequence file locally into a .llsk file: sha256, length and MinHash "
+        "signature per record, never the residues (register it with `leakledger register FILE.llsk`)",
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.llsk")
+    p.add_argument("--kind", choices=KINDS, default="protein")
+    p.add_argument("--format", choices=FORMATS)
     p.add_argument("--skip-identical-duplicates", action="store_true")
 
     p = add("split", help="register a split of a version")
@@ -215,6 +226,22 @@ def _fail(args: argparse.Namespace, exc: ApiError, code: int) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "login":
         return _login(args)
+    if args.command == "sketch":  # local: no server, no token
+        header = Client.sketch(
+            args.file,
+            args.output,
+            kind=args.kind,
+            format=args.format,
+            skip_identical_duplicates=args.skip_identical_duplicates,
+        )
+        _emit(
+            args,
+            header,
+            f"sketched {header['records']:,} records of {args.file} into {args.output}\n"
+            f"  params   {header['sketch_params']}\n  digest   {header['digest']}\n"
+            "  holds    sha256, length and MinHash signature per record; no residues, no descriptions",
+        )
+        return 0
     client = Client(args.url, args.token, progress=False if args.quiet else None)
     command = args.command
     if command == "whoami":
@@ -223,6 +250,24 @@ def _run(args: argparse.Namespace) -> int:
             args,
             {"server": client.settings.url, "token_from": client.settings.token_from, "root": root},
             client.settings.describe() + "\nthe server answers.",
+        )
+    elif command == "register" and (args.format == "llsk" or args.file.name.endswith(".llsk")):
+        v = client.register_sketch(
+            args.file,
+            name=args.name,
+            kind=args.kind,
+            version=args.dataset_version,
+            license=args.license,
+            description=args.description,
+            source=args.source,
+            role=args.role or "training",
+        )
+        what = "registered" if v.created is not False else "already registered (identical content)"
+        _emit(
+            args,
+            {**v.raw, "created": v.created},
+            f"{what} {v.ref} (sketch-only: no residues on the server)\n  digest   {v.digest}\n"
+            f"  records  {v.record_count:,} ({v.residue_count:,} residues, not uploaded)",
         )
     elif command == "register":
         v = client.register_dataset(

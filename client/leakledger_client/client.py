@@ -222,6 +222,75 @@ class Client:
             self.transport.json("GET", target), created=None if created is None else bool(created)
         )
 
+    def register_sketch(
+        self,
+        path: PathLike,
+        *,
+        name: str,
+        kind: str | None = None,
+        version: str | None = None,
+        license: str | None = None,
+        description: str | None = None,
+        source: str | None = None,
+        role: str | None = "training",
+        timeout: float | None = None,
+    ) -> DatasetVersion:
+        """Upload a sketch file (:meth:`sketch`, ``leakledger sketch``) as a sketch-only version of ``name``.
+
+        The server never receives residues: per record the sha256 of the normalised sequence, its
+        length and its MinHash signature. Checks against the version match sha256 exactly and
+        estimate the rest from Jaccard (unverified, not aligned); its records cannot be downloaded.
+        """
+        upload = file_path(path)
+        fields = {
+            "kind": kind,
+            "version": version,
+            "license": license,
+            "description": description,
+            "source": source,
+            "role": role,
+        }
+        bar = Progress(f"upload {upload.name}", enabled=self.progress, unit="bytes")
+        body = MultipartStream(
+            [(k, _form_value(v)) for k, v in fields.items() if v is not None],
+            [("file", upload)],
+            on_progress=lambda done, total: bar.update(done, total, "sending"),
+        )
+        try:
+            data = self.transport.json("POST", f"datasets/{name}/sketches/", body=body)
+        finally:
+            bar.close()
+        job = self._finished_job(data, wait=True, timeout=timeout, label=f"ingest {upload.name}")
+        created = job.result.get("created")
+        target = job.version_url or f"versions/{job.result['ref']}/"
+        return DatasetVersion.from_json(
+            self.transport.json("GET", target), created=None if created is None else bool(created)
+        )
+
+    @staticmethod
+    def sketch(
+        path: PathLike,
+        out: PathLike,
+        *,
+        kind: str = "protein",
+        format: str | None = None,
+        skip_identical_duplicates: bool = False,
+    ) -> dict[str, Any]:
+        """Sketch a sequence file locally into a ``.llsk`` file (no server involved); returns its header.
+
+        Per record: the sha256 of the normalised sequence, its length and its MinHash signature with
+        the registry's default parameters for ``kind`` (``dedup.llsk``); never the residues.
+        """
+        from dedup.llsk import write_sketch
+
+        return write_sketch(
+            Path(path),
+            Path(out),
+            kind=kind,
+            file_format=format,
+            skip_identical_duplicates=skip_identical_duplicates,
+        )
+
     def register_split(
         self,
         version: str | DatasetVersion,

@@ -114,6 +114,7 @@ class DatasetVersion:
     role: str = ""
     source_filename: str = ""
     format: str = ""
+    sketch_only: bool = False  # registered from a .llsk sketch: no residues, records not downloadable
     created_by: str | None = None
     created_at: str | None = None
     splits: list[Split] = field(default_factory=list)
@@ -166,11 +167,12 @@ class Pair:
     query: str
     reference: str
     identity: float
-    coverage: float
+    coverage: float | None  # None: not measured (tier "estimated": against a sketch-only training set)
     reference_set: str = ""
     reference_coverage: float | None = None
     jaccard: float | None = None
     tier: str = ""
+    identity_interval: list[float] | None = None  # tier "estimated": [5%, median, 95%] from Jaccard
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -179,7 +181,12 @@ class Pair:
 
     def line(self) -> str:
         where = f"{self.reference_set} " if self.reference_set else ""
-        return f"{self.query} -> {where}{self.reference}  identity {self.identity:.3f}  coverage {self.coverage:.3f}  {self.tier}"
+        coverage = "not measured" if self.coverage is None else f"{self.coverage:.3f}"
+        text = f"{self.query} -> {where}{self.reference}  identity {self.identity:.3f}  coverage {coverage}  {self.tier}"
+        if self.identity_interval:
+            lo, _mid, hi = self.identity_interval
+            text += f" (unverified, estimated from Jaccard: {lo:.2f}-{hi:.2f})"
+        return text
 
 
 @dataclass
@@ -199,6 +206,10 @@ class Threshold:
     recall: float | None = None
     clean_records: int | None = None
     clean_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Against sketch-only training sets: records counted by an estimated (unverified) hit, and the range
+    # of ``records`` when every estimated hit is at the low, then the high end of its identity interval.
+    unverified: int | None = None
+    unverified_interval: list[int] | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -229,6 +240,9 @@ def _table(rows: list[Threshold], metric_names: list[str]) -> list[str]:
         for m in metric_names:
             mean = (row.clean_metrics.get(m) or {}).get("mean")
             line += f"  {'-' if mean is None else f'{mean:.4g}':>14}"
+        if row.unverified:
+            low, high = row.unverified_interval or (None, None)
+            line += f"  ({row.unverified} unverified, estimated from Jaccard; range {low}-{high})"
         lines.append(line)
     if any(row.recall is not None for row in rows):
         lines.append(
@@ -366,6 +380,9 @@ class OverlapResult:
     coverage: float | None = None
     method: dict[str, Any] = field(default_factory=dict, repr=False)
     where: str = "server"
+    # Against sketch-only training sets: the relation used, how it was measured and its measured error.
+    estimated_from_jaccard: dict[str, Any] | None = field(default=None, repr=False)
+    warnings: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -376,6 +393,8 @@ class OverlapResult:
             data,
             query_records=summary.get("query_records", data.get("query_records", 0)),
             coverage=summary.get("coverage"),
+            estimated_from_jaccard=summary.get("estimated_from_jaccard"),
+            warnings=list(summary.get("warnings") or []),
             thresholds=[Threshold.from_json(t) for t in summary.get("thresholds") or []],
             pairs=[Pair.from_json(p) for p in data.get("pairs") or []],
             method=data.get("method") or {},
@@ -394,15 +413,15 @@ class OverlapResult:
         exact = row.identity >= 1.0
         best: dict[str, Pair] = {}
         for pair in self.pairs:
-            whole = pair.coverage >= 1.0 and (pair.reference_coverage or 1.0) >= 1.0
+            whole = (pair.coverage or 0.0) >= 1.0 and (pair.reference_coverage or 1.0) >= 1.0
             if exact and not (pair.tier == "exact" or (pair.identity >= 1.0 and whole)):
                 continue  # the exact row counts identical sequences only
             if pair.identity + 1e-9 < row.identity:
                 continue
             cur = best.get(pair.query)
-            if cur is None or (pair.identity, pair.coverage) > (cur.identity, cur.coverage):
+            if cur is None or (pair.identity, pair.coverage or 0.0) > (cur.identity, cur.coverage or 0.0):
                 best[pair.query] = pair
-        return sorted(best.values(), key=lambda p: (-p.identity, -p.coverage, p.query))
+        return sorted(best.values(), key=lambda p: (-p.identity, -(p.coverage or 0.0), p.query))
 
     def __str__(self) -> str:
         refs = (
@@ -414,6 +433,21 @@ class OverlapResult:
             if isinstance(info, dict) and not info.get("ran", True):
                 lines.append(f"  tier {name} did not run: {info.get('reason')}")
         lines += _table(self.thresholds, [])
+        est = self.estimated_from_jaccard
+        if est:
+            lines.append(
+                f"  against sketch-only training sets ({', '.join(est.get('sketch_only_references', []))}):"
+            )
+            lines.append(f"    {est.get('note')}")
+            rel = est.get("relation") or {}
+            err = rel.get("error") or {}
+            if err.get("interval_coverage") is not None:
+                lines.append(
+                    f"    relation measured by {rel.get('measured_by')} on {', '.join(rel.get('sources') or [])}: "
+                    f"the interval held the aligned identity for {err['interval_coverage']:.1%} of held-out "
+                    f"test sequences (|median - aligned identity|: median {err.get('median_absolute_error')}, "
+                    f"mean {err.get('mean_absolute_error')})"
+                )
         return "\n".join(lines)
 
 

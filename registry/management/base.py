@@ -7,6 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from ..errors import RegistryError
+from ..services.warnings import contamination_headline, when  # noqa: F401 (the one source of these texts)
 
 
 class RegistryCommand(BaseCommand):
@@ -115,36 +116,6 @@ def pending_for(source: str) -> list[dict]:
     except RegistryError:
         return []
     return selectors.jobs_to_dicts(selectors.jobs_about(record_sets=[record_set], live_only=True))
-
-
-def contamination_headline(report: dict) -> str:
-    """``exact 13 of 250 test records (5.2%), >=90% 13 (5.2%); clean subset mcc=0.4 (237 records)``."""
-    summary = report["summary"]
-    rows = summary["thresholds"]
-    n = summary["query_records"]
-    counts = ", ".join(
-        f"{r['label']} {r['records']:,} of {n:,} test records ({r['fraction']:.1%})"
-        if i == 0
-        else f"{r['label']} {r['records']:,} ({r['fraction']:.1%})"
-        for i, r in enumerate(rows)
-    )
-    loosest = rows[-1] if rows else {}
-    clean = [
-        f"{m}={v['mean']:.4g} ({v['records']:,} records)"
-        for m, v in (loosest.get("clean_metrics") or {}).items()
-        if v.get("mean") is not None
-    ]
-    tail = f"; clean subset at {loosest['label']}: {', '.join(clean)}" if clean else ""
-    return f"{counts} in the training ancestry{tail}"
-
-
-def when(iso: str | None) -> str:
-    """``2026-12-01T08:50:01.123+00:00`` -> ``2026-12-01 08:50:01 UTC`` (what a person reads)."""
-    if not iso:
-        return "-"
-    from datetime import UTC, datetime
-
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def job_progress(job: dict) -> str:

@@ -73,6 +73,11 @@ class DatasetVersion(models.Model):
     role = models.CharField(max_length=16, choices=VersionRole.choices, blank=True, default="")
     source_filename = models.CharField(max_length=500, blank=True)
     format = models.CharField(max_length=16, blank=True)
+    sketch_only = models.BooleanField(
+        default=False,
+        help_text="Registered from a sketch file (.llsk): sha256, length and MinHash signature per record, "
+        "no residues. Its records cannot be downloaded and its hits are estimated from Jaccard.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -110,7 +115,9 @@ class Sequence(models.Model):
     """One normalised residue string, stored once registry-wide, keyed by its sha256."""
 
     sha256 = models.CharField(max_length=64, unique=True)
-    residues = models.TextField()
+    # NULL: known only by its sha256, length and signature (records of sketch-only versions); the
+    # residues are filled in when a full version with the same sequence is registered.
+    residues = models.TextField(null=True)  # noqa: DJ001 - NULL (unknown) is not "" (an empty sequence)
     length = models.PositiveIntegerField()
 
     class Meta:

@@ -121,13 +121,15 @@ class OverlapHit(models.Model):
         EXACT = "exact", "exact"
         MINHASH = "minhash", "MinHash + alignment"
         MMSEQS = "mmseqs", "MMseqs2"
+        ESTIMATED = "estimated", "estimated from Jaccard (sketch-only reference, not aligned)"
 
     report = models.ForeignKey(OverlapReport, on_delete=models.PROTECT, related_name="hits", db_index=False)
     query_record = models.ForeignKey(Record, on_delete=models.PROTECT, related_name="+")
     reference_record = models.ForeignKey(Record, on_delete=models.PROTECT, related_name="+")
     identity = models.FloatField()
-    query_coverage = models.FloatField()
-    reference_coverage = models.FloatField()
+    # NULL for estimated hits: nothing was aligned, so no coverage was measured.
+    query_coverage = models.FloatField(null=True)
+    reference_coverage = models.FloatField(null=True)
     jaccard = models.FloatField(null=True)
     tier = models.CharField(max_length=16, choices=Tier.choices)
 

@@ -25,6 +25,8 @@ import numpy as np
 from dedup import mmseqs as dedup_mmseqs
 from dedup.claims import DEFAULT_THRESHOLDS
 from dedup.claims import summarise as claims_summarise
+from dedup.jaccard_identity import ESTIMATED_TIER, apply_estimates, relation_for
+from dedup.llsk import sketch_record_hash
 from dedup.lsh import band_keys
 from dedup.method import Method, index_method
 from dedup.overlap import load_calibration
@@ -40,7 +42,7 @@ from . import index, storage
 #: tier sees reliably (k-mer MinHash recall falls like identity ** k).
 THRESHOLDS = (0.95, 0.9, 0.8)
 THRESHOLDS_WITH_MMSEQS = (0.95, 0.9, 0.8, 0.7, 0.5, 0.3)
-TIER_ORDER = {"exact": 0, "minhash": 1, "containment": 2, "mmseqs": 3}
+TIER_ORDER = {"exact": 0, "minhash": 1, "containment": 2, "mmseqs": 3, ESTIMATED_TIER: 4}
 EMPTY = np.uint32(0xFFFFFFFF)
 
 Progress = Callable[..., None]
@@ -150,11 +152,23 @@ def record_set_digest(record_set: RecordSet) -> str:
     """The version digest for a whole version; for a split part, the same recipe over its records."""
     if record_set.part_id is None:
         return record_set.version.digest
+    if record_set.version.sketch_only:
+        rows = record_set_records(record_set).values_list(
+            "identifier", "sequence__sha256", "sequence__length"
+        )
+        return version_digest([sketch_record_hash(i, s, n) for i, s, n in rows.iterator(chunk_size=5000)])
     rows = record_set_records(record_set).values_list("identifier", "description", "sequence__residues")
     return version_digest([record_hash(i, d, s) for i, d, s in rows.iterator(chunk_size=5000)])
 
 
 def query_from_record_set(record_set: RecordSet) -> QuerySide:
+    if record_set.version.sketch_only:
+        from ..errors import RegistryError
+
+        raise RegistryError(
+            f"{record_set.ref} is sketch-only (no residues): it can be checked against, as a training set, "
+            "but not used as the query of a check."
+        )
     rows = list(
         record_set_records(record_set)
         .order_by("position")
@@ -205,21 +219,33 @@ class SeqHit:
     """A verified hit between a distinct query sequence and a reference sequence."""
 
     identity: float
-    query_coverage: float
-    reference_coverage: float
+    query_coverage: float | None  # None: not measured (estimated from Jaccard)
+    reference_coverage: float | None
     jaccard: float | None
     tier: str
+    interval: list[float] | None = None  # estimated hits: [q05, median, q95] of the identity
 
     def rank(self) -> tuple:
-        return (self.identity, self.query_coverage, self.reference_coverage, -TIER_ORDER[self.tier])
+        return (
+            self.identity,
+            self.query_coverage or 0.0,
+            self.reference_coverage or 0.0,
+            -TIER_ORDER[self.tier],
+        )
 
     def identical(self) -> bool:
         return is_identical(self.identity, self.query_coverage, self.reference_coverage, self.tier)
 
 
-def is_identical(identity: float, query_coverage: float, reference_coverage: float, tier: str) -> bool:
+def is_identical(
+    identity: float, query_coverage: float | None, reference_coverage: float | None, tier: str
+) -> bool:
     """Identical sequences: found by the exact tier, or aligned end to end without a difference."""
-    return tier == "exact" or (identity >= 1.0 and query_coverage >= 1.0 and reference_coverage >= 1.0)
+    if tier == "exact":
+        return True
+    if query_coverage is None or reference_coverage is None:  # not aligned
+        return False
+    return identity >= 1.0 and query_coverage >= 1.0 and reference_coverage >= 1.0
 
 
 @dataclass
@@ -250,11 +276,19 @@ class OverlapResult:
         return out
 
     def summary(self) -> dict[str, Any]:
-        return summarise(
-            [(ph.hit.identity, ph.hit.tier, ph.hit.identical()) for ph in self.best_per_record().values()],
-            len(self.query),
-            self.method,
+        best = self.best_per_record().values()
+        summary = summarise(
+            [(ph.hit.identity, ph.hit.tier, ph.hit.identical()) for ph in best], len(self.query), self.method
         )
+        sketch_only = [rs.ref for rs in self.references if rs.version.sketch_only]
+        if sketch_only:
+            with_estimates(
+                summary,
+                [ph.hit.interval for ph in best if ph.hit.tier == ESTIMATED_TIER],
+                self.method,
+                sketch_only,
+            )
+        return summary
 
     def tiers_run_names(self) -> list[str]:
         return [name for name, info in self.tiers_run.items() if info.get("ran")]
@@ -268,13 +302,33 @@ class OverlapResult:
                     "reference_set": set_refs[sid],
                     "reference": ph.reference.identifier,
                     "identity": round(ph.hit.identity, 4),
-                    "coverage": round(ph.hit.query_coverage, 4),
-                    "reference_coverage": round(ph.hit.reference_coverage, 4),
+                    "coverage": None if ph.hit.query_coverage is None else round(ph.hit.query_coverage, 4),
+                    "reference_coverage": None
+                    if ph.hit.reference_coverage is None
+                    else round(ph.hit.reference_coverage, 4),
                     "jaccard": None if ph.hit.jaccard is None else round(ph.hit.jaccard, 4),
                     "tier": ph.hit.tier,
+                    **({"identity_interval": ph.hit.interval} if ph.hit.tier == ESTIMATED_TIER else {}),
                 }
             )
         return rows
+
+
+def with_estimates(
+    summary: dict, intervals: list[list[float] | None], method: Method, sketch_only: list[str]
+) -> dict:
+    """Mark a summary as made (partly) against sketch-only references, with the estimated hits' intervals."""
+    estimates = [(lo, mid, hi) for lo, mid, hi in (i for i in intervals if i is not None)]
+    return apply_estimates(summary, estimates, relation_for(method.params), references=sketch_only)
+
+
+def estimated_interval(method: Method, jaccard: float | None, query_length: int, reference_length: int):
+    """``[q05, median, q95]`` of an estimated hit (dedup/jaccard_identity.json), or ``None``."""
+    relation = relation_for(method.params)
+    if relation is None or jaccard is None:
+        return None
+    found = relation.interval(jaccard, query_length, reference_length)
+    return None if found is None else list(found)
 
 
 def summarise(best: list[tuple[float, str, bool]], n_records: int, method: Method) -> dict:
@@ -343,9 +397,13 @@ class BandKeyIndex:
     those whose sequence is in none of the reference sets are dropped.
     """
 
-    def __init__(self, settings: SketchSettings, references: list[RecordSet]) -> None:
+    def __init__(
+        self, settings: SketchSettings, references: list[RecordSet], *, signatures_only: bool = False
+    ) -> None:
         self.settings = settings
         self.references = references
+        # Sketch-only references: signatures and sha256, no residues (dedup.pipeline runs no alignment).
+        self.signatures_only = signatures_only
         self.ref_map: dict[int, list[RefRecord]] = {}
         self._absent: set[int] = set()
         self.seconds: dict[str, float] = defaultdict(float)
@@ -391,6 +449,9 @@ class BandKeyIndex:
     def residues(self, keys: Sequence[Hashable]) -> dict[Hashable, str]:
         return dict(storage.residues_read([int(k) for k in keys]))  # type: ignore[call-overload]
 
+    def lengths(self, keys: Sequence[Hashable]) -> dict[Hashable, int]:
+        return dict(storage.lengths_read([int(k) for k in keys]))  # type: ignore[call-overload]
+
     def sequences(self) -> Iterable[tuple[Hashable, str]]:
         ids = _reference_sequence_ids(self.references)
         self._in_references(ids)
@@ -426,47 +487,88 @@ def overlap_run(
         for rs in references:
             index.index_record_set(rs)
         timings["index_references"] = time.perf_counter() - t0
-    store = BandKeyIndex(settings, references)
     n_u = len(query.residues)
 
     def progress(message: str) -> None:
         say(message.split(":")[0], 0, n_u, message=message)
 
-    best, reports = run_tiers(
-        [(str(u), query.residues[u]) for u in range(n_u)],
-        store,
-        method,
-        say=progress,
-        threads=django_settings.LEAKLEDGER["THREADS"],
-    )
-    ran = effective_method(method, reports)
-    for name, report in reports.items():
-        if report.ran:
-            timings[name] = report.seconds
-    timings.update({f"minhash_{k}": v for k, v in store.seconds.items()})
-    counters = {
-        f"{name}_{k}": v
-        for name, report in reports.items()
-        for k, v in report.stats.items()
-        if isinstance(v, int)
-    }
-    counters["query_sequences"] = n_u
+    # Sketch-only references (no residues) run apart: their MinHash candidates are estimated from
+    # Jaccard, not aligned, and the tiers that need residues cannot run on them.
+    groups = [
+        (refs, signatures_only)
+        for refs, signatures_only in (
+            ([rs for rs in references if not rs.version.sketch_only], False),
+            ([rs for rs in references if rs.version.sketch_only], True),
+        )
+        if refs
+    ] or [(references, False)]
+    ran = method
     tiers_run: dict[str, dict] = {}
-    for name, report in reports.items():
-        if report.ran:
-            tiers_run[name] = {"ran": True, "settings": report.settings, "version": report.version}
-        elif name in method.tiers:
-            tiers_run[name] = {"ran": False, "reason": report.reason}
-    # Fan out: the best sequence hit of each distinct query sequence, to every reference record set
-    # holding that sequence, then to the query records.
+    counters: dict[str, int] = {"query_sequences": n_u}
     by_u: dict[int, list[tuple[int, SeqHit, RefRecord]]] = defaultdict(list)
-    for qkey, hit in best.items():
-        seq_hit = SeqHit(hit.identity, hit.query_coverage, hit.reference_coverage, hit.jaccard, hit.tier)
-        first: dict[int, RefRecord] = {}
-        for ref in store.ref_map.get(int(hit.reference), ()):
-            first.setdefault(ref.record_set_id, ref)
-        for set_id, ref in first.items():
-            by_u[int(qkey)].append((set_id, seq_hit, ref))
+    for gi, (refs, signatures_only) in enumerate(groups):
+        store = BandKeyIndex(settings, refs, signatures_only=signatures_only)
+        best, reports = run_tiers(
+            [(str(u), query.residues[u]) for u in range(n_u)],
+            store,
+            method,
+            say=progress,
+            threads=django_settings.LEAKLEDGER["THREADS"],
+        )
+        prefix = "sketch_only_" if signatures_only and len(groups) > 1 else ""
+        if gi == 0:
+            ran = effective_method(method, reports)
+        for name, report in reports.items():
+            if report.ran:
+                timings[f"{prefix}{name}"] = report.seconds
+        timings.update({f"{prefix}minhash_{k}": v for k, v in store.seconds.items()})
+        counters.update(
+            {
+                f"{prefix}{name}_{k}": v
+                for name, report in reports.items()
+                for k, v in report.stats.items()
+                if isinstance(v, int)
+            }
+        )
+        group_tiers: dict[str, dict] = {}
+        for name, report in reports.items():
+            if report.ran:
+                group_tiers[name] = {"ran": True, "settings": report.settings, "version": report.version}
+            elif name in method.tiers:
+                group_tiers[name] = {"ran": False, "reason": report.reason}
+        if prefix:
+            tiers_run["sketch_only_references"] = {
+                "references": [rs.ref for rs in refs],
+                "tiers": group_tiers,
+            }
+        else:
+            tiers_run.update(group_tiers)
+        # Fan out: the best sequence hit of each distinct query sequence, to every reference record set
+        # holding that sequence, then to the query records.
+        estimated_refs = [int(h.reference) for h in best.values() if h.tier == ESTIMATED_TIER]
+        ref_lengths = store.lengths(estimated_refs) if estimated_refs else {}
+        for qkey, hit in best.items():
+            estimated = hit.tier == ESTIMATED_TIER
+            seq_hit = SeqHit(
+                hit.identity,
+                None if estimated else hit.query_coverage,
+                None if estimated else hit.reference_coverage,
+                hit.jaccard,
+                hit.tier,
+                estimated_interval(
+                    method,
+                    hit.jaccard,
+                    len(query.residues[int(qkey)]),
+                    int(ref_lengths.get(int(hit.reference), 0)),
+                )
+                if estimated
+                else None,
+            )
+            first: dict[int, RefRecord] = {}
+            for ref in store.ref_map.get(int(hit.reference), ()):
+                first.setdefault(ref.record_set_id, ref)
+            for set_id, ref in first.items():
+                by_u[int(qkey)].append((set_id, seq_hit, ref))
     pairs: dict[tuple[int, int], PairHit] = {}
     for qi, u in enumerate(query.seq_index.tolist()):
         for set_id, hit, ref in by_u.get(u, ()):

@@ -131,8 +131,10 @@ def overlap_report_compute(
             query_record_id=query.record_ids[qi],
             reference_record_id=ph.reference.record_id,
             identity=min(ph.hit.identity, 1.0),
-            query_coverage=min(ph.hit.query_coverage, 1.0),
-            reference_coverage=min(ph.hit.reference_coverage, 1.0),
+            query_coverage=None if ph.hit.query_coverage is None else min(ph.hit.query_coverage, 1.0),
+            reference_coverage=None
+            if ph.hit.reference_coverage is None
+            else min(ph.hit.reference_coverage, 1.0),
             jaccard=ph.hit.jaccard,
             tier=ph.hit.tier,
         )
@@ -218,17 +220,37 @@ def contamination_report_compute(*, evaluation: Evaluation, on_progress=None) ->
         for rs in ancestry
     ]
     best: dict[int, tuple[float, str, bool]] = {}
-    for record_id, ident, qcov, rcov, tier in OverlapHit.objects.filter(report__in=reports).values_list(
-        "query_record_id", "identity", "query_coverage", "reference_coverage", "tier"
+    interval_of: dict[int, list[float] | None] = {}
+    for record_id, ident, qcov, rcov, tier, jac, qlen, rlen in OverlapHit.objects.filter(
+        report__in=reports
+    ).values_list(
+        "query_record_id",
+        "identity",
+        "query_coverage",
+        "reference_coverage",
+        "tier",
+        "jaccard",
+        "query_record__sequence__length",
+        "reference_record__sequence__length",
     ):
         cur = best.get(record_id)
         identical = engine.is_identical(ident, qcov, rcov, tier)
         if cur is None or (ident, identical) > (cur[0], cur[2]):
             best[record_id] = (ident, tier, identical)
+            if tier == engine.ESTIMATED_TIER:
+                interval_of[record_id] = engine.estimated_interval(method, jac, qlen, rlen)
     n_records = engine.record_set_records(test_set).count()
     tiers_run = sorted({t for r in reports for t in r.tiers}, key=lambda t: engine.TIER_ORDER[t])
     ran = method.with_tiers(tuple(tiers_run)) if tiers_run else method
     summary = engine.summarise(list(best.values()), n_records, ran)
+    sketch_only = [rs.ref for rs in ancestry if rs.version.sketch_only]
+    if sketch_only:
+        engine.with_estimates(
+            summary,
+            [interval_of.get(r) for r, b in best.items() if b[1] == engine.ESTIMATED_TIER],
+            ran,
+            sketch_only,
+        )
     scores: dict[str, list[tuple[int, float]]] = {}
     for record_id, metric, value in EvaluationScore.objects.filter(evaluation=evaluation).values_list(
         "record_id", "metric", "value"

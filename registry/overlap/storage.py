@@ -70,6 +70,11 @@ def residues_read(sequence_ids) -> dict[int, str]:
     return dict(rows_in(f"SELECT id, residues FROM {_table(Sequence)} WHERE id {{in}}", sequence_ids))
 
 
+def lengths_read(sequence_ids) -> dict[int, int]:
+    """``sequence id -> length`` (known also for sequences without residues)."""
+    return dict(rows_in(f"SELECT id, length FROM {_table(Sequence)} WHERE id {{in}}", sequence_ids))
+
+
 def sequence_ids_by_sha(shas) -> dict[str, int]:
     return dict(
         rows_in(f"SELECT sha256, id FROM {_table(Sequence)} WHERE sha256 {{in}}", shas, array_type="text")

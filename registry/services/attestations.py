@@ -23,7 +23,7 @@ from django.db.models import Count
 import dedup
 
 from .. import selectors
-from ..errors import NotFound, RegistryError
+from ..errors import NotFound, RegistryError, refuse_without_residues
 from ..models import Job, Record, Split, SplitAttestation, SplitMembership, SplitPart, SplitViolation
 from .jobs import ProgressReporter, job_create, job_handler
 
@@ -261,6 +261,7 @@ def parts_compare(
 
 def verify_options(split: Split, identity, coverage, tiers) -> tuple[float, float, tuple[str, ...]]:
     """Defaults: the split's claimed identity and coverage when it has a claim, else 30% and 50%."""
+    refuse_without_residues(split.version, "verifying a split")
     if identity is None:
         identity = split.claimed_max_identity if split.claimed_max_identity is not None else DEFAULT_IDENTITY
     if coverage is None:

@@ -37,7 +37,8 @@ def clean_subset_export(
     removed = {
         p["query"]
         for p in result["pairs"]
-        if (p["tier"] == "exact" or p["identity"] + 1e-9 >= identity) and p["coverage"] + 1e-9 >= coverage
+        if (p["tier"] == "exact" or p["identity"] + 1e-9 >= identity)
+        and (p["coverage"] is None or p["coverage"] + 1e-9 >= coverage)
     }
     out = Path(out)
     clean = 0

@@ -10,14 +10,20 @@
 from ..errors import Conflict
 from ..models import DatasetVersion, Derivation, RecordSet, VersionRole
 from .hooks import record_set_created
+from .warnings import Notice
 
 IDENTICAL = "identical content (same digest), registered under another name"
 
 
-def identical_again(existing: DatasetVersion, *, role: str) -> list[str]:
-    """Messages for a re-registration of ``existing``; applies a new ``role`` or refuses a contrary one."""
+def identical_again(existing: DatasetVersion, *, role: str) -> list[Notice]:
+    """Notices for a re-registration of ``existing``; applies a new ``role`` or refuses a contrary one."""
     if not role or role == existing.role:
-        return [f"identical content is already registered as {existing.ref}; nothing was written"]
+        return [
+            Notice(
+                "already_registered",
+                f"identical content is already registered as {existing.ref}; nothing was written",
+            )
+        ]
     if existing.role:
         label = VersionRole(existing.role).label
         raise Conflict(
@@ -30,8 +36,11 @@ def identical_again(existing: DatasetVersion, *, role: str) -> list[str]:
     existing.role = role
     record_set_created(RecordSet.objects.get(version=existing, part__isnull=True))  # its standing checks
     return [
-        f"identical content is already registered as {existing.ref}; role {role} applied to it (a new fact: "
-        "its records and digest are unchanged), and its standing overlap checks queued"
+        Notice(
+            "role_applied",
+            f"identical content is already registered as {existing.ref}; role {role} applied to it (a new fact: "
+            "its records and digest are unchanged), and its standing overlap checks queued",
+        )
     ]
 
 
@@ -45,7 +54,7 @@ def identical_elsewhere(digest: str, dataset_name: str) -> list[DatasetVersion]:
     )
 
 
-def identical_record(new: DatasetVersion, twins: list[DatasetVersion], derived_from) -> list[str]:
+def identical_record(new: DatasetVersion, twins: list[DatasetVersion], derived_from) -> list[Notice]:
     """Record that ``new`` is identical to the first of ``twins`` (inside the registering transaction)."""
     if not twins:
         return []
@@ -54,5 +63,8 @@ def identical_record(new: DatasetVersion, twins: list[DatasetVersion], derived_f
         Derivation.objects.create(source=first, target=new, transform=IDENTICAL)
     others = f" (and {', '.join(t.ref for t in twins[1:])})" if len(twins) > 1 else ""
     return [
-        f"identical to {first.ref}{others}: same digest; recorded as a derivation {first.ref} -> {new.ref}"
+        Notice(
+            "identical_to_other_dataset",
+            f"identical to {first.ref}{others}: same digest; recorded as a derivation {first.ref} -> {new.ref}",
+        )
     ]

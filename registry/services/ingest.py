@@ -31,6 +31,7 @@ from .hooks import record_set_created
 from .idempotence import identical_again, identical_elsewhere, identical_record
 from .jobs import ProgressReporter, job_handler, run_with_upload
 from .kinds import kind_check
+from .warnings import Notice, messages
 
 
 def parse_authors(items: list[str]) -> list[dict]:
@@ -61,7 +62,11 @@ class Registration:
     version: DatasetVersion
     created: bool
     skipped_duplicates: int = 0
-    messages: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def messages(self) -> list[str]:
+        return messages(self.notices)
 
     def to_dict(self) -> dict:
         v = self.version
@@ -73,7 +78,9 @@ class Registration:
             "residues": v.residue_count,
             "created": self.created,
             "skipped_duplicates": self.skipped_duplicates,
+            "sketch_only": v.sketch_only,
             "messages": self.messages,
+            "warnings": [n.to_dict() for n in self.notices],
         }
 
 
@@ -389,7 +396,7 @@ def _write_version(
             existing,
             created=False,
             skipped_duplicates=spool.skipped_duplicates,
-            messages=identical_again(existing, role=role),
+            notices=identical_again(existing, role=role),
         )
     twins = identical_elsewhere(spool.digest, dataset_name)
     try:
@@ -432,15 +439,19 @@ def _write_version(
             _write_records(new, spool, on_progress)
             if source_version is not None:
                 Derivation.objects.create(source=source_version, target=new, transform=transform)
-            messages = identical_record(new, twins, source_version)
+            notices = identical_record(new, twins, source_version)
             record_set_created(record_set)
     except IntegrityError:
         # A concurrent registration of the same content won the race: report it, as a re-run would.
         existing = _existing(dataset_name, spool.digest)
         if existing is None:
             raise
-        return Registration(existing, created=False, messages=[f"registered concurrently as {existing.ref}"])
-    return Registration(new, created=True, skipped_duplicates=spool.skipped_duplicates, messages=messages)
+        return Registration(
+            existing,
+            created=False,
+            notices=[Notice("already_registered", f"registered concurrently as {existing.ref}")],
+        )
+    return Registration(new, created=True, skipped_duplicates=spool.skipped_duplicates, notices=notices)
 
 
 def _write_records(version: DatasetVersion, spool: _Spool, on_progress: ProgressCallback | None) -> None:
@@ -455,6 +466,10 @@ def ingest_job(job) -> dict:
     def work(options: dict) -> dict:
         user_id = options.pop("user_id", None)
         user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+        if options.pop("sketch_only", False):  # a .llsk upload: registered without residues
+            from .sketch_ingest import sketch_version_register
+
+            return sketch_version_register(**options, user=user, on_progress=ProgressReporter(job)).to_dict()
         return dataset_version_register(
             **options, user=user, on_progress=ProgressReporter(job), spool_tag=job.uuid.hex
         ).to_dict()

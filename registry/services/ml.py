@@ -76,8 +76,9 @@ def model_version_register(
                 return existing
             if differences:
                 raise Conflict(
-                    f"{ref} is already registered with other arguments: {'; '.join(differences)}. Model "
-                    "versions are immutable: register these arguments as a new version."
+                    f"{ref} is already registered with other arguments: {'; '.join(differences.values())}. "
+                    "Model versions are immutable: register these arguments as a new version.",
+                    fields={name: [text] for name, text in differences.items()},
                 )
             raise Conflict(f"{ref} is already registered; model versions are immutable: use a new version.")
         version = ModelVersion.objects.create(
@@ -99,21 +100,21 @@ def model_version_register(
 
 def _differences(
     existing: ModelVersion, record_sets, base_version, code_url: str, parameters: dict
-) -> list[str]:
-    """What a second registration of ``existing`` would change, in words (empty: identical)."""
-    out = []
+) -> dict[str, str]:
+    """What a second registration of ``existing`` would change, in words by argument (empty: identical)."""
+    out = {}
     had = sorted(rs.ref for rs in existing.trained_on.select_related("version__dataset", "part__split"))
     now = sorted({rs.ref for rs in record_sets})
     if had != now:
-        out.append(f"trained on {', '.join(had) or 'nothing'} (now {', '.join(now) or 'nothing'})")
+        out["trained_on"] = f"trained on {', '.join(had) or 'nothing'} (now {', '.join(now) or 'nothing'})"
     if existing.base_id != (base_version.pk if base_version else None):
-        out.append(
+        out["base"] = (
             f"base {existing.base.ref if existing.base else 'none'} (now {base_version.ref if base_version else 'none'})"
         )
     if existing.code_url != code_url:
-        out.append(f"code URL {existing.code_url or 'none'!r} (now {code_url or 'none'!r})")
+        out["code_url"] = f"code URL {existing.code_url or 'none'!r} (now {code_url or 'none'!r})"
     if existing.parameters != parameters:
-        out.append(f"parameters {existing.parameters} (now {parameters})")
+        out["parameters"] = f"parameters {existing.parameters} (now {parameters})"
     return out
 
 

@@ -23,7 +23,7 @@ import dedup
 from dedup import splitting
 
 from .. import selectors
-from ..errors import Conflict, Forbidden, InputRejected, RegistryError
+from ..errors import Conflict, Forbidden, InputRejected, RegistryError, refuse_without_residues
 from ..models import Job, Record, RecordSet, Split, SplitAttestation, SplitPart
 from ..models.names import validate_name
 from ..overlap.selectors import training_sets
@@ -179,6 +179,7 @@ def split_make_check(*, version_ref: str, name: str, fractions, user=None):
     """The checks that need no computation: name, permission, unused name, fractions."""
     _check_field(validate_name, name, "name")
     version = selectors.version_get(version_ref)
+    refuse_without_residues(version, "generating a split")
     if not dataset_can_write(user, version.dataset):
         raise Forbidden(f"only the owner of {version.dataset.name!r} or its group may add splits.")
     if Split.objects.filter(version=version, name=name).exists():

@@ -163,3 +163,75 @@ def test_record_set_query_path_takes_json_only(owner_client, one_vs_many, flip_t
     )
     assert multipart.status_code == 415
     assert set(multipart.json()) == {"detail", "code", "fields"}
+
+
+_TYPES = {
+    "string": str,
+    "object": dict,
+    "array": list,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+}
+
+
+def _schema_problems(value, schema: dict, components: dict, path: str = "") -> list[str]:
+    """Where the answer breaks its schema: a required key missing, or a value of another type."""
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    for part in schema.get("allOf", []):
+        return _schema_problems(value, part, components, path)
+    if value is None:
+        return []
+    if "oneOf" in schema:
+        branches = [_schema_problems(value, branch, components, path) for branch in schema["oneOf"]]
+        return [] if any(not b for b in branches) else branches[0]
+    expected = _TYPES.get(schema.get("type", ""))
+    if expected is not None and not isinstance(value, expected):
+        return [f"{path or '.'} is {type(value).__name__}, documented {schema['type']}"]
+    problems: list[str] = []
+    if isinstance(value, dict):
+        problems += [f"{path}{key} missing" for key in schema.get("required", []) if key not in value]
+        for key, inner in schema.get("properties", {}).items():
+            if key in value:
+                problems += _schema_problems(value[key], inner, components, f"{path}{key}.")
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for key in set(value) - set(schema.get("properties", {})):
+                problems += _schema_problems(value[key], extra, components, f"{path}{key}.")
+    elif isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            problems += _schema_problems(item, schema["items"], components, f"{path}{i}.")
+    return problems
+
+
+@pytest.mark.django_db(transaction=True)  # the report's jobs run on commit (eager), as without a broker
+def test_a_real_contamination_report_has_every_key_its_component_requires(anon_client, one_vs_many, owner):
+    """A generated client's from_dict fails on a required key the server no longer sends (settings_key)."""
+    model_version_register(ref="binder@1", trained_on=["flip-bind@1/one_vs_many:train"], user=owner)
+    evaluation = evaluation_record(
+        model_ref="binder@1", on_ref="flip-bind@1/one_vs_many:test", metrics={"auc": 0.9}, user=owner
+    )
+    schema = anon_client.get("/api/v1/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    report = anon_client.get(f"/api/v1/evaluations/{evaluation.uuid}/contamination/")
+    assert report.status_code == 200, report.content
+    assert _schema_problems(report.json(), {"$ref": "#/ContaminationReport"}, components) == []
+    summary = anon_client.get(f"/api/v1/evaluations/{evaluation.uuid}/").json()["contamination"]
+    assert _schema_problems(summary, {"$ref": "#/EvaluationContamination"}, components) == []
+    # the standing overlap report the contamination report is made of: its tiers' settings are objects
+    [overlap] = report.json()["overlap_reports"]
+    standing = anon_client.get(f"/api/v1/overlap-reports/{overlap}/").json()
+    assert standing["method"]["tiers_run"]["exact"]["settings"], standing["method"]["tiers_run"]
+    operation = schema["paths"]["/api/v1/overlap-reports/{uuid}/"]["get"]
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert _schema_problems(standing, answer, components) == []
+
+
+def test_a_splits_attestations_are_documented_as_the_list_they_are(schema, owner_client, one_vs_many):
+    split = one_vs_many.splits.get()
+    listing = owner_client.get(f"/api/v1/splits/{split.uuid}/attestations/")
+    assert listing.status_code == 200 and isinstance(listing.json(), list)
+    operation = schema["paths"]["/api/v1/splits/{uuid}/attestations/"]["get"]
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert _schema_problems(listing.json(), answer, schema["components"]["schemas"]) == []

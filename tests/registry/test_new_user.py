@@ -25,11 +25,27 @@ def run(*args) -> str:
 
 
 @pytest.fixture
-def bind_registered(data_dir, bind_all, bind_mapping, django_capture_on_commit_callbacks):
+def register(data_dir):
+    """``register(path, name, *flags, kind="protein")``: ``register_dataset`` as a user runs it; its ``--json``."""
+
+    def register_dataset(path, name: str, *flags, kind: str = "protein") -> dict:
+        return json.loads(run("register_dataset", path, "--name", name, "--kind", kind, *flags, "--json"))
+
+    return register_dataset
+
+
+@pytest.fixture
+def flip_bind(register, bind_all) -> dict:
+    """FLIP bind's one_vs_many file (train and test, 1,314 records) registered as flip-bind@1."""
+    return register(bind_all, "flip-bind")
+
+
+@pytest.fixture
+def bind_registered(flip_bind, bind_mapping, django_capture_on_commit_callbacks):
     """flip-bind@1 with its published one_vs_many split and a model trained on its train part. Their
-    background jobs stay queued (a test that needs a report computes it: reports index what they use)."""
+    background jobs stay queued, as flip-bind@1's do (a test that needs a report computes it: reports
+    index what they use)."""
     with django_capture_on_commit_callbacks(execute=False):
-        run("register_dataset", bind_all, "--name", "flip-bind", "--kind", "protein")
         run("register_split", "flip-bind@1", "--name", "ovm", "--mapping", bind_mapping, "--allow-shared-ids")
         run("register_model", "net@1", "--trained-on", "flip-bind@1/ovm:train")
 
@@ -97,21 +113,19 @@ ODD = FIXTURES / "odd"
         ("in_the_wild_excerpts/flip_ss_sampled_head20_dssp_labels_as_sequence.fasta", "labels"),
     ],
 )
-def test_nucleotides_and_labels_are_not_registered_as_protein_unless_forced(data_dir, snapshot, rel, likely):
+def test_nucleotides_and_labels_are_not_registered_as_protein_unless_forced(register, snapshot, rel, likely):
     before = snapshot()
     with pytest.raises(CommandError, match=likely) as info:
-        run("register_dataset", ODD / rel, "--name", "odd", "--kind", "protein")
+        register(ODD / rel, "odd")
     assert "--force-kind" in str(info.value) and str(ODD / rel) in str(info.value)
     assert snapshot() == before
-    forced = json.loads(
-        run("register_dataset", ODD / rel, "--name", "odd", "--kind", "protein", "--force-kind", "--json")
-    )
+    forced = register(ODD / rel, "odd", "--force-kind")
     assert forced["created"] is True
 
 
-def test_a_real_protein_file_and_real_dna_pass_the_kind_check(data_dir, bind_test):
-    run("register_dataset", bind_test, "--name", "p", "--kind", "protein")
-    run("register_dataset", ODD / "biopython/Fasta/lupine.nu", "--name", "n", "--kind", "dna")
+def test_a_real_protein_file_and_real_dna_pass_the_kind_check(register, bind_test):
+    assert register(bind_test, "p")["created"] is True
+    assert register(ODD / "biopython/Fasta/lupine.nu", "n", kind="dna")["created"] is True
 
 
 def test_the_api_upload_refuses_dna_as_protein_with_a_field_to_force_it(
@@ -141,7 +155,7 @@ def test_the_api_upload_refuses_dna_as_protein_with_a_field_to_force_it(
 
 # 13. lineage: no set against itself, worst first, top 10
 def test_lineage_of_a_benchmark_summarises_its_overlaps_worst_first_and_never_itself(
-    data_dir, django_capture_on_commit_callbacks
+    register, django_capture_on_commit_callbacks
 ):
     casp = FIXTURES / "casp16_phase0"
     trains = [
@@ -158,27 +172,9 @@ def test_lineage_of_a_benchmark_summarises_its_overlaps_worst_first_and_never_it
         "H0227",
     ]
     with django_capture_on_commit_callbacks(execute=True):
-        run(
-            "register_dataset",
-            casp / "all_casp16_phase0.fasta",
-            "--name",
-            "casp16",
-            "--kind",
-            "protein",
-            "--role",
-            "benchmark",
-        )
+        register(casp / "all_casp16_phase0.fasta", "casp16", "--role", "benchmark")
         for name in trains:
-            run(
-                "register_dataset",
-                casp / f"{name}.fasta",
-                "--name",
-                name.lower(),
-                "--kind",
-                "protein",
-                "--role",
-                "training",
-            )
+            register(casp / f"{name}.fasta", name.lower(), "--role", "training")
         run("register_model", "leaky@1", "--trained-on", "casp16@1")
         run("record_evaluation", "leaky@1", "--on", "casp16@1", "--metric", "acc=0.9")
     result = json.loads(run("lineage", "casp16@1", "--json"))
@@ -196,7 +192,7 @@ def test_lineage_of_a_benchmark_summarises_its_overlaps_worst_first_and_never_it
 
 # 7. pending is not clean
 def test_until_its_jobs_ran_every_report_says_pending_and_jobs_shows_them(
-    data_dir, bind_train, bind_test, django_capture_on_commit_callbacks
+    register, bind_train, bind_test, django_capture_on_commit_callbacks
 ):
     from registry.services.jobs import job_run
 
@@ -214,7 +210,7 @@ def test_until_its_jobs_ran_every_report_says_pending_and_jobs_shows_them(
         )
         assert re.search(r"job +sketch job [0-9a-f-]{36} \(index train@1\): pending since", out), out
         assert "manage.py jobs" in out
-        run("register_dataset", bind_test, "--name", "test", "--kind", "protein", "--role", "benchmark")
+        register(bind_test, "test", "--role", "benchmark")
         run("register_model", "net@1", "--trained-on", "train@1")
         evaluation = json.loads(
             run("record_evaluation", "net@1", "--on", "test@1", "--metric", "acc=0.5", "--json")
@@ -245,11 +241,11 @@ def test_until_its_jobs_ran_every_report_says_pending_and_jobs_shows_them(
 # 10. a model trained on a benchmark; the contamination headline after every evaluation
 @pytest.mark.django_db(transaction=True)  # jobs run on commit, as in the CLI without a broker
 def test_training_on_a_benchmark_warns_and_every_evaluation_prints_its_contamination(
-    data_dir, bind_test, monkeypatch
+    register, bind_test, monkeypatch
 ):
     from registry.services import jobs
 
-    run("register_dataset", bind_test, "--name", "bench", "--kind", "protein", "--role", "benchmark")
+    register(bind_test, "bench", "--role", "benchmark")
     model = json.loads(run("register_model", "leaky@1", "--trained-on", "bench@1", "--json"))
     assert any("bench@1" in w and "benchmark" in w for w in model["warnings"]), model
     human = run("register_model", "leaky@2", "--trained-on", "bench@1")
@@ -302,10 +298,7 @@ def test_scores_covering_few_records_and_a_metric_far_from_its_mean_are_warned(b
     assert not [w for w in fine["warnings"] if "scores" in w or "mean" in w], fine["warnings"]
 
 
-def test_part_names_are_normalised_and_a_split_covering_a_tiny_fraction_is_noted(
-    data_dir, bind_all, tmp_path
-):
-    run("register_dataset", bind_all, "--name", "flip-bind", "--kind", "protein")
+def test_part_names_are_normalised_and_a_split_covering_a_tiny_fraction_is_noted(flip_bind, tmp_path):
     mapping = tmp_path / "m.tsv"
     mapping.write_text("O60895\tTrain\nP01887\ttrain\nQ9KQN0\ttest\n")
     result = json.loads(
@@ -319,11 +312,9 @@ def test_part_names_are_normalised_and_a_split_covering_a_tiny_fraction_is_noted
 
 
 # 12. idempotence
-def test_same_content_under_a_new_name_says_identical_to_and_records_it(data_dir, bind_test):
-    run("register_dataset", bind_test, "--name", "bind-test", "--kind", "protein")
-    copy = json.loads(
-        run("register_dataset", bind_test, "--name", "bind-copy", "--kind", "protein", "--json")
-    )
+def test_same_content_under_a_new_name_says_identical_to_and_records_it(register, bind_test):
+    register(bind_test, "bind-test")
+    copy = register(bind_test, "bind-copy")
     assert copy["created"] is True
     assert any("identical to bind-test@1" in m for m in copy["messages"]), copy["messages"]
     lineage = json.loads(run("lineage", "bind-copy@1", "--json"))
@@ -332,30 +323,18 @@ def test_same_content_under_a_new_name_says_identical_to_and_records_it(data_dir
 
 
 def test_registering_again_with_a_role_applies_it_or_refuses_and_says_how(
-    data_dir, bind_test, django_capture_on_commit_callbacks
+    register, bind_test, django_capture_on_commit_callbacks
 ):
-    run("register_dataset", bind_test, "--name", "bt", "--kind", "protein")
+    register(bind_test, "bt")
     with django_capture_on_commit_callbacks(execute=True):
-        again = json.loads(
-            run(
-                "register_dataset",
-                bind_test,
-                "--name",
-                "bt",
-                "--kind",
-                "protein",
-                "--role",
-                "benchmark",
-                "--json",
-            )
-        )
+        again = register(bind_test, "bt", "--role", "benchmark")
     assert again["created"] is False
     assert any("role benchmark" in m for m in again["messages"]), again["messages"]
     assert "nothing was written" not in " ".join(again["messages"])
     assert json.loads(run("lineage", "bt@1", "--json"))["role"] == "benchmark"
     assert [j["kind"] for j in again["jobs"]] == ["sketch"]
     with pytest.raises(CommandError, match="registered as a benchmark.*--role training"):
-        run("register_dataset", bind_test, "--name", "bt", "--kind", "protein", "--role", "training")
+        register(bind_test, "bt", "--role", "training")
 
 
 def test_a_model_registered_again_with_identical_arguments_is_idempotent(bind_registered):
@@ -441,29 +420,22 @@ def test_a_bad_evaluation_uuid_is_an_evaluation_uuid_over_the_api_too(data_dir):
 
 # 14. cite on the command line
 def test_cite_on_the_cli_carries_licence_source_authors_and_the_digest_where_styles_print_it(
-    data_dir, bind_test, tmp_path
+    register, bind_test, tmp_path
 ):
     import bibtexparser
 
     source = "https://github.com/J-SNACKKB/FLIP"
-    reg = json.loads(
-        run(
-            "register_dataset",
-            bind_test,
-            "--name",
-            "flip-bind-test",
-            "--kind",
-            "protein",
-            "--license",
-            "AFL-3.0",
-            "--source",
-            source,
-            "--author",
-            "Dallago, Christian",
-            "--author",
-            "Mou, Jody",
-            "--json",
-        )
+    reg = register(
+        bind_test,
+        "flip-bind-test",
+        "--license",
+        "AFL-3.0",
+        "--source",
+        source,
+        "--author",
+        "Dallago, Christian",
+        "--author",
+        "Mou, Jody",
     )
     digest = reg["digest"]
     library = bibtexparser.parse_string(run("cite", "flip-bind-test@1", "--format", "bibtex"))
@@ -498,7 +470,7 @@ def test_cite_on_the_cli_carries_licence_source_authors_and_the_digest_where_sty
     assert digest in csl["version"] and csl["source"] == source
     assert [a["family"] for a in csl["author"]] == ["Dallago", "Mou"]
     with pytest.raises(CommandError, match="--author 'Dallago,' is not"):
-        run("register_dataset", bind_test, "--name", "other", "--kind", "protein", "--author", "Dallago,")
+        register(bind_test, "other", "--author", "Dallago,")
 
 
 # 15. Croissant split conventions

@@ -47,4 +47,7 @@ def test_readme_examples_run_as_printed(tmp_path):
     assert "@misc{flip-bind_1" in out and "Dallago, Christian" in out
     assert "wrote 237 of 250 records" in out
     assert (work / "var" / "flip-bind-test-clean.fasta").is_file() and (work / "var" / "pairs.tsv").is_file()
+    # Private, sketch-only training sets: sketched locally, registered without residues, checked.
+    assert "sketched 1,077 records" in out and "not on the server: sketch-only" in out
+    assert "against sketch-only training sets (private-train@1)" in out
     assert "Traceback" not in proc.stderr

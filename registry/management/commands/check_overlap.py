@@ -176,7 +176,7 @@ class Command(RegistryCommand):
             for p in worst:
                 lines.append(
                     f"    {p['query']} -> {p['reference_set']} {p['reference']}  "
-                    f"{p['identity']:.3f}  {p['coverage']:.3f}  {p['reference_coverage']:.3f}  {p['tier']}"
+                    f"{p['identity']:.3f}  {_cov(p['coverage'])}  {_cov(p['reference_coverage'])}  {p['tier']}"
                 )
         # This check ran now; the standing jobs of a registered set may not have, and say so.
         lines += [f"  pending  {job_line(j)}" for j in result.get("pending_jobs", [])]
@@ -211,11 +211,11 @@ def gate_check(result: dict, identity: float, fail_above: float, stream, listed:
         reaches = pair["identity"] + 1e-9 >= row["identity"] and (row["identity"] < 1.0 or _identical(pair))
         if reaches and (pair["query"] not in best or pair["identity"] > best[pair["query"]]["identity"]):
             best[pair["query"]] = pair
-    offenders = sorted(best.values(), key=lambda p: (-p["identity"], -p["coverage"], p["query"]))
+    offenders = sorted(best.values(), key=lambda p: (-p["identity"], -(p["coverage"] or 0.0), p["query"]))
     stream.write("offenders (query -> reference set, reference, identity, coverage, tier):\n")
     for p in offenders[:listed]:
         stream.write(
-            f"  {p['query']} -> {p['reference_set']} {p['reference']}  {p['identity']:.3f}  {p['coverage']:.3f}  {p['tier']}\n"
+            f"  {p['query']} -> {p['reference_set']} {p['reference']}  {p['identity']:.3f}  {_cov(p['coverage'])}  {p['tier']}\n"
         )
     if len(offenders) > listed:
         stream.write(f"  ... and {len(offenders) - listed:,} more (--pairs-out FILE or --json for all)\n")
@@ -224,7 +224,12 @@ def gate_check(result: dict, identity: float, fail_above: float, stream, listed:
     )
 
 
+def _cov(value: float | None) -> str:
+    """A coverage as printed: ``  n/a`` for an estimated hit (nothing aligned, not measured)."""
+    return "  n/a" if value is None else f"{value:.3f}"
+
+
 def _identical(pair: dict) -> bool:
     """The exact row counts identical sequences only, not a query inside a longer reference."""
-    whole = pair["coverage"] >= 1.0 and (pair.get("reference_coverage") or 1.0) >= 1.0
+    whole = (pair["coverage"] or 0.0) >= 1.0 and (pair.get("reference_coverage") or 1.0) >= 1.0
     return pair["tier"] == "exact" or (pair["identity"] >= 1.0 and whole)

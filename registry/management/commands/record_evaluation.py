@@ -4,8 +4,8 @@ from django.utils import timezone
 
 from ... import services
 from ...overlap.selectors import contamination_report_for_evaluation
-from ...services.warnings import evaluation_warnings
-from ..base import RegistryCommand, contamination_headline, queued_lines, queued_since, when
+from ...services.warnings import contamination_notice, evaluation_warnings
+from ..base import RegistryCommand, queued_lines, queued_since
 
 
 class Command(RegistryCommand):
@@ -55,6 +55,7 @@ class Command(RegistryCommand):
             "jobs": queued_since(started, record_sets=[evaluation.record_set], evaluations=[evaluation]),
             "warnings": evaluation_warnings(evaluation),
             "contamination": contamination_report_for_evaluation(evaluation, hits=False),
+            "contamination_headline": contamination_notice(evaluation).message,
         }
 
     def summarise(self, result: dict) -> str:
@@ -63,14 +64,7 @@ class Command(RegistryCommand):
         if result["scores"]:
             lines.append(f"  {result['scores']:,} per-record scores ({', '.join(result['scored_metrics'])})")
         lines.extend(f"  warning  {w}" for w in result["warnings"])
-        if result["contamination"] is not None:
-            lines.append(f"  contamination: {contamination_headline(result['contamination'])}")
-        else:
-            live = [
-                j for j in result["jobs"] if j["kind"] == "overlap" and j["state"] in ("pending", "running")
-            ]
-            since = f" since {when(live[0]['created_at'])}" if live else ""
-            lines.append(f"  contamination: pending{since}: no report yet, so no claim either way")
+        lines.append(f"  contamination: {result['contamination_headline']}")
         lines.extend(queued_lines(result["jobs"]))
         lines.append(f"  contamination report in full: manage.py lineage {result['uuid']}")
         return "\n".join(lines)

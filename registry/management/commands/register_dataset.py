@@ -14,14 +14,18 @@ class Command(RegistryCommand):
     )
 
     def add_command_arguments(self, parser):
-        parser.add_argument("file", type=Path, help="FASTA(.gz), CSV, TSV, JSONL, PDB or mmCIF")
+        parser.add_argument(
+            "file",
+            type=Path,
+            help="FASTA(.gz), CSV, TSV, JSONL, PDB or mmCIF; or a .llsk sketch file (a sketch-only version)",
+        )
         parser.add_argument("--name", required=True, help="dataset name, e.g. flip-bind")
         parser.add_argument("--kind", required=True, choices=["protein", "dna", "rna", "text"])
         parser.add_argument("--version", dest="dataset_version", help="version label (default: next integer)")
         parser.add_argument(
             "--format",
-            choices=["fasta", "csv", "tsv", "jsonl", "pdb", "mmcif"],
-            help="file format (default: from the file name, then its content)",
+            choices=["fasta", "csv", "tsv", "jsonl", "pdb", "mmcif", "llsk"],
+            help="file format (default: from the file name, then its content); llsk: a sketch file",
         )
         parser.add_argument("--derived-from", metavar="REF", help="name@version this version was made from")
         parser.add_argument(
@@ -64,6 +68,24 @@ class Command(RegistryCommand):
 
     def act(self, options) -> dict:
         started = timezone.now()
+        if options["format"] == "llsk" or str(options["file"]).endswith(".llsk"):
+            # A sketch file (leakledger sketch): a sketch-only version, without residues.
+            from registry.services.sketch_ingest import sketch_version_register
+
+            registration = sketch_version_register(
+                path=options["file"],
+                dataset_name=options["name"],
+                kind=options["kind"],
+                version=options["dataset_version"],
+                license=options["license"],
+                description=options["description"],
+                source=options["source"],
+                role=options["role"],
+                authors=options["author"],
+                on_progress=Progress(options["file"].name),
+            )
+            record_sets = RecordSet.objects.filter(version=registration.version)
+            return {**registration.to_dict(), "jobs": queued_since(started, record_sets=record_sets)}
         registration = services.dataset_version_register(
             path=options["file"],
             dataset_name=options["name"],
@@ -91,7 +113,8 @@ class Command(RegistryCommand):
         lines = [
             f"{verb} {result['ref']}",
             f"  digest   {result['digest']}",
-            f"  records  {result['records']:,} ({result['residues']:,} residues)",
+            f"  records  {result['records']:,} ({result['residues']:,} residues"
+            + (", not on the server: sketch-only)" if result.get("sketch_only") else ")"),
         ]
         if result["skipped_duplicates"]:
             lines.append(f"  skipped  {result['skipped_duplicates']:,} verbatim duplicate record(s)")

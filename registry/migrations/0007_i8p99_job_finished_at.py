@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0005_merge_authors_attestations'),
+        ('registry', '0006_i11_sketch_only'),
     ]
 
     operations = [
