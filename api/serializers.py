@@ -258,6 +258,19 @@ class RecordSerializer(serializers.ModelSerializer):
         fields = ["position", "identifier", "description", "sha256", "length", "sequence"]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        # The fields above, built directly: a records page is 50-1000 rows, and DRF's per-field walk
+        # was most of its time (benchmarks/README.md, API load). Same keys, order and types.
+        sequence = instance.sequence
+        return {
+            "position": int(instance.position),
+            "identifier": str(instance.identifier),
+            "description": str(instance.description),
+            "sha256": str(sequence.sha256),
+            "length": int(sequence.length),
+            "sequence": str(sequence.residues),
+        }
+
 
 class SplitSerializer(SplitSummarySerializer):
     version = serializers.CharField(source="version.ref", read_only=True)
@@ -290,8 +303,11 @@ class SplitSerializer(SplitSummarySerializer):
         return _user_name(obj.created_by)
 
     def get_attestation(self, obj) -> dict | None:
-        from registry.split_selectors import split_attestation
+        from registry.split_selectors import attestation_to_dict, split_attestation
 
+        if hasattr(obj, "latest_attestations"):  # prefetched by api.views.datasets.splits_queryset
+            latest = obj.latest_attestations
+            return attestation_to_dict(latest[0], violations=False) if latest else None
         return split_attestation(obj)
 
 

@@ -5,6 +5,7 @@ The scripts run as ``python benchmarks/NAME.py``, which puts this directory on `
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -53,3 +54,110 @@ def timed(cmd: list[str], *, env: dict | None = None, stdout=subprocess.DEVNULL)
         text = rss_file.read().strip().splitlines()
     rss = int(text[-1]) / 1024 if time_bin and text and text[-1].isdigit() else usage.ru_maxrss / 1024
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": rss}
+
+
+# -- HTTP load with wrk (bench_api_load.py, bench_pages.py) ------------------------------------------
+
+WRK_LUA = r"""
+local paths = {%(paths)s}
+local headers = {%(headers)s}
+local i = 0
+local threads = 0
+setup = function(thread)
+  thread:set("offset", threads * 997)
+  threads = threads + 1
+end
+init = function(args)
+  i = offset or 0
+end
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1], headers)
+end
+done = function(summary, latency, requests)
+  local out = io.open("%(out)s", "w")
+  out:write(string.format(
+    '{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p90_us": %%d, "p99_us": %%d, "max_us": %%d, ' ..
+    '"mean_us": %%f, "non_2xx": %%d, "connect": %%d, "read": %%d, "write": %%d, "timeout": %%d}',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean, summary.errors.status, summary.errors.connect,
+    summary.errors.read, summary.errors.write, summary.errors.timeout))
+  out:close()
+end
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def psql(pg: str, sql: str) -> None:
+    """Run one statement on the server's ``postgres`` database (CREATE / DROP DATABASE)."""
+    subprocess.run(["psql", f"{pg}/postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True)
+
+
+def wait_until_up(url: str, tries: int = 100) -> None:
+    """Poll ``url`` until the server answers (any status), 0.2 s apart."""
+    import urllib.error
+    import urllib.request
+
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(url, timeout=5)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
+def wrk_run(
+    base: str,
+    paths: list[str],
+    work: Path,
+    *,
+    name: str,
+    headers: dict | None = None,
+    connections: int = 50,
+    duration: int = 60,
+    threads: int = 2,
+) -> dict:
+    """Drive ``paths`` in turn (each wrk thread from its own offset) on ``base`` with wrk; its summary.
+
+    Returns wrk's numbers (``requests``, ``duration_us``, ``p50_us`` ... ``max_us``, error counts) and
+    ``errors`` (their sum), ``req_per_s``, and the 1-minute load average before and after the run.
+    """
+    out = work / f"wrk-{name}.json"
+    script = work / f"wrk-{name}.lua"
+    script.write_text(
+        WRK_LUA
+        % {
+            "paths": ", ".join(json.dumps(p) for p in paths),
+            "headers": ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in (headers or {}).items()),
+            "out": out,
+        }
+    )
+    load_before = loadavg()
+    subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
+         "-s", str(script), base],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    result = json.loads(out.read_text())
+    result["errors"] = sum(result[k] for k in ("non_2xx", "connect", "read", "write", "timeout"))
+    result["req_per_s"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["load_before"], result["load_after"] = load_before, loadavg()
+    return result
+
+
+def wrk_cells(result: dict) -> str:
+    """``requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors`` of a ``wrk_run`` result."""
+    r = result
+    return (
+        f"{r['requests']:,} | {r['req_per_s']:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p90_us'] / 1000:.1f} | "
+        f"{r['p99_us'] / 1000:.1f} | {r['max_us'] / 1000:.1f} | {r['errors']}"
+    )

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,50 +33,17 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-
-LUA = r"""
-local paths = {%(paths)s}
-local headers = {%(headers)s}
-local i = 0
-local threads = 0
-setup = function(thread)
-  thread:set("offset", threads * 997)
-  threads = threads + 1
-end
-init = function(args)
-  i = offset or 0
-end
-request = function()
-  i = i + 1
-  return wrk.format("GET", paths[(i %% #paths) + 1], headers)
-end
-done = function(summary, latency, requests)
-  local out = io.open("%(out)s", "w")
-  out:write(string.format(
-    '{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p90_us": %%d, "p99_us": %%d, "max_us": %%d, ' ..
-    '"mean_us": %%f, "non_2xx": %%d, "connect": %%d, "read": %%d, "write": %%d, "timeout": %%d}',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, latency.mean, summary.errors.status, summary.errors.connect,
-    summary.errors.read, summary.errors.write, summary.errors.timeout))
-  out:close()
-end
-"""
+from _common import REPO, free_port, psql, wait_until_up, wrk_cells, wrk_run
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def build_mix(get, seeded: dict, count: int = 2000, seed: int = 8) -> list[str]:
+    """A weighted, shuffled sequence of read URLs over every seeded object (see the module docstring).
 
-
-def build_mix(base: str, seeded: dict, count: int = 2000, seed: int = 8) -> list[str]:
-    """A weighted, shuffled sequence of read URLs over every seeded object (see the module docstring)."""
+    ``get(path)`` answers a path with its decoded JSON (a live server, or Django's test client in
+    ``profile_requests.py``); the records pages are found by following their ``next`` links.
+    """
     import random
-
-    def get(path: str) -> dict:
-        with urllib.request.urlopen(base + path, timeout=30) as response:
-            return json.loads(response.read())
+    from urllib.parse import urlsplit
 
     refs = seeded["versions"]
     names = sorted({ref.split("@")[0] for ref in refs})
@@ -87,7 +53,7 @@ def build_mix(base: str, seeded: dict, count: int = 2000, seed: int = 8) -> list
         while url:  # every page, by the cursor links the API gives
             records.append(url)
             nxt = get(url).get("next")
-            url = nxt.split(base, 1)[-1] if nxt else None
+            url = None if not nxt else urlsplit(nxt)._replace(scheme="", netloc="").geturl()
     records += [
         f"/api/v1/versions/{ref}/records/?page_size=50&search={term}"
         for ref in refs
@@ -140,8 +106,9 @@ def build_mix(base: str, seeded: dict, count: int = 2000, seed: int = 8) -> list
     return mix
 
 
-def psql(pg: str, sql: str) -> None:
-    subprocess.run(["psql", f"{pg}/postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True)
+def http_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
 
 
 def main() -> int:
@@ -240,13 +207,8 @@ def main() -> int:
                 cwd=REPO, env={**env, "LEAKLEDGER_API_CACHE_SECONDS": str(cache_seconds)},
             )  # fmt: skip
             base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"{base}/api/v1/datasets/", timeout=2)
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            paths = args.only or build_mix(base, seeded)
+            wait_until_up(f"{base}/api/v1/datasets/")
+            paths = args.only or build_mix(lambda path, base=base: http_json(base + path), seeded)
             headers = {"Accept": "application/json"}
             if mode == "auth":
                 headers["Authorization"] = f"Token {token}"
@@ -261,26 +223,17 @@ def main() -> int:
                         response.read()
                     times.append(time.perf_counter() - started)
                 single[path] = sorted(times[1:])[2] * 1000
-            out = work / f"wrk-{mode}.json"
-            script = work / f"mix-{mode}.lua"
-            script.write_text(
-                LUA
-                % {
-                    "paths": ", ".join(json.dumps(p) for p in paths),
-                    "headers": ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()),
-                    "out": out,
-                }
+            result = wrk_run(
+                base,
+                paths,
+                work,
+                name=mode,
+                headers=headers,
+                connections=args.connections,
+                duration=args.duration,
+                threads=args.wrk_threads,
             )
-            load_before = os.getloadavg()[0]
-            subprocess.run(
-                ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.duration}s",
-                 "--timeout", "10s", "-s", str(script), base],
-                check=True, stdout=subprocess.DEVNULL,
-            )  # fmt: skip
-            result = json.loads(out.read_text())
-            results.append(
-                (mode, cache_seconds, load_before, os.getloadavg()[0], result, single, len(set(paths)))
-            )
+            results.append((mode, cache_seconds, result, single, len(set(paths))))
             server.terminate()
             server.wait(timeout=30)
             server = None
@@ -304,16 +257,12 @@ def main() -> int:
     )
     print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     failed = 0
-    for mode, cache_seconds, before, after, r, _single, distinct in results:
-        seconds = r["duration_us"] / 1e6
-        errors = r["non_2xx"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
-        failed += errors
+    for mode, cache_seconds, r, _single, distinct in results:
+        failed += r["errors"]
         print(
-            f"| {mode} | {cache_seconds} | {distinct} | {before:.1f}/{after:.1f} | {r['requests']:,} "
-            f"| {r['requests'] / seconds:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p90_us'] / 1000:.1f} "
-            f"| {r['p99_us'] / 1000:.1f} | {r['max_us'] / 1000:.1f} | {errors} |"
+            f"| {mode} | {cache_seconds} | {distinct} | {r['load_before']:.1f}/{r['load_after']:.1f} | {wrk_cells(r)} |"
         )
-    for mode, _c, _b, _a, _r, single, _d in results:
+    for mode, _c, _r, single, _d in results:
         if mode == "cache":
             continue
         print(f"\nslowest paths, one client alone, mode {mode} (median of 5, ms):")

@@ -31,9 +31,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench_api_load import LUA, REPO, free_port, psql
+from _common import REPO, free_port, psql, wait_until_up, wrk_cells, wrk_run
 
 BENCHMARKS, TRAINING_SETS, MODELS = 20, 20, 20
+PAGES = {"overlap matrix": "/overlap/", "leaderboard": "/leaderboards/deepfri-go-test-00@1/"}
 
 
 def chunks(path: Path, n: int, out: Path, stem: str) -> list[Path]:
@@ -151,7 +152,6 @@ def main() -> int:
             .stdout.strip()
             .splitlines()[-1]
         )
-        pages = {"overlap matrix": "/overlap/", "leaderboard": "/leaderboards/deepfri-go-test-00@1/"}
         for page_cache in [int(v) for v in args.page_cache.split(",")]:
             port = free_port()
             server = subprocess.Popen(
@@ -171,13 +171,8 @@ def main() -> int:
                 env={**env, "LEAKLEDGER_PAGE_CACHE_SECONDS": str(page_cache)},
             )
             base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(base + "/overlap/", timeout=5)
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            for name, path in pages.items():
+            wait_until_up(base + "/overlap/")
+            for name, path in PAGES.items():
                 times = []
                 for _ in range(21):  # warm up, check it answers, time one client alone (median of 20)
                     started = time.perf_counter()
@@ -185,35 +180,20 @@ def main() -> int:
                         assert response.status == 200, path
                         body = response.read()
                     times.append(time.perf_counter() - started)
-                out = work / f"wrk-{len(results)}.json"
-                script = work / f"page-{len(results)}.lua"
-                script.write_text(LUA % {"paths": json.dumps(path), "out": out})
-                load = os.getloadavg()[0]
-                subprocess.run(
-                    [
-                        "wrk",
-                        "-t",
-                        str(args.wrk_threads),
-                        "-c",
-                        str(args.connections),
-                        "-d",
-                        f"{args.duration}s",
-                        "--timeout",
-                        "10s",
-                        "-s",
-                        str(script),
-                        base,
-                    ],
-                    check=True,
-                    stdout=subprocess.DEVNULL,
+                result = wrk_run(
+                    base,
+                    [path],
+                    work,
+                    name=str(len(results)),
+                    connections=args.connections,
+                    duration=args.duration,
+                    threads=args.wrk_threads,
                 )
                 results[(name, page_cache)] = {
-                    **json.loads(out.read_text()),
+                    **result,
                     "path": path,
                     "single_ms": sorted(times[1:])[10] * 1000,
                     "bytes": len(body),
-                    "load_before": load,
-                    "load_after": os.getloadavg()[0],
                 }
             server.terminate()
             server.wait(timeout=30)
@@ -239,14 +219,10 @@ def main() -> int:
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     failed = 0
     for (name, page_cache), r in results.items():
-        seconds = r["duration_us"] / 1e6
-        errors = r["non_2xx"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
-        failed += errors
+        failed += r["errors"]
         print(
-            f"| {name} `{r['path']}` | {f'{page_cache} s' if page_cache else 'off'} | {r['bytes']:,} | {r['single_ms']:.1f} | {r['requests']:,} | "
-            f"{r['requests'] / seconds:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p90_us'] / 1000:.1f} | "
-            f"{r['p99_us'] / 1000:.1f} | {r['max_us'] / 1000:.1f} | {errors} | "
-            f"{r['load_before']:.1f} -> {r['load_after']:.1f} |"
+            f"| {name} `{r['path']}` | {f'{page_cache} s' if page_cache else 'off'} | {r['bytes']:,} | "
+            f"{r['single_ms']:.1f} | {wrk_cells(r)} | {r['load_before']:.1f} -> {r['load_after']:.1f} |"
         )
     return 0 if failed == 0 else 1
 

@@ -148,6 +148,31 @@ def _derivation_walk(version: DatasetVersion, *, upstream: bool) -> list[Derivat
     return edges
 
 
+def version_derivations(version: DatasetVersion) -> tuple[list[Derivation], list[Derivation]]:
+    """``(version_ancestors(version), version_descendants(version))``, walking both ways at once: one
+    query per level of the deeper side (a version without derivations costs one query, not two)."""
+    from django.db.models import Q
+
+    up, down = [], []
+    up_frontier, down_frontier = [version.pk], [version.pk]
+    up_seen, down_seen = {version.pk}, {version.pk}
+    while up_frontier or down_frontier:
+        batch = list(
+            Derivation.objects.filter(
+                Q(target_id__in=up_frontier) | Q(source_id__in=down_frontier)
+            ).select_related("source__dataset", "target__dataset")
+        )
+        ups = [e for e in batch if e.target_id in up_frontier]
+        downs = [e for e in batch if e.source_id in down_frontier]
+        up_frontier = [e.source_id for e in ups if e.source_id not in up_seen]
+        up_seen.update(up_frontier)
+        down_frontier = [e.target_id for e in downs if e.target_id not in down_seen]
+        down_seen.update(down_frontier)
+        up.extend(ups)
+        down.extend(downs)
+    return up, down
+
+
 def version_ancestors(version: DatasetVersion) -> list[Derivation]:
     """Derivation edges leading into ``version``, transitively (nearest first)."""
     return _derivation_walk(version, upstream=True)
@@ -171,8 +196,62 @@ def _edge(edge: Derivation) -> dict:
     return {"source": edge.source.ref, "target": edge.target.ref, "transform": edge.transform}
 
 
+def _standing_reports(record_sets: list[RecordSet]) -> list[dict]:
+    """Overlap reports of any of the record sets, each once, worst first (as ``lineage_of_version`` shows
+    them): one query for all of them, in the order that ``reports_for_record_set`` per record set gives."""
+    from django.db.models import Q
+
+    from .models import OverlapReport
+    from .overlap.selectors import comparable
+
+    ids = [rs.pk for rs in record_sets]
+    reports = list(
+        OverlapReport.objects.filter(Q(query_set__in=ids) | Q(reference_set__in=ids))
+        .select_related(
+            *(f"{side}__{r}" for side in ("query_set", "reference_set") for r in RECORD_SET_RELATED)
+        )
+        .defer("method")
+        .order_by("id")
+    )
+    by_pk = {rs.pk: rs for rs in record_sets}
+    standing: dict[str, dict] = {}
+    for record_set in record_sets:  # as the test set, then as the training set, oldest report first
+        mine = [r for r in reports if r.query_set_id == record_set.pk]
+        mine += [r for r in reports if r.reference_set_id == record_set.pk]
+        for report in mine:
+            query, reference = by_pk.get(report.query_set_id), by_pk.get(report.reference_set_id)
+            if query is not None and reference is not None and not comparable(query, reference):
+                continue  # the set against itself (a contamination report) or its own parts: not an overlap
+            standing.setdefault(
+                str(report.uuid),
+                {
+                    "uuid": str(report.uuid),
+                    "query_set": report.query_set.ref,
+                    "reference_set": report.reference_set.ref,
+                    "thresholds": [
+                        {k: row[k] for k in ("label", "records", "fraction")}
+                        for row in report.summary["thresholds"]
+                    ],
+                },
+            )
+    return sorted(
+        standing.values(),
+        key=lambda r: [-t["fraction"] for t in reversed(r["thresholds"])] + [r["reference_set"]],
+    )  # worst first: the largest fraction at the loosest threshold, then the next
+
+
+RECORD_SET_RELATED = ("version__dataset", "part__split")
+
+
 def lineage_of_version(version: DatasetVersion) -> dict:
-    record_sets = RecordSet.objects.filter(version=version).select_related("version__dataset", "part__split")
+    """A version's lineage: derivations both ways, splits, models, evaluations, pending jobs, standing
+    overlap reports and split attestations. A fixed number of queries whatever the number of record
+    sets, reports, splits or evaluations (one more per level of derivations)."""
+    record_sets = list(
+        RecordSet.objects.filter(version=version)
+        .select_related(*RECORD_SET_RELATED)
+        .order_by("created_at", "id")
+    )
     trained = (
         ModelVersion.objects.filter(trained_on__in=record_sets)
         .select_related("model")
@@ -182,33 +261,13 @@ def lineage_of_version(version: DatasetVersion) -> dict:
     evaluations = Evaluation.objects.filter(record_set__in=record_sets).select_related(
         "model_version__model", "record_set__version__dataset", "record_set__part__split"
     )
-    from .overlap.selectors import comparable, reports_for_record_set
-
-    standing = []
-    by_ref = {rs.ref: rs for rs in record_sets}
-    for record_set in record_sets:
-        reports = reports_for_record_set(record_set)
-        for report in reports["as_test_set"] + reports["as_training_set"]:
-            query, reference = by_ref.get(report["query_set"]), by_ref.get(report["reference_set"])
-            if query is not None and reference is not None and not comparable(query, reference):
-                continue  # the set against itself (a contamination report) or its own parts: not an overlap
-            standing.append(
-                {
-                    "uuid": report["uuid"],
-                    "query_set": report["query_set"],
-                    "reference_set": report["reference_set"],
-                    "thresholds": [
-                        {k: row[k] for k in ("label", "records", "fraction")}
-                        for row in report["summary"]["thresholds"]
-                    ],
-                }
-            )
+    ancestors, descendants = version_derivations(version)
     return {
         "type": "dataset_version",
         **_version_summary(version),
         "role": version.role or None,
-        "ancestors": [_edge(e) for e in version_ancestors(version)],
-        "descendants": [_edge(e) for e in version_descendants(version)],
+        "ancestors": [_edge(e) for e in ancestors],
+        "descendants": [_edge(e) for e in descendants],
         "splits": [
             {"ref": rs.ref, "role": rs.part.role, "records": rs.part.record_count}
             for rs in record_sets
@@ -218,22 +277,31 @@ def lineage_of_version(version: DatasetVersion) -> dict:
         "evaluations_on_it": [
             {"uuid": str(e.uuid), "model": e.model_version.ref, "on": e.record_set.ref} for e in evaluations
         ],
-        "pending_jobs": jobs_to_dicts(jobs_about(record_sets=list(record_sets), live_only=True)),
-        "overlap_reports": sorted(
-            {r["uuid"]: r for r in standing}.values(),
-            key=lambda r: [-t["fraction"] for t in reversed(r["thresholds"])] + [r["reference_set"]],
-        ),  # worst first: the largest fraction at the loosest threshold, then the next
+        "pending_jobs": jobs_to_dicts(jobs_about(record_sets=record_sets, live_only=True)),
+        "overlap_reports": _standing_reports(record_sets),
         "split_attestations": _split_attestations(version),
     }
 
 
 def _split_attestations(version: DatasetVersion) -> list[dict]:
     """Per split of the version, its latest attestation's one-line text (or that it was never verified)."""
-    from .split_selectors import attestation_text, latest_attestation
+    from django.db.models import F, Prefetch, Window
+    from django.db.models.functions import RowNumber
 
+    from .models import SplitAttestation
+    from .split_selectors import attestation_text
+
+    latest = SplitAttestation.objects.alias(
+        newest=Window(
+            RowNumber(), partition_by=[F("split_id")], order_by=[F("created_at").desc(), F("id").desc()]
+        )
+    ).filter(newest=1)
     out = []
-    for split in version.splits.order_by("name"):
-        attestation = latest_attestation(split)
+    splits = version.splits.order_by("name").prefetch_related(
+        Prefetch("attestations", latest, to_attr="latest_attestations")
+    )
+    for split in splits:
+        attestation = split.latest_attestations[0] if split.latest_attestations else None
         out.append(
             {
                 "split": f"{version.ref}/{split.name}",
@@ -354,10 +422,14 @@ def jobs_to_dicts(jobs: list[Job]) -> list[dict]:
     ids = {(j.payload or {}).get(k) for j in jobs for k in ("record_set", "query_set", "reference_set")} - {
         None
     }
-    refs = {
-        str(rs.uuid): rs.ref
-        for rs in RecordSet.objects.filter(uuid__in=ids).select_related("version__dataset", "part__split")
-    }
+    refs = (
+        {
+            str(rs.uuid): rs.ref
+            for rs in RecordSet.objects.filter(uuid__in=ids).select_related("version__dataset", "part__split")
+        }
+        if ids
+        else {}
+    )
     return [
         {
             "uuid": str(j.uuid),

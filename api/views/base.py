@@ -2,7 +2,7 @@
 
 import uuid as uuid_module
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from rest_framework import exceptions
 from rest_framework.filters import SearchFilter
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -106,6 +106,19 @@ def nul_refused(request) -> None:
         )
 
 
+def one_or_none(queryset):
+    """The one object of a lookup by a unique key, or ``None``.
+
+    ``get()``, not ``first()``: ``first()`` orders by the model's ordering (for versions a join on the
+    dataset) to pick one of rows that a unique key makes at most one; that ORDER BY was a good part of
+    the cost of compiling and running every detail lookup (benchmarks/README.md, API load).
+    """
+    try:
+        return queryset.get()
+    except queryset.model.DoesNotExist:
+        return None
+
+
 def _lookup_by_ref(ref: str, queryset, *, name_field: str, what: str):
     """An object by ``name@version`` (``name_field`` holds the name) or by UUID; 404 for anything else."""
     try:
@@ -117,12 +130,28 @@ def _lookup_by_ref(ref: str, queryset, *, name_field: str, what: str):
             raise exceptions.NotFound(
                 f"{ref!r} is not a {what} reference: use name@version or a UUID."
             ) from None
-        found = queryset.filter(**{name_field: parsed.name, "version": parsed.version}).first()
+        found = one_or_none(queryset.filter(**{name_field: parsed.name, "version": parsed.version}))
     else:
-        found = queryset.filter(uuid=key).first()
+        found = one_or_none(queryset.filter(uuid=key))
     if found is None:
         raise exceptions.NotFound(f"No {what} {ref!r}.")
     return found
+
+
+def version_key_q(ref: str, prefix: str = "") -> Q:
+    """A filter on the version ``ref`` names (``name@version`` or UUID), under ``prefix`` (``"version__"``
+    for its records); 404 for a reference that names no version, as ``lookup_version``."""
+    try:
+        key = uuid_module.UUID(ref)
+    except ValueError:
+        try:
+            parsed = parse_ref(ref, allow_part=False)
+        except RegistryError:
+            raise exceptions.NotFound(
+                f"{ref!r} is not a dataset version reference: use name@version or a UUID."
+            ) from None
+        return Q(**{f"{prefix}dataset__name": parsed.name, f"{prefix}version": parsed.version})
+    return Q(**{f"{prefix}uuid": key})
 
 
 def lookup_version(ref: str, queryset=None) -> DatasetVersion:
@@ -147,7 +176,8 @@ def evaluations_queryset():
     ).prefetch_related(
         Prefetch(
             "contamination_reports",
-            queryset=ContaminationReport.objects.prefetch_related(
+            # The method (its calibration table, kilobytes) is only in /contamination/, not in summaries.
+            queryset=ContaminationReport.objects.defer("method").prefetch_related(
                 Prefetch("overlap_reports", queryset=OverlapReport.objects.only("id", "uuid"))
             ),
         )

@@ -7,7 +7,8 @@ import uuid as uuid_module
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Prefetch
+from django.db.models import Count, F, Prefetch, Window
+from django.db.models.functions import RowNumber
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -33,6 +34,7 @@ from registry.models import (
     Record,
     RecordSet,
     Split,
+    SplitAttestation,
     SplitPart,
 )
 from registry.overlap import selectors as overlap_selectors
@@ -84,8 +86,10 @@ from .base import (
     evaluations_queryset,
     job_answer,
     lookup_version,
+    one_or_none,
     parse_uuid,
     server_paths_hidden,
+    version_key_q,
 )
 from .cite import CITE_ERROR_STATUSES, cite_format_action
 
@@ -120,6 +124,20 @@ def versions_queryset():
         Prefetch(
             "derived_from", queryset=Derivation.objects.select_related("source__dataset", "target__dataset")
         ),
+    )
+
+
+def splits_queryset():
+    """Splits with their version, creator, parts (by name) and latest attestation: a constant number of
+    queries for any number of splits (``SplitSerializer`` reads ``latest_attestations``)."""
+    latest = SplitAttestation.objects.alias(
+        newest=Window(
+            RowNumber(), partition_by=[F("split_id")], order_by=[F("created_at").desc(), F("id").desc()]
+        )
+    ).filter(newest=1)
+    return Split.objects.select_related("version__dataset", "created_by").prefetch_related(
+        Prefetch("parts", SplitPart.objects.order_by("name")),
+        Prefetch("attestations", latest, to_attr="latest_attestations"),
     )
 
 
@@ -243,7 +261,7 @@ class DatasetViewSet(UploadMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_object(self):
         name = self.kwargs["name"]
-        found = self.get_queryset().filter(name=name).first()
+        found = one_or_none(self.get_queryset().filter(name=name))
         if found is None:
             raise exceptions.NotFound(f"No dataset {name!r}.")
         return found
@@ -465,9 +483,19 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         search_fields=["identifier", "description"],
     )
     def records(self, request, ref=None):
-        version = lookup_version(ref)
-        refuse_sketch_only(version)
-        return records_page(self, Record.objects.filter(version=version))
+        # One query for a page: the records are filtered by the version's public key; only an empty
+        # page (or an error) looks the version up, so that an unknown one is still a 404 and a
+        # sketch-only one (no residues: none of its records match) still a 409.
+        try:
+            response = records_page(
+                self, Record.objects.filter(version_key_q(ref, "version__"), version__sketch_only=False)
+            )
+        except exceptions.APIException:
+            refuse_sketch_only(lookup_version(ref))
+            raise
+        if not response.data["results"]:
+            refuse_sketch_only(lookup_version(ref))
+        return response
 
     @extend_schema(
         methods=["GET"],
@@ -490,10 +518,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
     def splits(self, request, ref=None):
         version = lookup_version(ref)
         if request.method == "GET":
-            splits = Split.objects.filter(version=version).select_related("version__dataset", "created_by")
-            splits = splits.prefetch_related(Prefetch("parts", SplitPart.objects.order_by("name"))).order_by(
-                "name"
-            )
+            splits = splits_queryset().filter(version=version).order_by("name")
             return Response(SplitSerializer(splits, many=True, context=self.get_serializer_context()).data)
         if not dataset_can_write(request.user, version.dataset):
             raise exceptions.PermissionDenied(
@@ -533,11 +558,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
                 mapping_path.unlink(missing_ok=True)
             elif mapping_path is not None:
                 shutil.rmtree(mapping_path.parent, ignore_errors=True)  # its own uploads/<random>/ folder
-        split = (
-            Split.objects.select_related("version__dataset", "created_by")
-            .prefetch_related(Prefetch("parts", SplitPart.objects.order_by("name")))
-            .get(pk=split.pk)
-        )
+        split = splits_queryset().get(pk=split.pk)
         return registered_answer(
             SplitCreatedSerializer, split, context=self.get_serializer_context(), notices=split_notices(split)
         )
@@ -565,10 +586,7 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
     def lineage(self, request, ref=None):
         version = lookup_version(ref)
         context = self.get_serializer_context()
-        splits = Split.objects.filter(version=version).select_related("version__dataset", "created_by")
-        splits = splits.prefetch_related(Prefetch("parts", SplitPart.objects.order_by("name"))).order_by(
-            "name"
-        )
+        splits = splits_queryset().filter(version=version).order_by("name")
         record_sets = RecordSet.objects.filter(version=version)
         trained = (
             ModelVersion.objects.filter(trained_on__in=record_sets)
@@ -577,15 +595,12 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
             .order_by("model__name", "version")
         )
         evaluations = evaluations_queryset().filter(record_set__in=record_sets).order_by("created_at", "uuid")
+        ancestors, descendants = selectors.version_derivations(version)
         return Response(
             {
                 "version": version.ref,
-                "ancestors": DerivationSerializer(
-                    selectors.version_ancestors(version), many=True, context=context
-                ).data,
-                "descendants": DerivationSerializer(
-                    selectors.version_descendants(version), many=True, context=context
-                ).data,
+                "ancestors": DerivationSerializer(ancestors, many=True, context=context).data,
+                "descendants": DerivationSerializer(descendants, many=True, context=context).data,
                 "splits": SplitSerializer(splits, many=True, context=context).data,
                 "trained_models": [m.ref for m in trained],
                 "evaluations": EvaluationSerializer(evaluations, many=True, context=context).data,
@@ -726,12 +741,10 @@ class SplitViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     immutable_message = "Splits are immutable: register a new split under another name."
 
     def get_queryset(self):
-        return Split.objects.select_related("version__dataset", "created_by").prefetch_related(
-            Prefetch("parts", SplitPart.objects.order_by("name"))
-        )
+        return splits_queryset()
 
     def get_object(self):
-        found = self.get_queryset().filter(uuid=parse_uuid(self.kwargs["uuid"], "split")).first()
+        found = one_or_none(self.get_queryset().filter(uuid=parse_uuid(self.kwargs["uuid"], "split")))
         if found is None:
             raise exceptions.NotFound(f"No split {self.kwargs['uuid']}.")
         return found

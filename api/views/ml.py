@@ -41,7 +41,14 @@ from ..serializers import (
     ModelVersionSerializer,
     RecordSetSerializer,
 )
-from .base import ApiViewMixin, evaluations_queryset, lookup_model_version, parse_uuid, server_paths_hidden
+from .base import (
+    ApiViewMixin,
+    evaluations_queryset,
+    lookup_model_version,
+    one_or_none,
+    parse_uuid,
+    server_paths_hidden,
+)
 from .cite import CITE_ERROR_STATUSES, cite_format_action
 from .datasets import CITE_PARAMETERS, CITE_RESPONSES
 
@@ -72,7 +79,7 @@ class MLModelViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         return MLModel.objects.select_related("owner").annotate(version_count=Count("versions"))
 
     def get_object(self):
-        found = self.get_queryset().filter(name=self.kwargs["name"]).first()
+        found = one_or_none(self.get_queryset().filter(name=self.kwargs["name"]))
         if found is None:
             raise exceptions.NotFound(f"No model {self.kwargs['name']!r}.")
         return found
@@ -237,7 +244,7 @@ class EvaluationViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnly
         return evaluations_queryset()
 
     def get_object(self):
-        found = self.get_queryset().filter(uuid=parse_uuid(self.kwargs["uuid"], "evaluation")).first()
+        found = one_or_none(self.get_queryset().filter(uuid=parse_uuid(self.kwargs["uuid"], "evaluation")))
         if found is None:
             raise exceptions.NotFound(f"No evaluation {self.kwargs['uuid']}.")
         return found

@@ -42,6 +42,9 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # registry_generation() reads MAX(finished_at) on every cached page and badge: without an
+        # index that is a scan of every job ever run.
+        indexes = [models.Index(fields=["finished_at"], name="registry_job_finished_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(state__in=["pending", "running", "succeeded", "failed"]),

@@ -1,0 +1,110 @@
+"""SQL queries and time per request, one client alone, in process: the mixes of the load benchmarks.
+
+Runs Django's test client against the database of ``DATABASE_URL`` (no server, no wrk) and prints,
+for every distinct URL, the number of SQL queries and the median wall time of ``--repeat`` requests
+(after one warm-up). The read cache and the page cache are off, so that every request is Django's.
+
+    # the API mix of bench_api_load.py (registers the fixture data first: manage.py seed_api, idempotent)
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/NAME python benchmarks/profile_requests.py api
+    DATABASE_URL=... python benchmarks/profile_requests.py api --token   # as an authenticated client
+    # the pages of bench_pages.py, on a database that bench_pages.py's seeding filled
+    DATABASE_URL=... python benchmarks/profile_requests.py pages
+
+Less noisy than the load runs on a shared machine: query counts do not depend on the load at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ["LEAKLEDGER_API_CACHE_SECONDS"] = "0"
+os.environ["LEAKLEDGER_PAGE_CACHE_SECONDS"] = "0"
+os.environ.pop("CELERY_BROKER_URL", None)
+
+
+def profile(client, paths: list[str], headers: dict, repeat: int) -> list[tuple[str, int, float]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    out = []
+    for path in paths:
+        response = client.get(path, **headers)  # warm-up, and it must answer
+        assert response.status_code == 200, (path, response.status_code, response.content[:300])
+        times = []
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                client.get(path, **headers)
+                times.append((time.perf_counter() - started) * 1000)
+        out.append((path, len(queries.captured_queries), statistics.median(times)))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("what", choices=["api", "pages"])
+    parser.add_argument("--token", action="store_true", help="send Authorization: Token ... (api)")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    # As the load benchmarks' servers: DRF's throttle would answer 429 at this rate.
+    override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}).enable()
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    client = Client()
+    headers = {"HTTP_ACCEPT": "application/json"}
+    if args.what == "api":
+        import io
+
+        from bench_api_load import build_mix
+
+        out = io.StringIO()
+        call_command("seed_api", "--user", "bench", stdout=out)
+        seeded = json.loads(out.getvalue().strip().splitlines()[-1])
+        if args.token:
+            from django.contrib.auth import get_user_model
+            from rest_framework.authtoken.models import Token
+
+            key = Token.objects.get_or_create(user=get_user_model().objects.get(username="bench"))[0].key
+            headers["HTTP_AUTHORIZATION"] = f"Token {key}"
+        paths = sorted(set(build_mix(lambda p: client.get(p, **headers).json(), seeded)))
+    else:
+        from bench_pages import PAGES
+
+        paths = list(PAGES.values())
+        headers = {}
+    rows = profile(client, paths, headers, args.repeat)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{len(rows)} URLs, median of {args.repeat} requests each, one client, in process")
+    print(f"{'queries':>7}  {'ms':>7}  path")
+    for path, queries, ms in sorted(rows, key=lambda r: (-r[1], -r[2])):
+        print(f"{queries:7d}  {ms:7.1f}  {path}")
+    total_q = sum(r[1] for r in rows)
+    print(f"total: {total_q} queries, {sum(r[2] for r in rows):.1f} ms over {len(rows)} URLs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
