@@ -401,29 +401,18 @@ def _write_version(
     twins = identical_elsewhere(spool.digest, dataset_name)
     try:
         with transaction.atomic():
-            dataset, _ = Dataset.objects.get_or_create(
-                name=dataset_name,
+            dataset, name = locked_dataset_for_write(
+                dataset_name,
+                kind=kind,
+                version=version,
+                user=user,
                 defaults={
-                    "kind": kind,
-                    "owner": user if user is not None and user.is_authenticated else None,
                     "license": license,
                     "description": description,
                     "source": source,
-                    "authors": list(authors),
+                    "authors": authors,
                 },
             )
-            # Serialise concurrent registrations into one dataset (version numbering, digest check), and
-            # decide under the lock whether this write may happen: another user's job may have created
-            # the dataset, of another kind, since this request was checked.
-            dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
-            _dataset_write_check(dataset, kind=kind, user=user)
-            name = version or _next_version_name(dataset)
-            if dataset.versions.filter(version=name).exists():
-                raise Conflict(
-                    f"{dataset_name}@{name} already exists with different content; published versions are "
-                    "immutable: register this file under a new --version.",
-                    fields={"version": ["exists"]},
-                )
             new = DatasetVersion.objects.create(
                 dataset=dataset,
                 version=name,
@@ -452,6 +441,42 @@ def _write_version(
             notices=[Notice("already_registered", f"registered concurrently as {existing.ref}")],
         )
     return Registration(new, created=True, skipped_duplicates=spool.skipped_duplicates, notices=notices)
+
+
+def locked_dataset_for_write(
+    dataset_name: str, *, kind: str, version: str | None, user, defaults: dict
+) -> tuple[Dataset, str]:
+    """The dataset (created with ``defaults`` if new) locked for this write, and the new version's name.
+
+    Call inside the write's transaction. Serialises concurrent registrations into one dataset (version
+    numbering, digest check) and decides under the lock whether this write may happen: another user's
+    job may have created the dataset, of another kind, since the request was checked.
+
+    Raises:
+        Conflict: ``version`` exists (published versions are immutable).
+        PermissionDenied / InputRejected: what :func:`_dataset_write_check` refuses.
+    """
+    dataset, _ = Dataset.objects.get_or_create(
+        name=dataset_name,
+        defaults={
+            "kind": kind,
+            "owner": user if user is not None and user.is_authenticated else None,
+            "license": defaults.get("license", ""),
+            "description": defaults.get("description", ""),
+            "source": defaults.get("source", ""),
+            "authors": list(defaults.get("authors", ())),
+        },
+    )
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    _dataset_write_check(dataset, kind=kind, user=user)
+    name = version or _next_version_name(dataset)
+    if dataset.versions.filter(version=name).exists():
+        raise Conflict(
+            f"{dataset_name}@{name} already exists with different content; published versions are "
+            "immutable: register this file under a new --version.",
+            fields={"version": ["exists"]},
+        )
+    return dataset, name
 
 
 def _write_records(version: DatasetVersion, spool: _Spool, on_progress: ProgressCallback | None) -> None:

@@ -19,8 +19,8 @@ from dedup.errors import ParseError
 from dedup.llsk import read_sketch
 from dedup.lsh import band_keys
 
-from ..errors import Conflict, InputRejected
-from ..models import Dataset, DatasetVersion, RecordSet, RecordSetIndex
+from ..errors import InputRejected
+from ..models import DatasetVersion, RecordSet, RecordSetIndex
 from ..overlap import index, storage
 from .bulk import write_sketch_records
 from .hooks import record_set_created
@@ -28,9 +28,8 @@ from .idempotence import identical_again
 from .ingest import (
     ProgressCallback,
     Registration,
-    _dataset_write_check,
     _existing,
-    _next_version_name,
+    locked_dataset_for_write,
     parse_authors,
     registration_check,
 )
@@ -87,26 +86,18 @@ def sketch_version_register(
     sketch_settings = index.sketch_settings_get(kind)
     try:
         with transaction.atomic():
-            dataset, _ = Dataset.objects.get_or_create(
-                name=dataset_name,
+            dataset, name = locked_dataset_for_write(
+                dataset_name,
+                kind=kind,
+                version=version,
+                user=user,
                 defaults={
-                    "kind": kind,
-                    "owner": user if user is not None and user.is_authenticated else None,
                     "license": license,
                     "description": description,
                     "source": source,
-                    "authors": list(creators),
+                    "authors": creators,
                 },
             )
-            dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
-            _dataset_write_check(dataset, kind=kind, user=user)
-            name = version or _next_version_name(dataset)
-            if dataset.versions.filter(version=name).exists():
-                raise Conflict(
-                    f"{dataset_name}@{name} already exists with different content; published versions are "
-                    "immutable: register this file under a new --version.",
-                    fields={"version": ["exists"]},
-                )
             new = DatasetVersion.objects.create(
                 dataset=dataset,
                 version=name,
