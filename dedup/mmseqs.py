@@ -20,6 +20,7 @@ The program is optional: :func:`available` says whether it can run, and
 from __future__ import annotations
 
 import collections
+import math
 import os
 import re
 import shutil
@@ -195,6 +196,19 @@ def _write_fasta(path: Path, records: Iterable[tuple[str, str]], prefix: str, ki
     return ids
 
 
+def _fraction_arg(value: float) -> str:
+    """A fraction as MMseqs2 parses it: fixed notation, rounded down to 6 decimals.
+
+    ``str(1e-140)`` is ``'1e-140'``, which mmseqs refuses ("Error in argument -c"); rounding down
+    keeps the prefilter no stricter than asked (the caller filters at the exact value afterwards).
+
+    Examples:
+        >>> _fraction_arg(0.8), _fraction_arg(1e-140), _fraction_arg(0.9999999)
+        ('0.800000', '0.000000', '0.999999')
+    """
+    return f"{math.floor(value * 1_000_000) / 1_000_000:.6f}"
+
+
 def mmseqs_search(
     query: Iterable[tuple[str, str]],
     reference: Iterable[tuple[str, str]],
@@ -265,7 +279,7 @@ def mmseqs_search(
         if search_type:
             cmd += ["--search-type", search_type, "-k", str(settings.nucleotide_kmer)]
         if coverage > 0:  # let mmseqs drop low-coverage alignments early (cov-mode 2: query coverage)
-            cmd += ["-c", str(coverage), "--cov-mode", "2"]
+            cmd += ["-c", _fraction_arg(coverage), "--cov-mode", "2"]
         if on_progress is None:
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
             returncode, tail = proc.returncode, (proc.stderr or proc.stdout).strip().splitlines()[-5:]

@@ -26,6 +26,8 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import F, Q
 from django.utils import timezone
 
+from dedup.errors import DedupError
+
 from ..errors import RegistryError
 from ..models import Job
 
@@ -320,6 +322,17 @@ def _run_claimed(job: Job) -> Job:
         error = {**exc.fields, **exc.to_dict()} if exc.fields else exc.to_dict()
         error.setdefault("message", exc.detail)
         _fail(job, error, attempt=attempt)
+        job.refresh_from_db()
+        return job
+    except DedupError as exc:
+        # The overlap library refused its input or its external program (MMseqs2) failed: the job's
+        # answer, with the library's message (which says how to fix the call), not a crash to re-raise.
+        logger.warning("job %s (%s) failed: %s", job.uuid, job.kind, exc)
+        _fail(
+            job,
+            {"detail": str(exc), "code": "overlap_error", "error": exc.__class__.__name__},
+            attempt=attempt,
+        )
         job.refresh_from_db()
         return job
     except TRANSIENT as exc:

@@ -1,5 +1,8 @@
 """API: verify a split, generate one, read its attestations; errors in the one JSON shape."""
 
+import os
+import shutil
+
 import pytest
 
 from registry.services import dataset_version_register, split_register
@@ -100,3 +103,41 @@ def test_register_split_with_a_claim(owner_client, bind):
     )
     assert answer.status_code == 201, answer.json()
     assert answer.json()["claimed_max_identity"] == 0.3 and answer.json()["attestation"] is None
+
+
+needs_mmseqs = pytest.mark.skipif(
+    shutil.which("mmseqs") is None, reason="needs MMseqs2 (apt-get install mmseqs2)"
+)
+
+
+@needs_mmseqs
+def test_verify_with_mmseqs_at_a_tiny_coverage_answers_a_job_not_a_500(bind, other_client):
+    # What schemathesis sent: MMseqs2 refused "-c 1.1375789681399989e-140" and the request was a 500.
+    _version, split = bind
+    body = {"identity": 0.9, "coverage": 1.1375789681399989e-140, "tiers": ["mmseqs"]}
+    answer = other_client.post(f"/api/v1/splits/{split.uuid}/verify/", body, format="json")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["state"] == "succeeded", answer.json()
+
+
+def test_verify_whose_mmseqs_fails_is_a_failed_job_with_the_programs_message(
+    bind, other_client, tmp_path, monkeypatch
+):
+    fake = tmp_path / "bin" / "mmseqs"
+    fake.parent.mkdir()
+    fake.write_text(
+        '#!/bin/sh\nif [ "$1" = version ]; then echo 14-7e284; exit 0; fi\necho "Error: no space left" >&2\nexit 1\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    _version, split = bind
+    answer = other_client.post(
+        f"/api/v1/splits/{split.uuid}/verify/", {"identity": 0.9, "tiers": ["mmseqs"]}, format="json"
+    )
+    # In eager mode a failed job is answered as its error, in the one shape, with the job's link.
+    assert answer.status_code == 400, answer.json()
+    error = answer.json()
+    assert set(error) == {"detail", "code", "fields"} and error["code"] == "overlap_error"
+    assert "no space left" in error["detail"] and error["fields"]["error"] == "MmseqsError"
+    job = other_client.get(error["fields"]["job"]).json()
+    assert job["state"] == "failed" and "no space left" in job["error"]["detail"]

@@ -126,3 +126,15 @@ def test_nucleotide_search_finds_the_reverse_strand():
     mutant = rc[:100] + ("A" if rc[100] != "A" else "C") + rc[101:]
     hits = mmseqs_search([("q", mutant)], refs, kind="dna", identity=0.9, settings=MmseqsSettings(threads=2))
     assert [(h.reference, h.identity) for h in hits] == [(ident, (len(seq) - 1) / len(seq))]
+
+
+@needs_mmseqs
+def test_a_tiny_coverage_is_passed_in_a_form_mmseqs_accepts():
+    # schemathesis sent coverage=1.1e-140 to a split verification: str() wrote "1.1e-140" and mmseqs
+    # exited 1 ("Error in argument -c"), a 500. Any fraction in (0, 1] must search.
+    seq = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQ"
+    for coverage in (1.1375789681399989e-140, 0.9999999, 1.0):
+        hits = mmseqs_search(
+            [("q", seq)], [("r", seq)], identity=0.9, coverage=coverage, settings=MmseqsSettings(threads=1)
+        )
+        assert [(h.query, h.reference) for h in hits] == [("q", "r")], coverage
