@@ -8,6 +8,8 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
+# .ci/run exports PYTHON=python3 for `make venv`: the server needs the interpreter that has the project.
+if ! "$PYTHON" -c "import django" 2>/dev/null; then PYTHON="$REPO/.venv/bin/python"; fi
 GUNICORN="$(dirname "$PYTHON")/gunicorn"
 GENERATOR_VERSION="0.29.1"
 GEN_VENV="$REPO/var/openapi-python-client-$GENERATOR_VERSION"
