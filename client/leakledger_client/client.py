@@ -205,22 +205,7 @@ class Client:
             "sequence_column": sequence_column,
             "skip_identical_duplicates": skip_identical_duplicates or None,
         }
-        bar = Progress(f"upload {upload.name}", enabled=self.progress, unit="bytes")
-        body = MultipartStream(
-            [(k, _form_value(v)) for k, v in fields.items() if v is not None],
-            [("file", upload)],
-            on_progress=lambda done, total: bar.update(done, total, "sending"),
-        )
-        try:
-            data = self.transport.json("POST", f"datasets/{name}/versions/", body=body)
-        finally:
-            bar.close()
-        job = self._finished_job(data, wait=True, timeout=timeout, label=f"ingest {upload.name}")
-        created = job.result.get("created")
-        target = job.version_url or f"versions/{job.result['ref']}/"
-        return DatasetVersion.from_json(
-            self.transport.json("GET", target), created=None if created is None else bool(created)
-        )
+        return self._upload_version(f"datasets/{name}/versions/", upload, fields, timeout)
 
     def register_sketch(
         self,
@@ -250,6 +235,12 @@ class Client:
             "source": source,
             "role": role,
         }
+        return self._upload_version(f"datasets/{name}/sketches/", upload, fields, timeout)
+
+    def _upload_version(
+        self, endpoint: str, upload: Path, fields: dict, timeout: float | None
+    ) -> DatasetVersion:
+        """Stream ``upload`` with ``fields`` (None left out) to ``endpoint``, wait for the ingest, read the version."""
         bar = Progress(f"upload {upload.name}", enabled=self.progress, unit="bytes")
         body = MultipartStream(
             [(k, _form_value(v)) for k, v in fields.items() if v is not None],
@@ -257,7 +248,7 @@ class Client:
             on_progress=lambda done, total: bar.update(done, total, "sending"),
         )
         try:
-            data = self.transport.json("POST", f"datasets/{name}/sketches/", body=body)
+            data = self.transport.json("POST", endpoint, body=body)
         finally:
             bar.close()
         job = self._finished_job(data, wait=True, timeout=timeout, label=f"ingest {upload.name}")
