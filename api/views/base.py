@@ -119,8 +119,9 @@ def one_or_none(queryset):
         return None
 
 
-def _lookup_by_ref(ref: str, queryset, *, name_field: str, what: str):
-    """An object by ``name@version`` (``name_field`` holds the name) or by UUID; 404 for anything else."""
+def _ref_q(ref: str, *, name_field: str, what: str, prefix: str = "") -> Q:
+    """A filter on the object ``ref`` names (``name@version``, ``name_field`` holding the name, or a UUID),
+    under ``prefix``; 404 for a reference that is neither."""
     try:
         key = uuid_module.UUID(ref)
     except ValueError:
@@ -130,9 +131,13 @@ def _lookup_by_ref(ref: str, queryset, *, name_field: str, what: str):
             raise exceptions.NotFound(
                 f"{ref!r} is not a {what} reference: use name@version or a UUID."
             ) from None
-        found = one_or_none(queryset.filter(**{name_field: parsed.name, "version": parsed.version}))
-    else:
-        found = one_or_none(queryset.filter(uuid=key))
+        return Q(**{f"{prefix}{name_field}": parsed.name, f"{prefix}version": parsed.version})
+    return Q(**{f"{prefix}uuid": key})
+
+
+def _lookup_by_ref(ref: str, queryset, *, name_field: str, what: str):
+    """An object by ``name@version`` (``name_field`` holds the name) or by UUID; 404 for anything else."""
+    found = one_or_none(queryset.filter(_ref_q(ref, name_field=name_field, what=what)))
     if found is None:
         raise exceptions.NotFound(f"No {what} {ref!r}.")
     return found
@@ -141,17 +146,7 @@ def _lookup_by_ref(ref: str, queryset, *, name_field: str, what: str):
 def version_key_q(ref: str, prefix: str = "") -> Q:
     """A filter on the version ``ref`` names (``name@version`` or UUID), under ``prefix`` (``"version__"``
     for its records); 404 for a reference that names no version, as ``lookup_version``."""
-    try:
-        key = uuid_module.UUID(ref)
-    except ValueError:
-        try:
-            parsed = parse_ref(ref, allow_part=False)
-        except RegistryError:
-            raise exceptions.NotFound(
-                f"{ref!r} is not a dataset version reference: use name@version or a UUID."
-            ) from None
-        return Q(**{f"{prefix}dataset__name": parsed.name, f"{prefix}version": parsed.version})
-    return Q(**{f"{prefix}uuid": key})
+    return _ref_q(ref, name_field="dataset__name", what="dataset version", prefix=prefix)
 
 
 def lookup_version(ref: str, queryset=None) -> DatasetVersion:
