@@ -34,6 +34,7 @@ from dedup.parsing import iter_records, sequence_sha256
 from dedup.pipeline import effective_method, run_tiers
 from dedup.sketch import SignatureBatch
 
+from ..mmseqs import deployment_mmseqs, mmseqs_available, mmseqs_path
 from ..models import Record, RecordSet, SketchSettings
 from ..services.digest import record_hash, version_digest
 from . import index, storage
@@ -57,11 +58,7 @@ def registry_method(
     mmseqs_settings: dedup_mmseqs.MmseqsSettings | None = None,
 ) -> Method:
     """The registry's method: dedup's :func:`dedup.method.index_method` with this deployment's MMseqs2."""
-    from django.conf import settings as django_settings
-
-    mm = mmseqs_settings or dedup_mmseqs.MmseqsSettings(
-        executable=django_settings.LEAKLEDGER.get("MMSEQS_PATH", "mmseqs")
-    )
+    mm = mmseqs_settings or deployment_mmseqs()
     return index_method(kind, identity=identity, coverage=coverage, tiers=tiers, mmseqs=mm)
 
 
@@ -70,11 +67,8 @@ def standing_method(kind: str, *, mmseqs: bool | None = None) -> Method:
     from django.conf import settings as django_settings
 
     if mmseqs is None:
-        conf = django_settings.LEAKLEDGER
         mmseqs = (
-            bool(conf.get("MMSEQS_ENABLED"))
-            and kind != "text"
-            and dedup_mmseqs.available(conf.get("MMSEQS_PATH", "mmseqs"))
+            bool(django_settings.LEAKLEDGER.get("MMSEQS_ENABLED")) and kind != "text" and mmseqs_available()
         )
     tiers = ("exact", "minhash", "mmseqs") if mmseqs else ("exact", "minhash")
     return registry_method(kind, identity=min(THRESHOLDS_WITH_MMSEQS if mmseqs else THRESHOLDS), tiers=tiers)
@@ -363,7 +357,6 @@ def tool_versions(mmseqs_path: str = "mmseqs") -> dict[str, str | None]:
 
 
 def method_description(method: Method, settings: SketchSettings, tiers_run: dict[str, dict]) -> dict:
-    from django.conf import settings as django_settings
 
     return {
         "key": method.key(),
@@ -377,7 +370,7 @@ def method_description(method: Method, settings: SketchSettings, tiers_run: dict
             "rows": settings.rows,
             "lsh_threshold": settings.threshold,
         },
-        "tool_versions": tool_versions(django_settings.LEAKLEDGER.get("MMSEQS_PATH", "mmseqs")),
+        "tool_versions": tool_versions(mmseqs_path()),
         "calibration": load_calibration(method),
         "notes": [
             "identity = identical columns / alignment length (MMseqs2 fident); coverage = of the query record",

@@ -24,6 +24,7 @@ import dedup
 
 from .. import selectors
 from ..errors import NotFound, RegistryError, refuse_without_residues
+from ..mmseqs import deployment_mmseqs, mmseqs_available
 from ..models import Job, Record, Split, SplitAttestation, SplitMembership, SplitPart, SplitViolation
 from .jobs import ProgressReporter, job_create, job_handler
 
@@ -35,7 +36,7 @@ _EPS = 1e-9
 
 def default_tiers(kind: str) -> tuple[str, ...]:
     """Exact and MinHash always; MMseqs2 too for biological sequences when it is installed."""
-    if kind != "text" and dedup.mmseqs_available():
+    if kind != "text" and mmseqs_available():
         return ("exact", "minhash", "mmseqs")
     return ("exact", "minhash")
 
@@ -344,7 +345,7 @@ def split_verify(
         identity=identity,
         coverage=coverage,
         tiers=tiers,
-        mmseqs_settings=mmseqs_settings,
+        mmseqs_settings=mmseqs_settings or deployment_mmseqs(),
         say=on_progress or (lambda *_a, **_k: None),
     )
     return attestation_store(

@@ -24,6 +24,7 @@ from dedup import splitting
 
 from .. import selectors
 from ..errors import Conflict, Forbidden, InputRejected, RegistryError, refuse_without_residues
+from ..mmseqs import deployment_mmseqs
 from ..models import Job, Record, RecordSet, Split, SplitAttestation, SplitPart
 from ..models.names import validate_name
 from ..overlap.selectors import training_sets
@@ -257,7 +258,7 @@ def split_make(
             )
     reference_sets = _reference_sets(exclude_overlap_with, version, kind) if exclude_overlap_with else []
 
-    verify_settings = mmseqs_settings or dedup.MmseqsSettings()
+    verify_settings = mmseqs_settings or deployment_mmseqs()
     graph_settings = (
         dataclasses.replace(verify_settings, sensitivity=graph_sensitivity)
         if graph_sensitivity is not None

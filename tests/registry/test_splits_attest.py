@@ -167,3 +167,32 @@ def test_a_redelivered_verify_job_does_not_verify_twice(one_vs_many):
     second = split_verify_job(job)  # as after a killed worker: the attestation is found, not made again
     assert first["attestation"]["uuid"] == second["attestation"]["uuid"]
     assert SplitAttestation.objects.filter(split=one_vs_many).count() == 1
+
+
+@pytest.fixture
+def logged_mmseqs(tmp_path):
+    """The real MMseqs2 behind a wrapper outside PATH that logs each command line."""
+    log = tmp_path / "mmseqs-calls.log"
+    shim = tmp_path / "opt" / "mmseqs"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {shutil.which("mmseqs")} "$@"\n')
+    shim.chmod(0o755)
+    return shim, log
+
+
+@needs_mmseqs
+def test_verification_runs_the_deployments_mmseqs_within_its_threads(one_vs_many, logged_mmseqs, settings):
+    shim, log = logged_mmseqs
+    settings.LEAKLEDGER = {**settings.LEAKLEDGER, "MMSEQS_PATH": str(shim), "THREADS": 1}
+    attestation = split_verify(split=one_vs_many, identity=0.9, coverage=0.8)
+    assert attestation.tiers == ["exact", "minhash", "mmseqs"]
+    searches = [line for line in log.read_text().splitlines() if line.startswith(("search", "easy-search"))]
+    assert searches, log.read_text()
+    assert all("--threads 1" in line for line in searches), searches
+
+
+@needs_mmseqs
+def test_a_deployment_without_mmseqs_verifies_without_it_even_if_path_has_one(one_vs_many, settings):
+    settings.LEAKLEDGER = {**settings.LEAKLEDGER, "MMSEQS_PATH": "/nonexistent/mmseqs"}
+    attestation = split_verify(split=one_vs_many, identity=0.9, coverage=0.8)
+    assert attestation.tiers == ["exact", "minhash"]

@@ -1,5 +1,4 @@
-import dedup
-
+from ...mmseqs import deployment_mmseqs
 from ...services import split_generation as make
 from ...split_selectors import attestation_to_dict
 from ..base import Progress, RegistryCommand
@@ -102,7 +101,7 @@ class Command(RegistryCommand):
             labels=labels,
             stratify_by=options["stratify_by"],
             exclude_overlap_with=options["exclude_overlap_with"],
-            mmseqs_settings=dedup.MmseqsSettings(**mm) if mm else None,
+            mmseqs_settings=deployment_mmseqs(**mm) if mm else None,
             graph_sensitivity=options["graph_sensitivity"],
             max_rounds=options["max_rounds"],
             on_progress=Progress("make_split"),

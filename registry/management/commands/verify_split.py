@@ -1,5 +1,4 @@
-import dedup
-
+from ...mmseqs import deployment_mmseqs
 from ...services import attestations
 from ...split_selectors import attestation_to_dict
 from ..base import Progress, RegistryCommand
@@ -64,7 +63,7 @@ class Command(RegistryCommand):
     def act(self, options) -> dict:
         split = attestations.split_get(options["ref"])
         tiers = options["tiers"].split(",") if options["tiers"] else None
-        settings = dedup.MmseqsSettings(threads=options["threads"]) if options["threads"] else None
+        settings = deployment_mmseqs(threads=options["threads"]) if options["threads"] else None
         attestation = attestations.split_verify(
             split=split,
             identity=options["identity"],
