@@ -33,6 +33,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from _common import LARGE
+
 BANDS = (
     ("100%", 1.0, 1.0),
     ("[95,100)", 0.95, 1.0),
@@ -42,8 +44,8 @@ BANDS = (
     ("[50,70)", 0.50, 0.70),
     ("[30,50)", 0.30, 0.50),
 )
-SWISSPROT = Path("/work/large-data/swissprot-2014.fasta")
-FLY_UPSTREAM = Path("/work/large-data/dm3-upstream2000.fa")
+SWISSPROT = LARGE / "swissprot-2014.fasta"
+FLY_UPSTREAM = LARGE / "dm3-upstream2000.fa"
 _COMPLEMENT = str.maketrans("ACGT", "TGCA")
 
 
