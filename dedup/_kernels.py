@@ -15,11 +15,12 @@ import functools
 import importlib
 import importlib.util
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "minhash_kernel"]
+__all__ = ["AVAILABLE", "jit", "minhash_kernel"]
 
 #: True when numba is importable and not disabled with ``DEDUP_NO_NUMBA=1``. Checked
 #: without importing numba (about 0.15 s), which happens on the first kernel call.
@@ -117,13 +118,45 @@ def _minhash_kernel_py(
             out[i, p] = m
 
 
+def _import_numba() -> Any:
+    """numba, with its numpy-array support loaded but its BLAS probe skipped (None if broken).
+
+    The first compiled call (even one served from the on-disk cache) makes numba load its
+    numpy support, ``numba.np.arraymath``, which probes for a BLAS by importing
+    ``scipy.linalg.cython_blas``: 0.18 s of CPU per process here, for something no dedup
+    kernel uses (the probe only decides how a compiled ``np.correlate`` / ``np.convolve`` is
+    done). So that module is loaded here with the probe's import failing, unless the process
+    already imported it, in which case nothing changes.
+    """
+    import sys
+
+    try:
+        numba = importlib.import_module("numba")
+        probe = "scipy.linalg.cython_blas"
+        if probe in sys.modules or "numba.np.arraymath" in sys.modules:
+            return numba
+        sys.modules[probe] = None  # type: ignore[assignment]  # makes ``import probe`` raise ImportError
+        try:
+            importlib.import_module("numba.np.arraymath")
+        finally:
+            if sys.modules.get(probe, 0) is None:
+                del sys.modules[probe]
+    except ImportError:  # pragma: no cover - a broken numba installation
+        return None
+    return numba
+
+
+def jit(fn: Callable[..., Any]) -> Any:
+    """``fn`` compiled by numba (``nogil``, cached on disk, no bounds checks), or None without numba."""
+    if not AVAILABLE:
+        return None
+    numba = _import_numba()
+    if numba is None:  # pragma: no cover - a broken numba installation
+        return None
+    return numba.njit(cache=True, nogil=True, boundscheck=False)(fn)
+
+
 @functools.cache
 def minhash_kernel() -> Any:
     """The compiled kernel (numba-compiled :func:`_minhash_kernel_py`), or None without numba."""
-    if not AVAILABLE:
-        return None
-    try:
-        numba = importlib.import_module("numba")
-    except ImportError:  # pragma: no cover - a broken numba installation
-        return None
-    return numba.njit(cache=True, nogil=True, boundscheck=False)(_minhash_kernel_py)
+    return jit(_minhash_kernel_py)

@@ -28,6 +28,7 @@ from . import containment as _containment
 from . import mmseqs as _mmseqs
 from .jaccard_identity import ESTIMATED_TIER, NO_RESIDUES, relation_for
 from .method import TIER_ORDER, Method
+from .parallel import resolve_threads
 from .parsing import sequence_sha256
 from .sketch import SignatureBatch
 from .verify import Hit, Verifier, best_hits
@@ -394,6 +395,7 @@ def containment_tier(
                 coverage=method.coverage,
                 max_candidates=_containment.DEFAULT_MAX_CANDIDATES,
                 max_postings=_containment.DEFAULT_MAX_POSTINGS,
+                threads=resolve_threads(ctx.threads),
             )
             chosen: list[tuple[str, str, Hashable]] = []
             for (qid, qseq), (refs, _counts, n_pass, n_skipped) in zip(part, found, strict=True):

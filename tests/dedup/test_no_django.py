@@ -48,3 +48,23 @@ def test_package_reexports_every_public_name():
     assert all(hasattr(dedup, name) for name in dedup.__all__)
     assert importlib.import_module("dedup.sketch").__name__ == "dedup.sketch"
     assert isinstance(dedup.sketch, type(dedup))
+
+
+def test_an_ad_hoc_check_imports_neither_django_nor_scipy_linalg():
+    """numba's BLAS probe (an import of scipy.linalg, 0.18 s of CPU) is skipped; the kernels still run compiled.
+
+    (numba itself imports the top-level ``scipy`` package for its version check: a few ms.)
+    """
+    code = (
+        "import sys\n"
+        "from dedup import find_overlap, _kernels, _align_kernel, containment\n"
+        "q = 'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQ'\n"
+        "hits = find_overlap([('q', q[:50] + 'W' + q[51:])], [('r', q)], identity=0.9).hits\n"
+        "assert [h.tier for h in hits] == ['minhash'], hits\n"
+        "if _kernels.AVAILABLE:\n"
+        "    assert all(k().signatures for k in (_kernels.minhash_kernel, _align_kernel.gotoh_kernel))\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'django' or m.startswith('scipy.linalg'))\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.returncode == 0, proc.stderr
