@@ -44,6 +44,7 @@ Examples:
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import math
 import mmap as mmap_module
@@ -56,7 +57,6 @@ import numpy as np
 
 from . import _kernels
 from .errors import DedupError
-from .parallel import parallel_map
 from .params import SketchParams
 from .shingle import NUCLEOTIDE_CODES, PROTEIN_CODES, batch_shingle_hashes
 from .verify import Hit, Verifier
@@ -221,14 +221,25 @@ def _count_kernel_py(
             cnt[touched[i]] = 0
 
 
+def _compiled(fn: Callable[..., None]) -> Any:
+    """``fn`` compiled by numba (nogil, cached on disk), or None without numba."""
+    if not _kernels.AVAILABLE:
+        return None
+    try:
+        numba = importlib.import_module("numba")
+    except ImportError:  # pragma: no cover - a broken numba installation
+        return None
+    return numba.njit(cache=True, nogil=True, boundscheck=False)(fn)
+
+
 @functools.cache
 def _count_kernel() -> Any:
-    return _kernels.jit(_count_kernel_py)
+    return _compiled(_count_kernel_py)
 
 
 @functools.cache
 def _seed_kernel() -> Any:
-    return _kernels.jit(_seed_kernel_py)
+    return _compiled(_seed_kernel_py)
 
 
 def _unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -525,7 +536,6 @@ class SeedIndex:
         coverage: float,
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
         max_postings: int = DEFAULT_MAX_POSTINGS,
-        threads: int = 1,
     ) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
         """Per query: ``(references, shared buckets, references passing, skipped buckets)``.
 
@@ -533,41 +543,14 @@ class SeedIndex:
         ``identity`` and ``coverage``), best-sharing first, at most ``max_candidates``;
         ``references passing`` counts all of them. Compiled (numba) when available: a counter
         per reference, no sort of the gathered postings; otherwise from :meth:`shared`'s counts.
-        With ``threads`` > 1 the compiled counter runs on that many threads (contiguous runs of
-        queries, each with its own counters; the result does not depend on it).
         """
         kernel = _count_kernel()
-        if kernel is None or threads <= 1 or len(queries) <= _QUERY_CHUNK:
-            return self._candidates(queries, kernel, identity, coverage, max_candidates, max_postings)
-        step = -(-len(queries) // (threads * _QUERY_CHUNK)) * _QUERY_CHUNK  # whole chunks per thread
-        parts = parallel_map(
-            lambda lo: self._candidates(
-                queries[lo : lo + step], kernel, identity, coverage, max_candidates, max_postings
-            ),
-            range(0, len(queries), step),
-            threads,
-        )
-        return [item for part in parts for item in part]
-
-    def _candidates(
-        self,
-        queries: Sequence[str],
-        kernel: Any,
-        identity: float,
-        coverage: float,
-        max_candidates: int,
-        max_postings: int,
-    ) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
         k = self.params.k
         out: list[tuple[np.ndarray, np.ndarray, int, int]] = []
         if kernel is not None:
             cnt = np.zeros(self.n_references, dtype=np.int32)
             touched = np.empty(self.n_references, dtype=np.int64)
             passing = np.empty(self.n_references, dtype=np.int64)
-            # Read-only, as a memory-mapped table is: one compiled specialisation for both (a
-            # writable in-memory table compiled a second one, about a second on first use).
-            postings = self.postings.view()
-            postings.flags.writeable = False
         for chunk, cb in self._chunks(queries, max_postings):
             needs = np.array(
                 [
@@ -586,7 +569,7 @@ class SeedIndex:
             out_refs = np.full((len(chunk), max_candidates), -1, dtype=np.int64)
             out_counts = np.zeros((len(chunk), max_candidates), dtype=np.int64)
             out_pass = np.zeros(len(chunk), dtype=np.int64)
-            kernel(cb.bounds, cb.starts, lens, postings, needs, self.n_references, cnt, touched, passing,
+            kernel(cb.bounds, cb.starts, lens, self.postings, needs, self.n_references, cnt, touched, passing,
                    out_refs, out_counts, out_pass)  # fmt: skip
             for i in range(len(chunk)):
                 m = min(int(out_pass[i]), max_candidates)
@@ -698,7 +681,6 @@ def containment_tier(
         coverage=verifier.coverage,
         max_candidates=max_candidates,
         max_postings=max_postings,
-        threads=verifier.threads,
     )
     for n, ((qid, qseq), (refs, _counts, n_pass, n_skipped)) in enumerate(zip(queries, found, strict=True)):
         stats["skipped_buckets"] += n_skipped

@@ -188,29 +188,6 @@ def test_compiled_and_numpy_candidates_are_identical(monkeypatch, train):
         assert sum(p for _r, _c, p, _s in compiled) > 0
 
 
-def test_candidates_are_the_same_on_one_and_two_threads_mapped_or_in_memory(tmp_path, train):
-    """Threads split the queries into runs of whole chunks: nothing about the answer changes."""
-    import dedup.containment as containment
-
-    seqs = [s for _r, s in train]
-    SeedIndex.build(seqs, P5, out_dir=tmp_path).save(tmp_path)
-    mapped, in_memory = SeedIndex.load(tmp_path), SeedIndex.build(seqs, P5)
-    queries = [s[40:200] for _r, s in train[:300]]  # 5 chunks of 64: uneven runs on 2 and 3 threads
-    runs = [
-        index.candidates(queries, identity=0.9, coverage=0.8, threads=n)
-        for index in (mapped, in_memory)
-        for n in (1, 2, 3)
-    ]
-    assert sum(p for _r, _c, p, _s in runs[0]) > 0
-    for run in runs[1:]:
-        assert len(run) == len(queries)
-        for (r1, c1, p1, s1), (r2, c2, p2, s2) in zip(runs[0], run, strict=True):
-            assert r1.tolist() == r2.tolist() and c1.tolist() == c2.tolist() and (p1, s1) == (p2, s2)
-    kernel = containment._count_kernel()
-    if kernel is not None:  # a mapped and an in-memory table share one compiled specialisation
-        assert len(kernel.signatures) == 1
-
-
 def test_mapped_table_is_released_per_chunk_only_when_large(monkeypatch, tmp_path, train):
     """A mapped seed table is released once per lookup when small, per chunk when large: same candidates."""
     import dedup.containment as containment
