@@ -128,6 +128,9 @@ def test_seed_lookups_are_the_same_on_one_to_three_threads_mapped_or_in_memory(t
             assert len(got) == len(queries)
             for (r1, c1, p1, s1), (r2, c2, p2, s2) in zip(expected, got, strict=True):
                 assert r1.tolist() == r2.tolist() and c1.tolist() == c2.tolist() and (p1, s1) == (p2, s2)
-    kernel = containment._count_kernel()
-    if kernel is not None:  # a mapped and an in-memory table: one compiled specialisation
-        assert len(kernel.signatures) == 1, kernel.signatures
+    if (
+        containment._count_kernel() is not None
+    ):  # a mapped and an in-memory table: one compiled specialisation
+        import numba
+
+        assert numba.typeof(in_memory.postings) == numba.typeof(mapped.postings)
