@@ -376,7 +376,7 @@ def _seed_candidates(
     GIL, so the runs are counted at once and joined in order: the same list for any thread count.
     """
     runs = max(1, min(threads, len(queries) // _SEED_RUN))
-    step = -(-len(queries) // runs)
+    step = max(1, -(-len(queries) // runs))
 
     def lookup(lo: int) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
         return seeds.candidates(
