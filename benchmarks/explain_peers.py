@@ -10,9 +10,9 @@ with the two lengths and three measurements of the same pair:
   its first optimal local alignment, measured the same way (the definition the kernel follows);
 - **MMseqs2**: the pair alone, ``easy-search`` with the ground truth's options (GROUND_TRUTH.md:
   ``--alignment-mode 3 -s 7.5 -e 10``), once as is and once with ``--comp-bias-corr 0`` (no
-  compositional-bias score correction); for a query shorter than 10 residues, also with
-  contiguous 5-mers (``-k 5 --spaced-kmer-mode 0``), since the default spaced seed can be longer
-  than the query. Each line is MMseqs2's fident, columns, qcov, its own score and that alignment
+  compositional-bias score correction); when it reports nothing, also without low-complexity
+  masking (``--mask 0``) and, for a query shorter than 14 residues (the span of the default
+  spaced k-mer), with contiguous 5-mers (``-k 5 --spaced-kmer-mode 0``). Each line is MMseqs2's fident, columns, qcov, its own score and that alignment
   re-scored with the project's scores (BLOSUM62, a gap of n costs 11 + n).
 
 Usage:
@@ -104,11 +104,14 @@ def explain(qid: str, rid: str, seqs: dict[str, str]) -> list[str]:
         f"      Bio.Align : identity {same / cols:.4f} over {cols} columns, qcov {qspan / len(q):.4f}, "
         f"score {aln.score:g}"
     )
-    out.append(f"      MMseqs2   : {mmseqs_pair(q, r, qid, rid, [])}")
+    as_is = mmseqs_pair(q, r, qid, rid, [])
+    out.append(f"      MMseqs2   : {as_is}")
     out.append(f"        no comp-bias-corr: {mmseqs_pair(q, r, qid, rid, ['--comp-bias-corr', '0'])}")
-    if len(q) < 10:
-        short = ["-k", "5", "--spaced-kmer-mode", "0"]
-        out.append(f"        contiguous 5-mers: {mmseqs_pair(q, r, qid, rid, short)}")
+    if as_is.startswith(("failed", "no alignment")):  # not seeded: low-complexity masking, or too short
+        out.append(f"        no masking: {mmseqs_pair(q, r, qid, rid, ['--mask', '0'])}")
+        if len(q) < 14:  # the default spaced k-mer spans 14 residues
+            short = ["-k", "5", "--spaced-kmer-mode", "0"]
+            out.append(f"        contiguous 5-mers: {mmseqs_pair(q, r, qid, rid, short)}")
     return out
 
 
