@@ -38,7 +38,6 @@ align pairs in parallel) and caches the machine code on disk like
 from __future__ import annotations
 
 import functools
-import importlib
 from typing import Any
 
 import numpy as np
@@ -260,13 +259,7 @@ def _gotoh_local_py(
 @functools.cache
 def gotoh_kernel() -> Any:
     """The compiled kernel (numba-compiled :func:`_gotoh_local_py`), or None without numba."""
-    if not AVAILABLE:
-        return None
-    try:
-        numba = importlib.import_module("numba")
-    except ImportError:  # pragma: no cover - a broken numba installation
-        return None
-    return numba.njit(cache=True, nogil=True, boundscheck=False)(_gotoh_local_py)
+    return _kernels.jit(_gotoh_local_py)
 
 
 def gotoh_local(

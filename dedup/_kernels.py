@@ -15,11 +15,14 @@ import functools
 import importlib
 import importlib.util
 import os
+import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["AVAILABLE", "minhash_kernel"]
+__all__ = ["AVAILABLE", "import_numba", "jit", "minhash_kernel"]
 
 #: True when numba is importable and not disabled with ``DEDUP_NO_NUMBA=1``. Checked
 #: without importing numba (about 0.15 s), which happens on the first kernel call.
@@ -117,13 +120,50 @@ def _minhash_kernel_py(
             out[i, p] = m
 
 
+_NUMBA_LOCK = threading.Lock()
+
+
+def import_numba() -> Any:
+    """numba, imported with its numpy support but without SciPy (None if numba is broken).
+
+    The first compiled call (even one served from the on-disk cache) makes numba load its
+    numpy support, ``numba.np.arraymath``, which probes for a BLAS by importing
+    ``scipy.linalg.cython_blas`` (0.18 s of CPU here), and ``import numba`` imports ``scipy``
+    for a version check (0.01 s). No dedup kernel uses SciPy (the probe only decides how a
+    compiled ``np.correlate`` / ``np.convolve`` is done), so both are imported here with
+    SciPy's import failing (``sys.modules[name] = None``, removed again at once). A process
+    that already imported SciPy keeps it: nothing is blocked then. Thread-safe (the seed
+    table may be built on a thread of its own while the main thread sketches).
+    """
+    with _NUMBA_LOCK:
+        if "numba.np.arraymath" in sys.modules:
+            return sys.modules["numba"]
+        # the outermost SciPy module not imported yet, if any: numba's imports of it then fail
+        blocked = next((m for m in ("scipy", "scipy.linalg.cython_blas") if m not in sys.modules), None)
+        if blocked is not None:
+            sys.modules[blocked] = None  # type: ignore[assignment]
+        try:
+            numba = importlib.import_module("numba")
+            importlib.import_module("numba.np.arraymath")
+        except ImportError:  # pragma: no cover - a broken numba installation
+            return None
+        finally:
+            if blocked is not None and sys.modules.get(blocked, 0) is None:
+                del sys.modules[blocked]
+        return numba
+
+
+def jit(fn: Callable[..., Any]) -> Any:
+    """``fn`` compiled by numba (``nogil``, cached on disk, no bounds checks), or None without numba."""
+    if not AVAILABLE:
+        return None
+    numba = import_numba()
+    if numba is None:  # pragma: no cover - a broken numba installation
+        return None
+    return numba.njit(cache=True, nogil=True, boundscheck=False)(fn)
+
+
 @functools.cache
 def minhash_kernel() -> Any:
     """The compiled kernel (numba-compiled :func:`_minhash_kernel_py`), or None without numba."""
-    if not AVAILABLE:
-        return None
-    try:
-        numba = importlib.import_module("numba")
-    except ImportError:  # pragma: no cover - a broken numba installation
-        return None
-    return numba.njit(cache=True, nogil=True, boundscheck=False)(_minhash_kernel_py)
+    return jit(_minhash_kernel_py)

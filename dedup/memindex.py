@@ -21,7 +21,6 @@ Examples:
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import Future
@@ -197,7 +196,7 @@ class MemoryIndex:
     def _start_seed_index(self, params: SketchParams) -> None:
         """Build the seed table of the sequences read so far on a thread of its own."""
         if _kernels.AVAILABLE:
-            importlib.import_module("numba")  # here: the first import of numba is not made in the new thread
+            _kernels.import_numba()  # here: the first import of numba is not made in the new thread
         future: Future[SeedIndex] = Future()
         seqs = list(self.seqs)
 

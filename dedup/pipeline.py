@@ -28,6 +28,7 @@ from . import containment as _containment
 from . import mmseqs as _mmseqs
 from .jaccard_identity import ESTIMATED_TIER, NO_RESIDUES, relation_for
 from .method import TIER_ORDER, Method
+from .parallel import parallel_map, resolve_threads
 from .parsing import sequence_sha256
 from .sketch import SignatureBatch
 from .verify import Hit, Verifier, best_hits
@@ -45,6 +46,8 @@ Say = Callable[[str], None]
 
 #: Queries sketched and looked up per batch (bounds the memory of candidate lists).
 QUERY_CHUNK = 4096
+#: Fewest queries per thread of a seed lookup (below it, thread start-up outweighs the counting).
+_SEED_RUN = 64
 
 
 class CandidateIndex(Protocol):
@@ -336,7 +339,7 @@ def _seed_index(index: CandidateIndex, method: Method) -> tuple[_containment.See
     """
     own = getattr(index, "seed_index", None)
     if callable(own):
-        return own(method.params)  # type: ignore[no-any-return]
+        return _read_only(*own(method.params))
     cache: dict[str, tuple[_containment.SeedIndex, list[Hashable]]] = (
         getattr(index, "_seed_cache", None) or {}
     )
@@ -348,7 +351,43 @@ def _seed_index(index: CandidateIndex, method: Method) -> tuple[_containment.See
             seqs.append(seq)
         cache[key] = (_containment.SeedIndex.build(seqs, method.params), keys)
         index._seed_cache = cache  # type: ignore[attr-defined]
-    return cache[key]
+    return _read_only(*cache[key])
+
+
+def _read_only(
+    seeds: _containment.SeedIndex, keys: Sequence[Hashable]
+) -> tuple[_containment.SeedIndex, Sequence[Hashable]]:
+    """The table with its postings marked read-only (they are never written once built).
+
+    A memory-mapped table's postings are read-only, an in-memory one's were writable: numba
+    compiled the counting kernel once for each (about a second on first use in a checkout).
+    """
+    if seeds.postings.flags.writeable:
+        seeds.postings.flags.writeable = False
+    return seeds, keys
+
+
+def _seed_candidates(
+    seeds: _containment.SeedIndex, queries: list[str], method: Method, threads: int
+) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
+    """:meth:`SeedIndex.candidates` of the queries, on ``threads`` threads (contiguous runs).
+
+    Each query's candidates depend on that query alone and the compiled counter releases the
+    GIL, so the runs are counted at once and joined in order: the same list for any thread count.
+    """
+    runs = max(1, min(threads, len(queries) // _SEED_RUN))
+    step = max(1, -(-len(queries) // runs))
+
+    def lookup(lo: int) -> list[tuple[np.ndarray, np.ndarray, int, int]]:
+        return seeds.candidates(
+            queries[lo : lo + step],
+            identity=method.identity,
+            coverage=method.coverage,
+            max_candidates=_containment.DEFAULT_MAX_CANDIDATES,
+            max_postings=_containment.DEFAULT_MAX_POSTINGS,
+        )
+
+    return [c for part in parallel_map(lookup, range(0, len(queries), step), runs) for c in part]
 
 
 def containment_tier(
@@ -388,13 +427,7 @@ def containment_tier(
         chunk = 1024
         for lo in range(0, len(todo), chunk):
             part = todo[lo : lo + chunk]
-            found = seeds.candidates(
-                [s for _q, s in part],
-                identity=method.identity,
-                coverage=method.coverage,
-                max_candidates=_containment.DEFAULT_MAX_CANDIDATES,
-                max_postings=_containment.DEFAULT_MAX_POSTINGS,
-            )
+            found = _seed_candidates(seeds, [s for _q, s in part], method, resolve_threads(ctx.threads))
             chosen: list[tuple[str, str, Hashable]] = []
             for (qid, qseq), (refs, _counts, n_pass, n_skipped) in zip(part, found, strict=True):
                 stats["skipped_buckets"] += int(n_skipped)

@@ -48,3 +48,27 @@ def test_package_reexports_every_public_name():
     assert all(hasattr(dedup, name) for name in dedup.__all__)
     assert importlib.import_module("dedup.sketch").__name__ == "dedup.sketch"
     assert isinstance(dedup.sketch, type(dedup))
+
+
+def test_an_ad_hoc_check_imports_neither_django_nor_scipy():
+    """numba's SciPy imports (a version check, and a BLAS probe that imports scipy.linalg: 0.19 s of CPU) are skipped.
+
+    The kernels still run compiled, on the file path (its seed table is built on a thread) and on a
+    prebuilt index.
+    """
+    code = (
+        "import sys\n"
+        "from dedup import find_overlap, _kernels, _align_kernel, containment\n"
+        "q = 'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQ'\n"
+        "hits = find_overlap([('q', q[:50] + 'W' + q[51:])], [('r', q)], identity=0.9).hits\n"
+        "assert [h.tier for h in hits] == ['minhash'], hits\n"
+        "hits = find_overlap([('p', q[5:40])], [('r', q)], identity=0.9, tiers=('containment',)).hits\n"
+        "assert [h.tier for h in hits] == ['containment'], hits\n"
+        "if _kernels.AVAILABLE:\n"
+        "    kernels = (_kernels.minhash_kernel, _align_kernel.gotoh_kernel, containment._count_kernel)\n"
+        "    assert all(k().signatures for k in kernels)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'scipy'))\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False)
+    assert proc.returncode == 0, proc.stderr

@@ -8,6 +8,7 @@ import pytest
 
 from dedup import MmseqsSettings, SketchParams, find_overlap, mmseqs_capped, sketch_batch
 from dedup.__main__ import main
+from dedup.containment import SeedIndex
 from dedup.parallel import parallel_map, resolve_threads
 from dedup.parsing import iter_records
 from dedup.verify import Verifier
@@ -105,3 +106,31 @@ def test_a_repeated_identifier_with_another_sequence_is_not_mistaken_for_the_fir
     v = Verifier(kind="protein", identity=0.9, coverage=0.8, threads=2)
     hits = v.verify_many([("q", a, "r1", a, None), ("q", b, "r2", b, None), ("q", b, "r1", a, None)])
     assert [h and h.reference for h in hits] == ["r1", "r2", None]
+
+
+def test_seed_lookups_are_the_same_on_one_to_three_threads_mapped_or_in_memory(tmp_path):
+    """The containment tier's seed lookup split over threads, on either kind of table: the same candidates."""
+    import dedup.containment as containment
+    from dedup import pipeline
+    from dedup.method import Method
+
+    train = list(read_fasta(BIND / "train.fasta").values())
+    SeedIndex.build(train, SketchParams("protein", 5), out_dir=tmp_path).save(tmp_path)
+    in_memory, _keys = pipeline._read_only(SeedIndex.build(train, SketchParams("protein", 5)), [])
+    mapped = SeedIndex.load(tmp_path)
+    queries = [s[40:200] for s in train[:300]]  # uneven runs on 2 and 3 threads
+    method = Method(kind="protein", identity=0.9, coverage=0.8)
+    expected = mapped.candidates(queries, identity=0.9, coverage=0.8)
+    assert sum(p for _r, _c, p, _s in expected) > 0
+    for seeds in (mapped, in_memory):
+        for n in (1, 2, 3):
+            got = pipeline._seed_candidates(seeds, queries, method, n)
+            assert len(got) == len(queries)
+            for (r1, c1, p1, s1), (r2, c2, p2, s2) in zip(expected, got, strict=True):
+                assert r1.tolist() == r2.tolist() and c1.tolist() == c2.tolist() and (p1, s1) == (p2, s2)
+    if (
+        containment._count_kernel() is not None
+    ):  # a mapped and an in-memory table: one compiled specialisation
+        import numba
+
+        assert numba.typeof(in_memory.postings) == numba.typeof(mapped.postings)
