@@ -493,8 +493,8 @@ class SeedIndex:
         dummy = np.zeros(0, dtype=np.int32)
 
         def chunks():
-            for lo in range(0, n, _BUILD_CHUNK * 5):
-                enc = [s.encode("ascii", "replace") for s in sequences[lo : lo + _BUILD_CHUNK * 5]]
+            for lo in range(0, n, _BUILD_CHUNK):
+                enc = [s.encode("ascii", "replace") for s in sequences[lo : lo + _BUILD_CHUNK]]
                 starts = np.zeros(len(enc) + 1, dtype=np.int64)
                 np.cumsum([len(e) for e in enc], out=starts[1:])
                 yield lo, np.frombuffer(b"".join(enc), dtype=np.uint8), starts
@@ -510,7 +510,7 @@ class SeedIndex:
         cursor = offsets[:-1].copy() if wanted is None else offsets[wanted_buckets]
         for lo, buf, starts in chunks():
             kernel(buf, starts, *fixed, counts, postings, cursor, True, lo, only, base)
-            say(f"seeds: {min(lo + _BUILD_CHUNK * 5, n):,} of {n:,} references indexed")
+            say(f"seeds: {min(lo + _BUILD_CHUNK, n):,} of {n:,} references indexed")
         if isinstance(postings, np.memmap):
             postings.flush()
         return cls(params, bits, offsets, postings, n, wanted)

@@ -29,6 +29,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from .containment import SeedIndex
 from .errors import ParameterMismatchError
 from .lsh import band_keys
 from .method import Method
+from .parallel import resolve_threads
 from .params import SketchParams
 from .parsing import sequence_sha256
 from .sketch import EMPTY_VALUE, SignatureBatch, sketch_batch
@@ -94,6 +96,8 @@ class MemoryIndex:
         """Read ``(identifier, normalised sequence)`` pairs in chunks; sketch them unless ``sketch=False``.
 
         ``threads`` sketch each chunk (``None``: every CPU); the index does not depend on it.
+        With more than one, a chunk is sketched on a thread of its own while the next one is
+        read (the sketch kernel releases the GIL; the chunks are added in their order).
         ``queries``: the normalised query sequences the index will be asked about, if known.
         Then only the band keys they hold are kept (and the signatures of the references
         holding one): :meth:`candidates` of those queries, or of any of them, is the same as
@@ -108,30 +112,60 @@ class MemoryIndex:
             index._query_filter = np.zeros(1 << (_FILTER_BITS - 6), dtype=np.uint64)
             np.bitwise_or.at(index._query_filter, low >> 6, np.uint64(1) << (low & 63).astype(np.uint64))
         pending: list[int] = []
+        background = (
+            ThreadPoolExecutor(1, "dedup-sketch") if sketch and resolve_threads(threads) > 1 else None
+        )
+        added: list[Future[None]] = []
+
+        def add(rows: list[int]) -> None:
+            if background is None:
+                index._add(rows)
+                return
+            while len(added) > 1:  # at most two chunks waiting: bounded memory
+                added.pop(0).result()
+            added.append(background.submit(index._add, rows))
+
+        try:
+            index._read(references, pending, chunk if sketch else 0, add, say)
+            if sketch:
+                add(pending)
+            for done in added:
+                done.result()
+        finally:
+            if background is not None:
+                background.shutdown(wait=True, cancel_futures=True)
+        if sketch and say:
+            say(
+                f"minhash: sketched and indexed {len(index.keys):,} reference sequences "
+                f"({method.bands} bands x {method.rows} rows)"
+            )
+        return index
+
+    def _read(
+        self,
+        references: Iterable[tuple[str, str]],
+        pending: list[int],
+        chunk: int,
+        add: Callable[[list[int]], None],
+        say: Callable[[str], None] | None,
+    ) -> None:
+        """Keep one representative of each distinct sequence; hand every ``chunk`` new ones to ``add``."""
         for rid, seq in references:
-            index.records += 1
+            self.records += 1
             if not seq:
                 continue
             sha = bytes.fromhex(sequence_sha256(seq))
-            if sha in index._by_sha:
+            if sha in self._by_sha:
                 continue
-            index._by_sha[sha] = len(index.keys)
-            index.keys.append(rid)
-            index.seqs.append(seq)
-            pending.append(len(index.keys) - 1)
-            if sketch and len(pending) >= chunk:
-                index._add(pending)
-                pending = []
+            self._by_sha[sha] = len(self.keys)
+            self.keys.append(rid)
+            self.seqs.append(seq)
+            pending.append(len(self.keys) - 1)
+            if chunk and len(pending) >= chunk:
+                add(list(pending))
+                pending.clear()
                 if say:
-                    say(f"minhash: sketched {len(index.keys):,} reference sequences")
-        if sketch:
-            index._add(pending)
-            if say:
-                say(
-                    f"minhash: sketched and indexed {len(index.keys):,} reference sequences "
-                    f"({method.bands} bands x {method.rows} rows)"
-                )
-        return index
+                    say(f"minhash: read {len(self.keys):,} reference sequences, sketching them")
 
     def _live_keys(self, sigs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Flat band keys of signatures and the signature row of each; empty signatures have none."""
