@@ -57,6 +57,7 @@ import numpy as np
 
 from . import _kernels
 from .errors import DedupError
+from .parallel import parallel_map
 from .params import SketchParams
 from .shingle import NUCLEOTIDE_CODES, PROTEIN_CODES, batch_shingle_hashes
 from .verify import Hit, Verifier
@@ -405,6 +406,7 @@ class SeedIndex:
         out_dir: str | Path | None = None,
         progress: Callable[[str], None] | None = None,
         only: Sequence[str] | None = None,
+        threads: int = 1,
     ) -> SeedIndex:
         """Index the k-mers of ``sequences`` (reference number = position in the list).
 
@@ -416,6 +418,8 @@ class SeedIndex:
         lookup of those queries (or of any subset) gives exactly what the whole table gives (the
         same ``bits``, and the same references and true lengths in each of their buckets), while
         the table holds a small part of the postings. Other queries are refused (:meth:`covers`).
+
+        ``threads`` hash parts of the references at once (compiled build); the table is the same.
         """
         say = progress or (lambda _m: None)
         n = len(sequences)
@@ -428,7 +432,7 @@ class SeedIndex:
         wanted = None if only is None else _bitset(_query_buckets(only, params, bits), bits)
         kernel = _seed_kernel() if params.kind != "text" else None
         if kernel is not None:
-            return cls._build_compiled(kernel, sequences, params, bits, out_dir, say, wanted)
+            return cls._build_compiled(kernel, sequences, params, bits, out_dir, say, wanted, threads)
         counts = np.zeros(2**bits, dtype=np.int64)
         kept: list[tuple[np.ndarray, np.ndarray]] = []  # each chunk's pairs, sorted by bucket
         for lo in range(0, n, _BUILD_CHUNK):  # pass 1: hash once; how many references per bucket
@@ -476,6 +480,7 @@ class SeedIndex:
         out_dir: str | Path | None,
         say: Callable[[str], None],
         wanted: np.ndarray | None,
+        threads: int,
     ) -> SeedIndex:
         n = len(sequences)
         protein = params.kind == "protein"
@@ -488,29 +493,46 @@ class SeedIndex:
             base = np.zeros(wanted.size, dtype=np.int64)
             np.cumsum(per_word[:-1], out=base[1:])
             size = wanted_buckets.size
-        last = np.full(size, -1, dtype=np.int32)  # int32: half the cache footprint of int64
-        counts = np.zeros(size, dtype=np.int32)
+        # Contiguous parts of the references, one per thread (the kernel releases the GIL), each with
+        # its own counters; part p places its postings after those of the parts before it, so every
+        # bucket lists its references in ascending order, as one thread would.
+        cuts = np.linspace(0, n, max(1, min(threads, n // _BUILD_CHUNK + 1)) + 1).astype(np.int64)
+        parts = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+        last = [np.full(size, -1, dtype=np.int32) for _p in parts]  # int32: half the cache footprint
+        counts = [np.zeros(size, dtype=np.int32) for _p in parts]
         dummy = np.zeros(0, dtype=np.int32)
 
-        def chunks():
-            for lo in range(0, n, _BUILD_CHUNK):
-                enc = [s.encode("ascii", "replace") for s in sequences[lo : lo + _BUILD_CHUNK]]
+        def chunks(part: tuple[int, int]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+            for lo in range(part[0], part[1], _BUILD_CHUNK):
+                enc = [s.encode("ascii", "replace") for s in sequences[lo : min(lo + _BUILD_CHUNK, part[1])]]
                 starts = np.zeros(len(enc) + 1, dtype=np.int64)
                 np.cumsum([len(e) for e in enc], out=starts[1:])
                 yield lo, np.frombuffer(b"".join(enc), dtype=np.uint8), starts
 
-        fixed = (params.k, protein, codes, bits, last)
-        for lo, buf, starts in chunks():
-            kernel(buf, starts, *fixed, counts, dummy, counts, False, lo, only, base)
+        def count(p: int) -> None:
+            for lo, buf, starts in chunks(parts[p]):
+                kernel(buf, starts, params.k, protein, codes, bits, last[p], counts[p], dummy, counts[p],
+                       False, lo, only, base)  # fmt: skip
+
+        parallel_map(count, range(len(parts)), len(parts))
+        total = np.sum(counts, axis=0, dtype=np.int64).astype(np.int32)
         if wanted is not None:  # counts by rank among the wanted buckets: spread to all buckets
-            dense, counts = counts, np.zeros(2**bits, dtype=np.int32)
-            counts[wanted_buckets] = dense
-        offsets, postings = _postings_table(counts, bits, out_dir)
-        last[:] = -1
-        cursor = offsets[:-1].copy() if wanted is None else offsets[wanted_buckets]
-        for lo, buf, starts in chunks():
-            kernel(buf, starts, *fixed, counts, postings, cursor, True, lo, only, base)
-            say(f"seeds: {min(lo + _BUILD_CHUNK, n):,} of {n:,} references indexed")
+            dense, total = total, np.zeros(2**bits, dtype=np.int32)
+            total[wanted_buckets] = dense
+        offsets, postings = _postings_table(total, bits, out_dir)
+        cursor = [offsets[:-1].copy() if wanted is None else offsets[wanted_buckets]]
+        for c in counts[:-1]:
+            cursor.append(cursor[-1] + c)
+
+        def fill(p: int) -> None:
+            last[p][:] = -1
+            for lo, buf, starts in chunks(parts[p]):
+                kernel(buf, starts, params.k, protein, codes, bits, last[p], dummy, postings, cursor[p],
+                       True, lo, only, base)  # fmt: skip
+                if p == len(parts) - 1:
+                    say(f"seeds: {min(lo + _BUILD_CHUNK, n):,} of {n:,} references indexed")
+
+        parallel_map(fill, range(len(parts)), len(parts))
         if isinstance(postings, np.memmap):
             postings.flush()
         return cls(params, bits, offsets, postings, n, wanted)

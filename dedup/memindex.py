@@ -267,7 +267,10 @@ class MemoryIndex:
         cached = self._seeds.get(key)
         if cached is None or (cached.only is not None and (queries is None or not cached.covers(queries))):
             cached = self._seeds[key] = SeedIndex.build(
-                self.seqs, params, only=None if queries is None else list(queries)
+                self.seqs,
+                params,
+                only=None if queries is None else list(queries),
+                threads=resolve_threads(self.threads),
             )
         return cached, range(len(self.seqs))
 

@@ -94,6 +94,20 @@ def test_seed_table_of_the_queries_buckets_gives_the_whole_table_candidates(
         part.candidates(ref_seqs[-50:], identity=0.9, coverage=0.8)
 
 
+@pytest.mark.parametrize("only", [False, True])
+def test_seed_table_built_on_threads_is_the_one_thread_table(refs, queries, only, monkeypatch):
+    monkeypatch.setattr(containment, "_BUILD_CHUNK", 97)  # several parts and chunks on this small set
+    ref_seqs = [s for _r, s in refs]
+    subset = [s for _q, s in queries] if only else None
+    one = SeedIndex.build(ref_seqs, P5, only=subset)
+    for threads in (2, 3):
+        many = SeedIndex.build(ref_seqs, P5, only=subset, threads=threads)
+        assert np.array_equal(one.offsets, many.offsets) and np.array_equal(one.postings, many.postings)
+    monkeypatch.setattr(containment, "_seed_kernel", lambda: None)  # the numpy build gives it too
+    plain = SeedIndex.build(ref_seqs, P5, only=subset)
+    assert np.array_equal(one.offsets, plain.offsets) and np.array_equal(one.postings, plain.postings)
+
+
 def test_find_overlap_gives_the_hits_of_whole_indexes(refs, queries, tmp_path):
     # find_overlap builds its index for the queries; the tiers over whole indexes must agree on every hit
     for identity in (0.9, 0.95):
