@@ -515,7 +515,9 @@ class SeedIndex:
                        False, lo, only, base)  # fmt: skip
 
         parallel_map(count, range(len(parts)), len(parts))
-        total: np.ndarray = np.sum(counts, axis=0, dtype=np.int64).astype(np.int32)
+        total = counts[0].copy()
+        for c in counts[1:]:
+            total += c
         if wanted is not None:  # counts by rank among the wanted buckets: spread to all buckets
             dense, total = total, np.zeros(2**bits, dtype=np.int32)
             total[wanted_buckets] = dense
