@@ -11,8 +11,9 @@ When the queries are known before the reference is read (``build(queries=...)``,
 :func:`dedup.find_overlap` does), only the band keys that some query holds are kept, with the
 signatures of the references that hold one, and the containment tier's seed table indexes only
 the buckets of the queries it searches (:meth:`seed_index`): the lookups of those queries are
-the same, and on DeepLoc's test set against Swiss-Prot (459,503 references) the index holds a
-few MB instead of about 1 GB. Such an index refuses queries it was not built for.
+the same, and on DeepLoc's test set against Swiss-Prot (459,503 references) the band table holds
+13 MB instead of 472 MB and the seed table 123 MB instead of 598 MB. Such an index refuses
+queries it was not built for.
 
 Examples:
     >>> from dedup.method import Method
