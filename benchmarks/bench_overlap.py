@@ -55,10 +55,10 @@ def subset(n: int, workdir: Path) -> Path:
     return out
 
 
-def phase(db: str, size: int, workdir: Path) -> dict:
+def phase(db: str, size: int, workdir: Path, db_name: str = "ll_bench_overlap") -> dict:
     """One child process: fresh database, register with index, query; prints its numbers as JSON."""
     if db == "postgres":
-        name = f"ll_bench_overlap_{size}"
+        name = f"{db_name}_{size}"
         for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
             subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
         os.environ["DATABASE_URL"] = PG + name
@@ -192,10 +192,16 @@ def main() -> None:
     parser.add_argument("--size", type=int)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "ll-bench-overlap")
     parser.add_argument("--no-mmseqs", action="store_true")
+    parser.add_argument(
+        "--db-name",
+        default="ll_bench_overlap",
+        help="PostgreSQL database name prefix (dropped and created per phase: NAME_<size>); "
+        "give each concurrent run its own",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.phase:
-        print(json.dumps(phase(args.db, args.size, args.workdir)))
+        print(json.dumps(phase(args.db, args.size, args.workdir, args.db_name)))
         return
     results = []
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -210,6 +216,8 @@ def main() -> None:
                 str(size),
                 "--workdir",
                 str(args.workdir),
+                "--db-name",
+                args.db_name,
             ],
             capture_output=True,
             text=True,

@@ -403,15 +403,6 @@ def find_overlap(
     queries = read_sequences(query, kind=method.kind)
     say(f"read {len(queries)} query records")
     threads = resolve_threads(threads)
-    index: MemoryIndex | ReferenceIndex
-    if prebuilt is not None:
-        index = prebuilt
-        say(f"index {index.directory}: {index.n_records} reference records ({len(index)} distinct sequences)")
-    else:
-        source = iter_reference(reference, kind=method.kind)  # type: ignore[arg-type]
-        index = MemoryIndex.build(source, method, sketch="minhash" in method.tiers, say=say, threads=threads)
-        say(f"read {index.records} reference records ({len(index)} distinct sequences)")
-
     # Work per distinct sequence, fanned out to identifiers (a repeated identifier keeps its best hit).
     position: dict[str, int] = {}
     distinct: list[tuple[str, str]] = []
@@ -419,6 +410,23 @@ def find_overlap(
         if seq not in position:
             position[seq] = len(distinct)
             distinct.append((str(len(distinct)), seq))
+    index: MemoryIndex | ReferenceIndex
+    if prebuilt is not None:
+        index = prebuilt
+        say(f"index {index.directory}: {index.n_records} reference records ({len(index)} distinct sequences)")
+    else:
+        source = iter_reference(reference, kind=method.kind)  # type: ignore[arg-type]
+        # Built for these queries only (their band keys; the seed table of those the containment
+        # tier searches): the same candidates, at a small part of the memory of a whole table.
+        index = MemoryIndex.build(
+            source,
+            method,
+            sketch="minhash" in method.tiers,
+            say=say,
+            threads=threads,
+            queries=[s for _q, s in distinct if s],
+        )
+        say(f"read {index.records} reference records ({len(index)} distinct sequences)")
     best, reports = run_tiers(distinct, index, method, say=say, threads=threads, aligner=aligner)
     ran = effective_method(method, reports)
     per_id: dict[str, Hit] = {}

@@ -330,26 +330,29 @@ def estimated_minhash_tier(
     return TierOutcome(hits, report)
 
 
-def _seed_index(index: CandidateIndex, method: Method) -> tuple[_containment.SeedIndex, Sequence[Hashable]]:
-    """The index's seed table for the method's k-mers and the reference key of each seed row.
+def _seed_index(
+    index: CandidateIndex, method: Method, queries: Sequence[str]
+) -> tuple[_containment.SeedIndex, Sequence[Hashable]]:
+    """A seed table for the method's k-mers that answers ``queries``, and the reference key of each seed row.
 
-    An index with a ``seed_index(params)`` method provides (and caches) its own (the in-memory
-    index builds it once, a reference index file maps it from disk); for any other index the
-    table is built from its sequences and cached on the index object.
+    An index with a ``seed_index(params, queries)`` method provides its own (the in-memory index
+    builds one of the queries' buckets only, a reference index file maps its whole table from
+    disk); for any other index a table of the queries' buckets is built from its sequences and
+    cached on the index object while it answers the queries asked.
     """
     own = getattr(index, "seed_index", None)
     if callable(own):
-        return _read_only(*own(method.params))
+        return _read_only(*own(method.params, queries))
     cache: dict[str, tuple[_containment.SeedIndex, list[Hashable]]] = (
         getattr(index, "_seed_cache", None) or {}
     )
     key = method.params.key()
-    if key not in cache:
+    if key not in cache or not cache[key][0].covers(queries):
         keys, seqs = [], []
         for k, seq in index.sequences():
             keys.append(k)
             seqs.append(seq)
-        cache[key] = (_containment.SeedIndex.build(seqs, method.params), keys)
+        cache[key] = (_containment.SeedIndex.build(seqs, method.params, only=list(queries)), keys)
         index._seed_cache = cache  # type: ignore[attr-defined]
     return _read_only(*cache[key])
 
@@ -419,7 +422,7 @@ def containment_tier(
     hits: list[Hit] = []
     seeds = None
     if todo:
-        seeds, seed_keys = _seed_index(index, method)
+        seeds, seed_keys = _seed_index(index, method, [s for _q, s in todo])
         settings["bits"] = seeds.bits
     if seeds is not None and seeds.n_references:
         verifier = _verifier(method, ctx)

@@ -346,8 +346,13 @@ class ReferenceIndex:
         """The identifier of the first record with sequence number ``key``."""
         return self.identifier(int(key))  # type: ignore[call-overload]
 
-    def seed_index(self, params: SketchParams) -> tuple[SeedIndex, Sequence[Hashable]]:
-        """The containment tier's seed table, mapped from the index (seed row ``i`` is sequence ``i``)."""
+    def seed_index(
+        self, params: SketchParams, queries: Sequence[str] | None = None
+    ) -> tuple[SeedIndex, Sequence[Hashable]]:
+        """The containment tier's seed table, mapped from the index (seed row ``i`` is sequence ``i``).
+
+        The whole table, whatever the ``queries`` (it answers any).
+        """
         if params != self.params:
             raise IndexMismatchError(
                 f"{self.directory} holds seeds of {self.params.key()}, not {params.key()}; "
