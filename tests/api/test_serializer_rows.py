@@ -81,3 +81,46 @@ def test_built_rows_are_drfs_walk(registry_of_size, owner):  # noqa: F811 - the 
             built = json.dumps(serializer.data)
             walked = json.dumps(serializers.Serializer.to_representation(serializer, obj))
             assert built == walked, (serializer_class.__name__, obj)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "globins@1",
+        "a b@1",
+        "ünï@2",
+        "100%@1",
+        "q?x#y",
+        "~:@!$&'()*+,;=",
+        "12345678-1234-5678-1234-567812345678",
+    ],
+)
+@pytest.mark.parametrize("view_name", ["api:version-detail", "api:version-fasta", "api:dataset-versions"])
+def test_links_are_what_reverse_gives(view_name, value):
+    from django.urls import reverse
+
+    key = "name" if view_name.startswith("api:dataset") else "ref"
+    assert api_serializers._path(view_name, key, value) == reverse(view_name, kwargs={key: value})
+
+
+@pytest.mark.parametrize("value", ["", "a/b@1"])
+def test_links_refuse_what_reverse_refuses(value):
+    from django.urls import NoReverseMatch, reverse
+
+    with pytest.raises(NoReverseMatch):
+        reverse("api:version-detail", kwargs={"ref": value})
+    with pytest.raises(NoReverseMatch):
+        api_serializers._path("api:version-detail", "ref", value)
+
+
+def test_links_follow_the_script_prefix():
+    from django.urls import reverse, set_script_prefix
+
+    try:
+        set_script_prefix("/registry/")
+        assert api_serializers._path("api:version-detail", "ref", "x@1") == reverse(
+            "api:version-detail", kwargs={"ref": "x@1"}
+        )
+        assert api_serializers._path("api:version-detail", "ref", "x@1").startswith("/registry/api/v1/")
+    finally:
+        set_script_prefix("/")
