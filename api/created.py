@@ -26,6 +26,13 @@ class _Registered(serializers.Serializer):
         help_text="What the registration accepted but a reader of its results must know; empty when all is well."
     )
 
+    def to_representation(self, instance):
+        # The object's row (``BuiltRows``), then these two, in the order ``Meta.fields`` lists them.
+        data = super().to_representation(instance)
+        data["created"] = self.get_created(instance)
+        data["warnings"] = self.get_warnings(instance)
+        return data
+
     def get_created(self, obj) -> bool:
         return bool(self.context.get("created", True))
 

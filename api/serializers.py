@@ -7,9 +7,11 @@ of a request and nothing more: the registry's services own every rule.
 import math
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
-from django.urls import reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.utils.http import RFC3986_SUBDELIMS
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -92,6 +94,71 @@ def _absolute(context, url: str) -> str:
     return request.build_absolute_uri(url) if request is not None else url
 
 
+_PLACEHOLDER = "__leakledger_key__"
+_PATTERNS: dict[tuple[str, str, str], tuple[str, str] | None] = {}
+
+
+def _path(view_name: str, key: str, value) -> str:
+    """``reverse(view_name, kwargs={key: value})`` for a route with one keyword matching ``[^/]+``.
+
+    A page of versions has ten links a row, and ``reverse`` (which tries the route's patterns and
+    matches the result against its regex) was a sixth of a list's time (benchmarks/README.md, API load).
+    The route is reversed once per view name and script prefix with a placeholder, and the value,
+    quoted as ``reverse`` quotes it, is put in its place. A value that such a route could not hold (one
+    with ``/``, or empty) goes through ``reverse``, which refuses it as before.
+    """
+    text = str(value)
+    pattern_key = (view_name, key, get_script_prefix())
+    parts = _PATTERNS.get(pattern_key, False)
+    if parts is False:
+        try:
+            before, *rest = reverse(view_name, kwargs={key: _PLACEHOLDER}).split(_PLACEHOLDER)
+            parts = (before, rest[0]) if len(rest) == 1 else None
+        except NoReverseMatch:
+            parts = None
+        _PATTERNS[pattern_key] = parts
+    if parts is None or not text or "/" in text:
+        return reverse(view_name, kwargs={key: value})
+    return parts[0] + quote(text, safe=RFC3986_SUBDELIMS + "/~:@") + parts[1]
+
+
+def _link(context, view_name: str, **kwargs) -> str:
+    """What ``LinkField(view_name, ...)`` gives for this one URL keyword."""
+    ((key, value),) = kwargs.items()
+    return _absolute(context, _path(view_name, key, value))
+
+
+_DATETIME = serializers.DateTimeField(read_only=True)
+
+
+def _datetime(value) -> str | None:
+    """A datetime as DRF's ``DateTimeField`` gives it (ISO 8601, ``Z`` for UTC)."""
+    return _DATETIME.to_representation(value)
+
+
+def _optional(convert, value):
+    """DRF's rule for a value that may be null: ``None`` stays ``None``, anything else is converted."""
+    return None if value is None else convert(value)
+
+
+class BuiltRows:
+    """Output serializers of the hot read endpoints build their rows directly, in ``row(obj, context)``.
+
+    DRF's walk copies every declared field for each serializer instance and calls each field's
+    ``get_attribute`` and ``to_representation``: it was the largest part of a list's or lineage's Python
+    time (benchmarks/README.md, API load). ``row`` gives the same keys in the same order with the same
+    types; the declared fields stay, for the OpenAPI schema and for validation of the comparison that
+    ``tests/api/test_serializer_rows.py`` makes of ``row`` with DRF's own walk on a real registry.
+    """
+
+    def to_representation(self, instance):
+        return self.row(instance, self.context)
+
+    @staticmethod
+    def row(obj, context) -> dict:
+        raise NotImplementedError
+
+
 @extend_schema_field(OpenApiTypes.URI)
 class LinkField(serializers.Field):
     """An absolute link to another API resource, built from the object's public keys."""
@@ -113,7 +180,7 @@ def _user_name(user) -> str | None:
 # --- datasets and versions ------------------------------------------------------------------------
 
 
-class DatasetSerializer(serializers.ModelSerializer):
+class DatasetSerializer(BuiltRows, serializers.ModelSerializer):
     url = LinkField("api:dataset-detail", lambda d: {"name": d.name})
     versions_url = LinkField("api:dataset-versions", lambda d: {"name": d.name})
     kind = choice_field(Kind.choices, read_only=True)
@@ -149,8 +216,26 @@ class DatasetSerializer(serializers.ModelSerializer):
     def get_group(self, obj) -> str | None:
         return obj.group.name if obj.group is not None else None
 
+    @staticmethod
+    def row(obj, context) -> dict:
+        return {
+            "name": str(obj.name),
+            "uuid": str(obj.uuid),
+            "url": _link(context, "api:dataset-detail", name=obj.name),
+            "kind": _optional(str, obj.kind),
+            "owner": _user_name(obj.owner),
+            "group": obj.group.name if obj.group is not None else None,
+            "license": str(obj.license),
+            "source": str(obj.source),
+            "authors": obj.authors,
+            "description": str(obj.description),
+            "created_at": _datetime(obj.created_at),
+            "version_count": int(obj.version_count),
+            "versions_url": _link(context, "api:dataset-versions", name=obj.name),
+        }
 
-class SplitPartSummarySerializer(serializers.ModelSerializer):
+
+class SplitPartSummarySerializer(BuiltRows, serializers.ModelSerializer):
     ref = serializers.SerializerMethodField(
         help_text="name@version/split:part, usable wherever a record set is."
     )
@@ -166,8 +251,20 @@ class SplitPartSummarySerializer(serializers.ModelSerializer):
     def get_ref(self, obj) -> str:
         return f"{obj.split.version.ref}/{obj.split.name}:{obj.name}"
 
+    @staticmethod
+    def row(obj, context) -> dict:
+        return {
+            "name": str(obj.name),
+            "uuid": str(obj.uuid),
+            "ref": f"{obj.split.version.ref}/{obj.split.name}:{obj.name}",
+            "role": _optional(str, obj.role),
+            "record_count": int(obj.record_count),
+            "url": _link(context, "api:part-detail", uuid=obj.uuid),
+            "records_url": _link(context, "api:part-records", uuid=obj.uuid),
+        }
 
-class SplitSummarySerializer(serializers.ModelSerializer):
+
+class SplitSummarySerializer(BuiltRows, serializers.ModelSerializer):
     url = LinkField("api:split-detail", lambda s: {"uuid": s.uuid})
     parts = SplitPartSummarySerializer(many=True, read_only=True)
 
@@ -176,8 +273,18 @@ class SplitSummarySerializer(serializers.ModelSerializer):
         fields = ["name", "uuid", "url", "shared_ids_allowed", "parts"]
         read_only_fields = fields
 
+    @staticmethod
+    def row(obj, context) -> dict:
+        return {
+            "name": str(obj.name),
+            "uuid": str(obj.uuid),
+            "url": _link(context, "api:split-detail", uuid=obj.uuid),
+            "shared_ids_allowed": bool(obj.shared_ids_allowed),
+            "parts": [SplitPartSummarySerializer.row(p, context) for p in obj.parts.all()],
+        }
 
-class DerivationSerializer(serializers.ModelSerializer):
+
+class DerivationSerializer(BuiltRows, serializers.ModelSerializer):
     source = serializers.CharField(source="source.ref", read_only=True, help_text="The version derived from.")
     target = serializers.CharField(source="target.ref", read_only=True, help_text="The derived version.")
     source_url = LinkField("api:version-detail", lambda e: {"ref": e.source.ref})
@@ -188,8 +295,20 @@ class DerivationSerializer(serializers.ModelSerializer):
         fields = ["source", "target", "transform", "created_at", "source_url", "target_url"]
         read_only_fields = fields
 
+    @staticmethod
+    def row(obj, context) -> dict:
+        source, target = obj.source.ref, obj.target.ref
+        return {
+            "source": source,
+            "target": target,
+            "transform": str(obj.transform),
+            "created_at": _datetime(obj.created_at),
+            "source_url": _link(context, "api:version-detail", ref=source),
+            "target_url": _link(context, "api:version-detail", ref=target),
+        }
 
-class VersionSerializer(serializers.ModelSerializer):
+
+class VersionSerializer(BuiltRows, serializers.ModelSerializer):
     ref = serializers.CharField(read_only=True, help_text="name@version")
     url = LinkField("api:version-detail", lambda v: {"ref": v.ref})
     dataset = serializers.CharField(source="dataset.name", read_only=True)
@@ -242,6 +361,36 @@ class VersionSerializer(serializers.ModelSerializer):
 
     def get_created_by(self, obj) -> str | None:
         return _user_name(obj.created_by)
+
+    @staticmethod
+    def row(obj, context) -> dict:
+        ref = obj.ref
+        return {
+            "ref": ref,
+            "uuid": str(obj.uuid),
+            "url": _link(context, "api:version-detail", ref=ref),
+            "dataset": str(obj.dataset.name),
+            "dataset_url": _link(context, "api:dataset-detail", name=obj.dataset.name),
+            "version": str(obj.version),
+            "kind": _optional(str, obj.dataset.kind),
+            "digest": str(obj.digest),
+            "record_count": int(obj.record_count),
+            "residue_count": int(obj.residue_count),
+            "role": _optional(str, obj.role),
+            "source_filename": str(obj.source_filename),
+            "format": str(obj.format),
+            "sketch_only": bool(obj.sketch_only),
+            "created_by": _user_name(obj.created_by),
+            "created_at": _datetime(obj.created_at),
+            "derived_from": [DerivationSerializer.row(d, context) for d in obj.derived_from.all()],
+            "splits": [SplitSummarySerializer.row(s, context) for s in obj.splits.all()],
+            "records_url": _link(context, "api:version-records", ref=ref),
+            "fasta_url": _link(context, "api:version-fasta", ref=ref),
+            "csv_url": _link(context, "api:version-csv", ref=ref),
+            "lineage_url": _link(context, "api:version-lineage", ref=ref),
+            "cite_url": _link(context, "api:version-cite", ref=ref),
+            "croissant_url": _link(context, "api:version-croissant", ref=ref),
+        }
 
 
 class RecordSerializer(serializers.ModelSerializer):
@@ -303,12 +452,35 @@ class SplitSerializer(SplitSummarySerializer):
         return _user_name(obj.created_by)
 
     def get_attestation(self, obj) -> dict | None:
+        return self._attestation(obj)
+
+    @staticmethod
+    def _attestation(obj) -> dict | None:
         from registry.split_selectors import attestation_to_dict, split_attestation
 
         if hasattr(obj, "latest_attestations"):  # prefetched by api.views.datasets.splits_queryset
             latest = obj.latest_attestations
             return attestation_to_dict(latest[0], violations=False) if latest else None
         return split_attestation(obj)
+
+    @staticmethod
+    def row(obj, context) -> dict:
+        ref = obj.version.ref
+        return {
+            "name": str(obj.name),
+            "uuid": str(obj.uuid),
+            "url": _link(context, "api:split-detail", uuid=obj.uuid),
+            "version": ref,
+            "version_url": _link(context, "api:version-detail", ref=ref),
+            "shared_ids_allowed": bool(obj.shared_ids_allowed),
+            "created_by": _user_name(obj.created_by),
+            "created_at": _datetime(obj.created_at),
+            "parts": [SplitPartSummarySerializer.row(p, context) for p in obj.parts.all()],
+            "claimed_max_identity": _optional(float, obj.claimed_max_identity),
+            "claimed_coverage": _optional(float, obj.claimed_coverage),
+            "provenance": obj.provenance,
+            "attestation": SplitSerializer._attestation(obj),
+        }
 
 
 class SplitPartSerializer(SplitPartSummarySerializer):
@@ -333,6 +505,24 @@ class SplitPartSerializer(SplitPartSummarySerializer):
             "records_url",
         ]
         read_only_fields = fields
+
+    @staticmethod
+    def row(obj, context) -> dict:
+        split = obj.split
+        ref = split.version.ref
+        return {
+            "name": str(obj.name),
+            "uuid": str(obj.uuid),
+            "ref": f"{ref}/{split.name}:{obj.name}",
+            "role": _optional(str, obj.role),
+            "record_count": int(obj.record_count),
+            "split": str(split.name),
+            "split_url": _link(context, "api:split-detail", uuid=split.uuid),
+            "version": ref,
+            "version_url": _link(context, "api:version-detail", ref=ref),
+            "url": _link(context, "api:part-detail", uuid=obj.uuid),
+            "records_url": _link(context, "api:part-records", uuid=obj.uuid),
+        }
 
 
 # --- models and evaluations -----------------------------------------------------------------------
@@ -389,7 +579,7 @@ class MLModelSerializer(serializers.ModelSerializer):
         return _absolute(self.context, reverse("api:model-version-list") + f"?model={obj.name}")
 
 
-class ModelVersionSerializer(serializers.ModelSerializer):
+class ModelVersionSerializer(BuiltRows, serializers.ModelSerializer):
     ref = serializers.CharField(read_only=True, help_text="name@version")
     url = LinkField("api:model-version-detail", lambda m: {"ref": m.ref})
     model = serializers.CharField(source="model.name", read_only=True)
@@ -436,8 +626,27 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     def get_evaluations_url(self, obj) -> str:
         return _absolute(self.context, reverse("api:evaluation-list") + f"?model_version={obj.ref}")
 
+    @staticmethod
+    def row(obj, context) -> dict:
+        ref = obj.ref
+        return {
+            "ref": ref,
+            "uuid": str(obj.uuid),
+            "url": _link(context, "api:model-version-detail", ref=ref),
+            "model": str(obj.model.name),
+            "version": str(obj.version),
+            "base": obj.base.ref if obj.base_id is not None else None,
+            "trained_on": sorted(record_set_ref(rs) for rs in obj.trained_on.all()),
+            "code_url": str(obj.code_url),
+            "parameters": obj.parameters,
+            "created_by": _user_name(obj.created_by),
+            "created_at": _datetime(obj.created_at),
+            "lineage_url": _link(context, "api:model-version-lineage", ref=ref),
+            "evaluations_url": _absolute(context, reverse("api:evaluation-list") + f"?model_version={ref}"),
+        }
 
-class EvaluationSerializer(serializers.ModelSerializer):
+
+class EvaluationSerializer(BuiltRows, serializers.ModelSerializer):
     url = LinkField("api:evaluation-detail", lambda e: {"uuid": e.uuid})
     model_version = serializers.CharField(source="model_version.ref", read_only=True)
     model_version_url = LinkField("api:model-version-detail", lambda e: {"ref": e.model_version.ref})
@@ -484,6 +693,28 @@ class EvaluationSerializer(serializers.ModelSerializer):
         from . import overlap_bridge
 
         return overlap_bridge.contamination_summary(obj, self.context)
+
+    @staticmethod
+    def row(obj, context) -> dict:
+        from . import overlap_bridge
+
+        model_ref = obj.model_version.ref
+        metrics, names = obj.metrics, obj.scores_metric_names
+        return {
+            "uuid": str(obj.uuid),
+            "url": _link(context, "api:evaluation-detail", uuid=obj.uuid),
+            "model_version": model_ref,
+            "model_version_url": _link(context, "api:model-version-detail", ref=model_ref),
+            "record_set": record_set_ref(obj.record_set),
+            "metrics": None if metrics is None else {str(k): _optional(float, v) for k, v in metrics.items()},
+            "code_ref": str(obj.code_ref),
+            "scores_metric_names": None if names is None else [_optional(str, n) for n in names],
+            "created_by": _user_name(obj.created_by),
+            "created_at": _datetime(obj.created_at),
+            "contamination": overlap_bridge.contamination_summary(obj, context),
+            "cite_url": _link(context, "api:evaluation-cite", uuid=obj.uuid),
+            "lineage_url": _link(context, "api:evaluation-lineage", uuid=obj.uuid),
+        }
 
 
 # --- jobs -----------------------------------------------------------------------------------------
@@ -798,7 +1029,7 @@ class OkSerializer(serializers.Serializer):
 # --- overlap --------------------------------------------------------------------------------------
 
 
-class OverlapReportSerializer(serializers.Serializer):
+class OverlapReportSerializer(BuiltRows, serializers.Serializer):
     """A standing overlap report: a query record set against a reference record set, one method."""
 
     uuid = serializers.UUIDField(read_only=True)
@@ -832,6 +1063,27 @@ class OverlapReportSerializer(serializers.Serializer):
     def get_reference_set(self, obj) -> str:
         return record_set_ref(obj.reference_set)
 
+    @staticmethod
+    def row(obj, context) -> dict:
+        return {
+            "uuid": str(obj.uuid),
+            "url": _link(context, "api:overlap-report-detail", uuid=obj.uuid),
+            "hits_url": _link(context, "api:overlap-report-hits", uuid=obj.uuid),
+            "query_set": record_set_ref(obj.query_set),
+            "reference_set": record_set_ref(obj.reference_set),
+            "query_digest": str(obj.query_digest),
+            "reference_digest": str(obj.reference_digest),
+            "query_records": int(obj.query_records),
+            "reference_records": int(obj.reference_records),
+            "tiers": _optional(lambda tiers: [_optional(str, t) for t in tiers], obj.tiers),
+            "thresholds": _optional(lambda values: [_optional(float, v) for v in values], obj.thresholds),
+            "coverage": float(obj.coverage),
+            "summary": obj.summary,
+            "method_key": str(obj.method_key),
+            "duration_seconds": float(obj.duration_seconds),
+            "created_at": _datetime(obj.created_at),
+        }
+
 
 class OverlapReportDetailSerializer(OverlapReportSerializer):
     """A report with its method: tiers, settings, tool versions and the recall calibration table."""
@@ -839,6 +1091,10 @@ class OverlapReportDetailSerializer(OverlapReportSerializer):
     method = components.json_as(components.DetectionMethodSerializer)(
         read_only=True, help_text="Tiers, settings, tool versions, calibration."
     )
+
+    @staticmethod
+    def row(obj, context) -> dict:
+        return {**OverlapReportSerializer.row(obj, context), "method": obj.method}
 
 
 class OverlapHitSerializer(serializers.Serializer):

@@ -9,6 +9,10 @@ for every distinct URL, the number of SQL queries and the median wall time of ``
     DATABASE_URL=... python benchmarks/profile_requests.py api --token   # as an authenticated client
     # the pages of bench_pages.py, on a database that bench_pages.py's seeding filled
     DATABASE_URL=... python benchmarks/profile_requests.py pages
+    # the whole mix of 2,000 requests in its seeded order: Python CPU per request (time.process_time)
+    DATABASE_URL=... python benchmarks/profile_requests.py api --mix [--token] [--cprofile FILE]
+    # every distinct URL's answer (status, content type, JSON), to compare two builds on one database
+    DATABASE_URL=... python benchmarks/profile_requests.py api --dump FILE
 
 Less noisy than the load runs on a shared machine: query counts do not depend on the load at all.
 """
@@ -31,7 +35,7 @@ os.environ["LEAKLEDGER_PAGE_CACHE_SECONDS"] = "0"
 os.environ.pop("CELERY_BROKER_URL", None)
 
 
-def profile(client, paths: list[str], headers: dict, repeat: int) -> list[tuple[str, int, float]]:
+def profile(client, paths: list[str], headers: dict, repeat: int) -> list[tuple[str, int, float, float]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -39,14 +43,49 @@ def profile(client, paths: list[str], headers: dict, repeat: int) -> list[tuple[
     for path in paths:
         response = client.get(path, **headers)  # warm-up, and it must answer
         assert response.status_code == 200, (path, response.status_code, response.content[:300])
-        times = []
+        times, cpu = [], []
         for _ in range(repeat):
             with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 client.get(path, **headers)
+                cpu.append((time.process_time() - started_cpu) * 1000)
                 times.append((time.perf_counter() - started) * 1000)
-        out.append((path, len(queries.captured_queries), statistics.median(times)))
+        out.append((path, len(queries.captured_queries), statistics.median(times), statistics.median(cpu)))
     return out
+
+
+def run_mix(client, mix: list[str], headers: dict, rounds: int, cprofile: str | None) -> list[float]:
+    """CPU milliseconds per request of the whole mix, ``rounds`` times (after one warm-up round)."""
+    import cProfile
+
+    for path in set(mix):
+        client.get(path, **headers)
+    out = []
+    for i in range(rounds):
+        profiler = cProfile.Profile(time.process_time) if cprofile and i == rounds - 1 else None
+        started = time.process_time()
+        if profiler:
+            profiler.enable()
+        for path in mix:
+            client.get(path, **headers)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(cprofile)
+        out.append((time.process_time() - started) * 1000 / len(mix))
+    return out
+
+
+def dump(client, paths: list[str], headers: dict, target: str) -> None:
+    answers = {}
+    for path in paths:
+        response = client.get(path, **headers)
+        body = response.content.decode()
+        answers[path] = {
+            "status": response.status_code,
+            "content_type": response.get("Content-Type"),
+            "body": json.loads(body) if body else None,
+        }
+    Path(target).write_text(json.dumps(answers, indent=1))  # key order kept: it is part of the answer
 
 
 def main() -> int:
@@ -57,6 +96,10 @@ def main() -> int:
     parser.add_argument("--token", action="store_true", help="send Authorization: Token ... (api)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--mix", action="store_true", help="CPU ms per request over the whole mix (api)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the mix with --mix")
+    parser.add_argument("--cprofile", help="with --mix: write the last round's cProfile stats here")
+    parser.add_argument("--dump", help="write every distinct URL's answer as JSON to this file (api)")
     args = parser.parse_args()
 
     import django
@@ -87,7 +130,19 @@ def main() -> int:
 
             key = Token.objects.get_or_create(user=get_user_model().objects.get(username="bench"))[0].key
             headers["HTTP_AUTHORIZATION"] = f"Token {key}"
-        paths = sorted(set(build_mix(lambda p: client.get(p, **headers).json(), seeded)))
+        mix = build_mix(lambda p: client.get(p, **headers).json(), seeded)
+        if args.mix:
+            cpu = run_mix(client, mix, headers, args.rounds, args.cprofile)
+            print(
+                f"{len(mix)} requests x {args.rounds} rounds, CPU ms per request (time.process_time): "
+                + " ".join(f"{ms:.2f}" for ms in cpu)
+            )
+            return 0
+        paths = sorted(set(mix))
+        if args.dump:
+            dump(client, paths, headers, args.dump)
+            print(f"{len(paths)} answers written to {args.dump}")
+            return 0
     else:
         from bench_pages import PAGES
 
@@ -98,9 +153,9 @@ def main() -> int:
         print(json.dumps(rows))
         return 0
     print(f"{len(rows)} URLs, median of {args.repeat} requests each, one client, in process")
-    print(f"{'queries':>7}  {'ms':>7}  path")
-    for path, queries, ms in sorted(rows, key=lambda r: (-r[1], -r[2])):
-        print(f"{queries:7d}  {ms:7.1f}  {path}")
+    print(f"{'queries':>7}  {'ms':>7}  {'cpu ms':>7}  path")
+    for path, queries, ms, cpu in sorted(rows, key=lambda r: (-r[1], -r[2])):
+        print(f"{queries:7d}  {ms:7.1f}  {cpu:7.1f}  {path}")
     total_q = sum(r[1] for r in rows)
     print(f"total: {total_q} queries, {sum(r[2] for r in rows):.1f} ms over {len(rows)} URLs")
     return 0

@@ -121,9 +121,8 @@ def versions_queryset():
         Prefetch(
             "splits", queryset=Split.objects.order_by("name").prefetch_related(Prefetch("parts", parts))
         ),
-        Prefetch(
-            "derived_from", queryset=Derivation.objects.select_related("source__dataset", "target__dataset")
-        ),
+        # The target of an edge into a version is that version: the prefetch sets it, no join needed.
+        Prefetch("derived_from", queryset=Derivation.objects.select_related("source__dataset")),
     )
 
 
