@@ -26,6 +26,44 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
+# --- PostgreSQL: dead rows of rolled-back tests are vacuumed, as autovacuum would -----------------------
+# Each test runs in a transaction that is rolled back; on PostgreSQL the rows it wrote stay in the tables
+# and their indexes as dead tuples until a VACUUM. CI's server runs with autovacuum off, so over one
+# session the band-key table grew to 2.3 million dead rows (242 MB) and every later candidate query
+# (an index probe per band key) read through them: 10 s a query, most of the PostgreSQL suite's time.
+# After each test, the tables with many dead rows are vacuumed (milliseconds while they are small).
+_BLOCKER = pytest.StashKey[object]()
+DEAD_ROWS_BEFORE_VACUUM = 10_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _vacuum_access(request, django_db_blocker):
+    request.config.stash[_BLOCKER] = django_db_blocker
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    result = yield  # the test's fixtures are torn down: its transaction is rolled back
+    blocker = item.config.stash.get(_BLOCKER, None)
+    from django.db import connection
+
+    test_db = str(connection.settings_dict.get("NAME") or "").startswith("test_")
+    if blocker is None or connection.vendor != "postgresql" or not test_db:
+        return result
+    with blocker.unblock():
+        if connection.in_atomic_block:
+            return result
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(relname) FROM pg_stat_user_tables "
+                "WHERE n_dead_tup > %s",
+                [DEAD_ROWS_BEFORE_VACUUM],
+            )
+            for (table,) in cursor.fetchall():
+                cursor.execute(f"VACUUM {table}")
+    return result
+
+
 @pytest.fixture
 def shared_data() -> Path:
     return shared_data_path()
