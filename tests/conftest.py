@@ -1,12 +1,43 @@
 """Shared test helpers: where the real data lives, and markers for data that only CI has."""
 
 import os
+import urllib.parse
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
+
+
+def _broker_of_this_worker() -> None:
+    """Under pytest-xdist (``-n 2``), each worker process gets Redis databases of its own.
+
+    pytest-django gives each worker its own test database (``test_<name>_gw0``, ``_gw1``); the broker
+    must be split the same way, or a worker started by one process's tests would take the jobs of the
+    other's (on a database where they do not exist). Worker ``gwN`` uses database ``base - 2N`` of
+    ``LEAKLEDGER_TEST_BROKER_URL`` and the client's live server the one below it
+    (tests/client/conftest.py): 15 and 14 for gw0, 13 and 12 for gw1.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("LEAKLEDGER_TEST_BROKER_URL", "")
+    if not worker.startswith("gw") or not url:
+        return
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise pytest.UsageError(
+            f"LEAKLEDGER_TEST_BROKER_URL={url}: parallel workers (-n) need a Redis broker"
+        )
+    db = int(parts.path.strip("/") or 0) - 2 * int(worker[2:])
+    if db < 1:
+        raise pytest.UsageError(
+            f"LEAKLEDGER_TEST_BROKER_URL={url} leaves no Redis database for worker {worker} "
+            "(each worker takes two, counting down): use a higher database number or fewer workers"
+        )
+    os.environ["LEAKLEDGER_TEST_BROKER_URL"] = urllib.parse.urlunsplit(parts._replace(path=f"/{db}"))
+
+
+_broker_of_this_worker()
 
 
 def shared_data_path() -> Path:
