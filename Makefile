@@ -17,8 +17,11 @@ venv: $(VENV)/.installed
 demo: $(VENV)/.installed
 	LEAKLEDGER_DATA_DIR=var/demo $(PY) manage.py demo --fresh
 
+# Two processes (pytest-xdist), each with its own test database: the suite is CPU-bound, and the
+# machines that run it (a developer's, CI's) have two cores. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy

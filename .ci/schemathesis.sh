@@ -126,17 +126,34 @@ for regex, values in bindings:
     print("parameters = { " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in values.items()) + " }")
     print()
 PY
-run authenticated --config-file "$WORK/schemathesis.toml" -H "Authorization: Token $TOKEN"
-run anonymous
-# Hostile data: negative data only, strings with NUL characters, and cursors that decode but carry a
-# position of the wrong type (.ci/schemathesis_hooks.py), on the read operations. Unknown query
-# parameters are ignored, as DRF does, so negative_data_rejection (which wants them refused) is off
-# here: this run is about 500s, the error shape and the schema of every answer.
-SCHEMATHESIS_HOOKS="$REPO/.ci/schemathesis_hooks.py" run hostile --config-file "$WORK/schemathesis.toml" \
-    -H "Authorization: Token $TOKEN" --mode negative --generation-allow-x00 true --include-method GET \
-    --exclude-checks positive_data_acceptance,negative_data_rejection
-SCHEMATHESIS_HOOKS="$REPO/.ci/schemathesis_hooks.py" run hostile-cursors --config-file "$WORK/schemathesis.toml" \
-    --mode positive --generation-allow-x00 true --include-method GET
+# The authenticated run is the only one that writes (the anonymous run is refused every write, the
+# hostile runs are GET only) and the longest: the three read-only runs go on beside it, one after
+# another, against the same server (its two workers answer one request of each at a time; SQLite in WAL
+# mode serves readers while the writer writes). Each run's output is printed whole when both are done.
+writer() {
+    run authenticated --config-file "$WORK/schemathesis.toml" -H "Authorization: Token $TOKEN"
+    return $status
+}
+readers() {
+    run anonymous
+    # Hostile data: negative data only, strings with NUL characters, and cursors that decode but carry a
+    # position of the wrong type (.ci/schemathesis_hooks.py), on the read operations. Unknown query
+    # parameters are ignored, as DRF does, so negative_data_rejection (which wants them refused) is off
+    # here: this run is about 500s, the error shape and the schema of every answer.
+    SCHEMATHESIS_HOOKS="$REPO/.ci/schemathesis_hooks.py" run hostile --config-file "$WORK/schemathesis.toml" \
+        -H "Authorization: Token $TOKEN" --mode negative --generation-allow-x00 true --include-method GET \
+        --exclude-checks positive_data_acceptance,negative_data_rejection
+    SCHEMATHESIS_HOOKS="$REPO/.ci/schemathesis_hooks.py" run hostile-cursors --config-file "$WORK/schemathesis.toml" \
+        --mode positive --generation-allow-x00 true --include-method GET
+    return $status
+}
+writer > "$WORK/writer.out" 2>&1 &
+writer_pid=$!
+readers > "$WORK/readers.out" 2>&1 &
+readers_pid=$!
+wait "$writer_pid" || status=1
+wait "$readers_pid" || status=1
+cat "$WORK/writer.out" "$WORK/readers.out"
 if grep -q "Traceback\|Internal Server Error" "$WORK/gunicorn.log"; then
     echo "server tracebacks:"; cat "$WORK/gunicorn.log"; status=1
 fi

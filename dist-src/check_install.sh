@@ -17,7 +17,9 @@ scratch=/tmp
 [ -d /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR==2 {print $4}')" -gt 4000000 ] && scratch=/dev/shm
 work=$(mktemp -d "$scratch/leakledger-install.XXXXXX")
 server_pid=""
+wheels_pid=""
 cleanup() {
+  if [ -n "$wheels_pid" ]; then wait "$wheels_pid" 2>/dev/null || true; fi  # an install: it ends on its own
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
@@ -26,6 +28,13 @@ say() { printf -- "-- %s (%ss)\n" "$*" "$SECONDS"; }
 
 say "build the wheels"
 PY=$PY bash dist-src/build_wheels.sh "$work/wheels"
+# Step 3's virtualenv is made and the wheels installed into it while steps 1 and 2 run (pip spends most
+# of its time unpacking and waiting on the index); its checks run in step 3, in order.
+W="$work/venv-wheels/bin"
+("${PYTHON:-python3}" -m venv "$work/venv-wheels" \
+  && "$W/pip" install --quiet --quiet --find-links "$work/wheels" leakledger leakledger-client) \
+  >"$work/venv-wheels.log" 2>&1 &
+wheels_pid=$!
 
 say "1. fresh venv: the README's install line, from the checkout (dependencies from the index)"
 "${PYTHON:-python3}" -m venv "$work/venv"
@@ -96,9 +105,8 @@ unset LEAKLEDGER_URL LEAKLEDGER_TOKEN LEAKLEDGER_CONFIG LEAKLEDGER_DATA_DIR
 cd "$repo"
 
 say "3. fresh venv: the three wheels (server, client, dedup)"
-"${PYTHON:-python3}" -m venv "$work/venv-wheels"
-W="$work/venv-wheels/bin"
-"$W/pip" install --quiet --quiet --find-links "$work/wheels" leakledger leakledger-client
+wait "$wheels_pid" || { cat "$work/venv-wheels.log"; echo "installing the wheels failed"; exit 1; }
+cat "$work/venv-wheels.log"
 (cd "$work" && LEAKLEDGER_DATA_DIR="$work/server-var" "$W/leakledger-server" check)
 "$W/leakledger" --version
 say "install checks passed"

@@ -15,12 +15,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 
 import pytest
 from celery import Celery
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from registry import services
@@ -96,6 +95,18 @@ def worker(tmp_path):
                 proc.kill()
 
 
+def _waiting_on_lock(table: str) -> bool:
+    """Whether a backend of the test database waits for a lock on a statement that names ``table``."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # activity is a snapshot per transaction
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE %s",
+            [f"%{table}%"],
+        )
+        return cursor.fetchone()[0] > 0
+
+
 def _redeliver(job: Job, app: Celery) -> None:
     """What the broker and the stale-heartbeat rule do after a worker death, without the wait."""
     Job.objects.filter(pk=job.pk).update(
@@ -144,21 +155,33 @@ def test_killed_while_reporting_leaves_no_partial_report(worker, to_broker, data
     train = data / "flip-secondary-structure" / "train.fasta"
     test = data / "deepfri-nrpdb" / "nrPDB-GO_2019.06.18_test_sequences.fasta"
     proc = worker()
-    services.dataset_version_register(
-        path=train, dataset_name="netsurfp-train", kind="protein", role="training"
-    )
-    services.dataset_version_register(
-        path=test, dataset_name="nrpdb-go-test", kind="protein", role="benchmark"
-    )
-    job = wait(
-        lambda: Job.objects.filter(kind=Job.Kind.OVERLAP, state=Job.State.RUNNING).first(),
-        timeout=300,
-        what="the overlap job to start",
-    )
-    time.sleep(1.0)  # inside the report's computation (it takes several seconds here)
-    assert not OverlapReport.objects.exists()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # Writes of hits wait (reads go on) while another connection holds the table in SHARE mode: the job
+    # computes the whole report, inserts the report's row and waits at its hits, in one transaction,
+    # and is killed there. (Sleeping a second after the job started raced with a computation that
+    # takes less than that on a vacuumed database.)
+    hits_lock = connections.create_connection(DEFAULT_DB_ALIAS)
+    hits_lock.set_autocommit(False)
+    try:
+        with hits_lock.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {OverlapHit._meta.db_table} IN SHARE MODE")
+        services.dataset_version_register(
+            path=train, dataset_name="netsurfp-train", kind="protein", role="training"
+        )
+        services.dataset_version_register(
+            path=test, dataset_name="nrpdb-go-test", kind="protein", role="benchmark"
+        )
+        job = wait(
+            lambda: Job.objects.filter(kind=Job.Kind.OVERLAP, state=Job.State.RUNNING).first(),
+            timeout=300,
+            what="the overlap job to start",
+        )
+        wait(lambda: _waiting_on_lock(OverlapHit._meta.db_table), timeout=300, what="the job at its hits")
+        assert not OverlapReport.objects.exists()  # its row is written, not committed
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        hits_lock.rollback()
+        hits_lock.close()
     assert Job.objects.get(pk=job.pk).state == Job.State.RUNNING
     assert not OverlapReport.objects.exists() and not OverlapHit.objects.exists()
 
