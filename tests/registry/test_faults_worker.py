@@ -26,7 +26,7 @@ from dedup.parsing import iter_records, sequence_sha256
 from registry.models import Dataset, DatasetVersion, Job, Record, Sequence
 from registry.services import jobs
 from tests.conftest import FIXTURES, REPO
-from tests.registry.workers import BROKER, WORKER_MARKS, wait
+from tests.registry.workers import BROKER, WORKER_MARKS, wait, waiting_on_lock
 
 TRAIN = FIXTURES / "flip_bind_split" / "train.fasta"  # 1,110 proteins, 1,077 once verbatim repeats go
 TRAIN_RECORDS = 1077
@@ -153,17 +153,6 @@ def _finished(job: Job) -> bool:
 # --- 1. the dataset-creation race -------------------------------------------------------------------
 
 
-def _waiting_on_lock(table: str, count: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")  # activity is a snapshot per transaction
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
-            "AND query LIKE %s",
-            [f"%{table}%"],
-        )
-        return cursor.fetchone()[0] >= count
-
-
 def test_two_users_racing_for_a_new_dataset_cannot_write_into_each_others(worker, to_broker, lease_settings):
     User = get_user_model()
     other, owner = User.objects.create_user("other"), User.objects.create_user("owner")
@@ -178,7 +167,7 @@ def test_two_users_racing_for_a_new_dataset_cannot_write_into_each_others(worker
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {DatasetVersion._meta.db_table} IN ACCESS EXCLUSIVE MODE")
         worker(), worker()
-        wait(lambda: _waiting_on_lock(DatasetVersion._meta.db_table, 2), what="both jobs before their write")
+        wait(lambda: waiting_on_lock(DatasetVersion._meta.db_table, 2), what="both jobs before their write")
     wait(lambda: _finished(a) and _finished(b), what="both jobs")
     dataset = Dataset.objects.get(name="racek")
     # Whichever job the worker ran first created the dataset; the other is refused under the dataset's

@@ -27,7 +27,7 @@ from registry.models import BandKey, Job, OverlapHit, OverlapReport, Record, Seq
 from registry.overlap import index
 from registry.services import jobs
 from tests.conftest import REPO, shared_data_path
-from tests.registry.workers import BROKER, WORKER_MARKS, wait
+from tests.registry.workers import BROKER, WORKER_MARKS, wait, waiting_on_lock
 
 pytestmark = WORKER_MARKS
 
@@ -93,18 +93,6 @@ def worker(tmp_path):
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-
-
-def _waiting_on_lock(table: str) -> bool:
-    """Whether a backend of the test database waits for a lock on a statement that names ``table``."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")  # activity is a snapshot per transaction
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND query LIKE %s",
-            [f"%{table}%"],
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def _redeliver(job: Job, app: Celery) -> None:
@@ -175,7 +163,7 @@ def test_killed_while_reporting_leaves_no_partial_report(worker, to_broker, data
             timeout=300,
             what="the overlap job to start",
         )
-        wait(lambda: _waiting_on_lock(OverlapHit._meta.db_table), timeout=300, what="the job at its hits")
+        wait(lambda: waiting_on_lock(OverlapHit._meta.db_table), timeout=300, what="the job at its hits")
         assert not OverlapReport.objects.exists()  # its row is written, not committed
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()

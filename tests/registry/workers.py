@@ -33,3 +33,17 @@ def wait(predicate, timeout: float = 120.0, interval: float = 0.02, what: str = 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def waiting_on_lock(table: str, count: int = 1) -> bool:
+    """Whether at least ``count`` backends of the test database wait for a lock on a statement naming ``table``."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # activity is a snapshot per transaction
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE %s",
+            [f"%{table}%"],
+        )
+        return cursor.fetchone()[0] >= count
