@@ -1,6 +1,9 @@
 """Shared test helpers: where the real data lives, and markers for data that only CI has."""
 
+import ctypes
 import os
+import signal
+import sys
 import urllib.parse
 from pathlib import Path
 
@@ -38,6 +41,21 @@ def _broker_of_this_worker() -> None:
 
 
 _broker_of_this_worker()
+
+
+# Looked up before any fork: the child runs one foreign call between fork and exec, nothing that locks.
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` of the servers and workers tests start: killed when the test process dies.
+
+    A test run that is interrupted (or killed) never runs its fixtures' teardown; a Celery worker
+    left behind keeps consuming from the test broker and takes the next run's jobs. On Linux the
+    kernel sends the child SIGKILL when its parent dies (``PR_SET_PDEATHSIG``); elsewhere nothing.
+    """
+    if _PRCTL is not None:
+        _PRCTL(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
 
 
 def shared_data_path() -> Path:

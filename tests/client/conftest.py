@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.conftest import REPO
+from tests.conftest import REPO, die_with_parent
 
 CLIENT_DIR = REPO / "client"
 if str(CLIENT_DIR) not in sys.path:
@@ -117,6 +117,7 @@ def _server_with_worker(django_db_setup, tmp_path_factory):
             env=env,
             stdout=open(logs / "gunicorn.log", "w"),  # noqa: SIM115 - closed with the process
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         ),
         subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-l", "WARNING"]
@@ -125,6 +126,7 @@ def _server_with_worker(django_db_setup, tmp_path_factory):
             env=env,
             stdout=open(logs / "worker.log", "w"),  # noqa: SIM115 - closed with the process
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         ),
     ]
     url = f"http://127.0.0.1:{port}"

@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 from dedup.parsing import iter_records, sequence_sha256
 from registry.models import Dataset, DatasetVersion, Job, Record, Sequence
 from registry.services import jobs
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import FIXTURES, REPO, die_with_parent
 from tests.registry.workers import BROKER, WORKER_MARKS, wait, waiting_on_lock
 
 TRAIN = FIXTURES / "flip_bind_split" / "train.fasta"  # 1,110 proteins, 1,077 once verbatim repeats go
@@ -114,6 +114,7 @@ def worker(env, tmp_path, processes):
             env={**env, **extra},
             stdout=open(log, "w"),  # noqa: SIM115 - closed with the process
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
         processes.append(proc)
         return proc
@@ -327,6 +328,7 @@ def throwaway_redis(tmp_path, processes):
                 ],
                 stdout=subprocess.DEVNULL,
                 cwd=tmp_path,
+                preexec_fn=die_with_parent,
             )
             processes.append(self.proc)
             wait(lambda: _connects(port), timeout=20, what="redis-server")
@@ -369,6 +371,7 @@ def api_server(env, tmp_path, processes, throwaway_redis):
         env={**env, "CELERY_BROKER_URL": throwaway_redis.url, "LEAKLEDGER_ALLOWED_HOSTS": "127.0.0.1"},
         stdout=open(tmp_path / "gunicorn.log", "w"),  # noqa: SIM115 - closed with the process
         stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
     )
     processes.append(proc)
     wait(lambda: _connects(port), timeout=30, what="gunicorn")

@@ -26,7 +26,7 @@ from registry import services
 from registry.models import BandKey, Job, OverlapHit, OverlapReport, Record, SequenceSketch
 from registry.overlap import index
 from registry.services import jobs
-from tests.conftest import REPO, shared_data_path
+from tests.conftest import REPO, die_with_parent, shared_data_path
 from tests.registry.workers import BROKER, WORKER_MARKS, wait, waiting_on_lock
 
 pytestmark = WORKER_MARKS
@@ -81,6 +81,7 @@ def worker(tmp_path):
             env=env,
             stdout=open(tmp_path / f"worker{len(procs)}.log", "w"),  # noqa: SIM115 - closed with the process
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
         procs.append(proc)
         return proc
