@@ -34,7 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from .containment import SeedIndex
+from .containment import SeedIndex, _bitset, _in_bitset  # one bitset for both tables
 from .errors import ParameterMismatchError
 from .lsh import band_keys
 from .method import Method
@@ -109,9 +109,7 @@ class MemoryIndex:
         if queries is not None and sketch:
             qsigs = SignatureBatch.sketch(list(queries), method.params, threads=threads).values
             index._query_keys = np.unique(index._live_keys(qsigs)[0])
-            low = (index._query_keys & _FILTER_MASK).astype(np.int64)
-            index._query_filter = np.zeros(1 << (_FILTER_BITS - 6), dtype=np.uint64)
-            np.bitwise_or.at(index._query_filter, low >> 6, np.uint64(1) << (low & 63).astype(np.uint64))
+            index._query_filter = _bitset((index._query_keys & _FILTER_MASK).astype(np.int64), _FILTER_BITS)
         pending: list[int] = []
         background = (
             ThreadPoolExecutor(1, "dedup-sketch") if sketch and resolve_threads(threads) > 1 else None
@@ -181,8 +179,7 @@ class MemoryIndex:
     def _known(self, flat: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The band keys (and the matching ``other`` values) that some query of the build holds."""
         assert self._query_keys is not None and self._query_filter is not None
-        low = (flat & _FILTER_MASK).astype(np.int64)
-        maybe = np.flatnonzero((self._query_filter[low >> 6] >> (low & 63).astype(np.uint64)) & np.uint64(1))
+        maybe = np.flatnonzero(_in_bitset(self._query_filter, flat & _FILTER_MASK))
         qk = self._query_keys
         if not len(qk):
             return flat[:0], other[:0]
