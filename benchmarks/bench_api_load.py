@@ -119,7 +119,13 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
+    parser.add_argument(
+        "--worker-class",
+        default="sync",
+        choices=("sync", "gthread"),
+        help="gunicorn worker class (default sync, as config/gunicorn.conf.py and README Production run it)",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread only)")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument(
         "--only", action="append", help="drive only this path (repeatable), to isolate one endpoint"
@@ -135,6 +141,17 @@ def main() -> int:
         type=int,
         default=5,
         help="LEAKLEDGER_API_CACHE_SECONDS for the server (anonymous read cache; 0 = off; default 5, the project's)",
+    )
+    parser.add_argument(
+        "--no-pg-prepare",
+        action="store_true",
+        help="LEAKLEDGER_PG_PREPARE=0: client-side parameter binding, nothing prepared (Django's default)",
+    )
+    parser.add_argument(
+        "--prepare-threshold",
+        type=int,
+        default=5,
+        help="LEAKLEDGER_PG_PREPARE_THRESHOLD: runs of a statement before psycopg prepares it (default 5)",
     )
     parser.add_argument("--modes", default="cache,nocache,auth", help="comma-separated: cache, nocache, auth")
     parser.add_argument(
@@ -166,6 +183,8 @@ def main() -> int:
         "DATABASE_URL": f"{args.pg}/{db}",
         "LEAKLEDGER_DATA_DIR": str(work / "data"),
         "LEAKLEDGER_API_CACHE_SECONDS": str(args.cache_seconds),
+        "LEAKLEDGER_PG_PREPARE": "0" if args.no_pg_prepare else "1",
+        "LEAKLEDGER_PG_PREPARE_THRESHOLD": str(args.prepare_threshold),
     }
     env.pop("CELERY_BROKER_URL", None)
     python = sys.executable
@@ -201,8 +220,10 @@ def main() -> int:
             cache_seconds = 0 if mode == "nocache" else args.cache_seconds
             port = free_port()
             server = subprocess.Popen(
-                [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-                 "--threads", str(args.threads), "--worker-class", "gthread", "--access-logfile", "/dev/null",
+                [gunicorn, "-c", str(REPO / "config" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+                 "--workers", str(args.workers), "--worker-class", args.worker_class,
+                 *(["--threads", str(args.threads)] if args.worker_class == "gthread" else []),
+                 "--access-logfile", "/dev/null",
                  "--error-logfile", str(work / "gunicorn.log")],
                 cwd=REPO, env={**env, "LEAKLEDGER_API_CACHE_SECONDS": str(cache_seconds)},
             )  # fmt: skip
@@ -245,8 +266,19 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     print(
-        f"machine: {os.cpu_count()} cores; gunicorn {args.workers} workers x {args.threads} threads (gthread); "
-        f"CONN_MAX_AGE={args.conn_max_age}; throttling {'on' if args.throttle else 'off'}; PostgreSQL; "
+        f"machine: {os.cpu_count()} cores; gunicorn -c config/gunicorn.conf.py, {args.workers} workers "
+        + (
+            f"x {args.threads} threads (gthread); "
+            if args.worker_class == "gthread"
+            else "(sync: no keep-alive); "
+        )
+        + f"CONN_MAX_AGE={args.conn_max_age}; "
+        + (
+            "statements not prepared; "
+            if args.no_pg_prepare
+            else f"prepared after {args.prepare_threshold} runs; "
+        )
+        + f"throttling {'on' if args.throttle else 'off'}; PostgreSQL; "
         f"wrk {args.connections} connections, {args.duration} s per mode"
     )
     print(f"command: python benchmarks/bench_api_load.py {' '.join(sys.argv[1:])}")

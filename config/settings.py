@@ -144,6 +144,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+_postgresql = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if _postgresql and env_bool("LEAKLEDGER_PG_PREPARE", True):
+    # Parameters bound by the server, and a statement run this many times on a connection prepared
+    # (psycopg's prepare_threshold): PostgreSQL then parses and plans it once per connection, not
+    # once per request. Half of the server's CPU under the API load (benchmarks/README.md, API load).
+    # Off for a pooler in transaction mode (PgBouncer), which cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": env_int("LEAKLEDGER_PG_PREPARE_THRESHOLD", 5)}
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Reuse connections across requests (doubled API throughput on PostgreSQL: benchmarks/README.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("LEAKLEDGER_CONN_MAX_AGE", 60)

@@ -101,3 +101,42 @@ def test_transport_security_is_on_in_production_and_each_setting_can_be_changed(
         code,
     )
     assert changed.stdout.split() == ["False", "3600", "False", "False", "None"], changed.stderr
+
+
+def _database_options(tmp_path, url: str, **overrides) -> dict:
+    import json
+
+    env = production_env(tmp_path, LEAKLEDGER_PRODUCTION="0", DATABASE_URL=url, **overrides)
+    shown = manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "import json; from django.conf import settings; print(json.dumps(settings.DATABASES['default']['OPTIONS']))",
+    )
+    assert shown.returncode == 0, shown.stderr
+    return json.loads(shown.stdout.strip().splitlines()[-1])
+
+
+def test_postgresql_binds_parameters_on_the_server_and_prepares_repeated_statements(tmp_path):
+    url = "postgresql://leakledger@db.invalid:5432/leakledger"  # settings only: nothing connects
+    assert _database_options(tmp_path, url) == {"server_side_binding": True, "prepare_threshold": 5}
+    assert _database_options(tmp_path, url, LEAKLEDGER_PG_PREPARE_THRESHOLD="2")["prepare_threshold"] == 2
+    assert _database_options(tmp_path, url, LEAKLEDGER_PG_PREPARE="0") == {}  # behind PgBouncer
+    assert "server_side_binding" not in _database_options(tmp_path, f"sqlite:///{tmp_path}/x.sqlite3")
+
+
+@pytest.mark.django_db
+def test_a_statement_run_often_is_prepared_on_postgresql():
+    from django.db import connection
+
+    from registry.models import Dataset
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: runs in the PostgreSQL phase of .ci/run")
+    for _ in range(6):  # the threshold is 5 runs on one connection
+        list(Dataset.objects.filter(name="not-there"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "registry_dataset"' in s and "$1" in s for s in statements), statements
