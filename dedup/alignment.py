@@ -18,14 +18,18 @@ scoring): the backend is not part of it, since both give the same alignments.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from Bio.Align import PairwiseAligner, substitution_matrices
 
 from . import _align_kernel
+
+if TYPE_CHECKING:
+    from Bio.Align import PairwiseAligner
 
 __all__ = [
     "ALIGNER_NAME",
@@ -45,8 +49,30 @@ ALIGNER_VERSION = "1"
 #: Alignment backends: the compiled kernel and Biopython (the reference).
 BACKENDS = ("numba", "biopython")
 
-_BLOSUM62 = substitution_matrices.load("BLOSUM62")
-BLOSUM_ALPHABET = frozenset(_BLOSUM62.alphabet)
+
+def _read_blosum62() -> tuple[str, np.ndarray]:
+    """Biopython's BLOSUM62 (its alphabet and integer scores), read from Biopython's own data file.
+
+    ``Bio.Align.substitution_matrices.load`` reads the same file, but importing ``Bio.Align``
+    imports ``Bio.Seq`` and builds every genetic code of ``Bio.Data.CodonTable`` (about 40 ms at
+    every start of ``python -m dedup``); the compiled aligner needs only the numbers.
+    ``tests/dedup/test_alignment.py`` checks that they are Biopython's, entry for entry.
+    """
+    bio = importlib.util.find_spec("Bio")
+    if bio is None or bio.origin is None:  # pragma: no cover - biopython is a dependency
+        raise ImportError("biopython is not installed (pip install biopython)")
+    path = Path(bio.origin).parent / "Align" / "substitution_matrices" / "data" / "BLOSUM62"
+    lines = [
+        line.split() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")
+    ]
+    alphabet = "".join(lines[0])
+    if [row[0] for row in lines[1:]] != list(alphabet):
+        raise ValueError(f"{path}: rows are not in the order of the header {alphabet!r}")
+    return alphabet, np.array([row[1:] for row in lines[1:]], dtype=np.int32)
+
+
+_BLOSUM62_ALPHABET, _BLOSUM62_SCORES = _read_blosum62()
+BLOSUM_ALPHABET = frozenset(_BLOSUM62_ALPHABET)
 
 
 @dataclass(frozen=True)
@@ -66,11 +92,11 @@ class _Scoring:
 def scoring(kind: str) -> _Scoring:
     """The scores of a kind: BLOSUM62 with gaps 11 + n for protein, +2/-3 with gaps 5 + 2n otherwise."""
     if kind == "protein":
-        alphabet = _BLOSUM62.alphabet
+        alphabet = _BLOSUM62_ALPHABET
         lut = np.full(128, alphabet.index("X"), dtype=np.int32)
         for i, ch in enumerate(alphabet):
             lut[ord(ch)] = i
-        matrix = np.ascontiguousarray(np.array(_BLOSUM62, dtype=np.float64).astype(np.int32))
+        matrix = np.ascontiguousarray(_BLOSUM62_SCORES)
         return _Scoring("blosum62", 12, 1, matrix=matrix, lut=lut)
     return _Scoring("match2-mismatch3", 7, 2)
 
@@ -173,11 +199,13 @@ class PairAlignment:
 
 def make_biopython_aligner(kind: str) -> PairwiseAligner:
     """The reference aligner: ``PairwiseAligner`` with the scores of :func:`scoring`."""
+    from Bio.Align import PairwiseAligner, substitution_matrices
+
     s = scoring(kind)
     if s.matrix is not None:
         return PairwiseAligner(
             mode="local",
-            substitution_matrix=_BLOSUM62,
+            substitution_matrix=substitution_matrices.load("BLOSUM62"),
             open_gap_score=-float(s.gap_open),
             extend_gap_score=-float(s.gap_extend),
         )
