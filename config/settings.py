@@ -148,8 +148,10 @@ _postgresql = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if _postgresql and env_bool("LEAKLEDGER_PG_PREPARE", True):
     # Parameters bound by the server, and a statement run this many times on a connection prepared
     # (psycopg's prepare_threshold): PostgreSQL then parses and plans it once per connection, not
-    # once per request. Half of the server's CPU under the API load (benchmarks/README.md, API load).
-    # Off for a pooler in transaction mode (PgBouncer), which cannot keep prepared statements.
+    # once per request: it halved PostgreSQL's CPU under the API load (benchmarks/README.md, API load).
+    # Off for a pooler in transaction mode (PgBouncer), which cannot keep prepared statements. A
+    # statement prepared before a migration that changes the columns it returns fails until its
+    # connection closes: restart the web and worker processes after such a migration.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"server_side_binding": True, "prepare_threshold": env_int("LEAKLEDGER_PG_PREPARE_THRESHOLD", 5)}
     )
