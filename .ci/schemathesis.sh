@@ -6,7 +6,8 @@
 # stops the server. Fails on any server error or any response that breaks the schema.
 #
 # Usage: bash .ci/schemathesis.sh            (PYTHON=/path/to/python to choose the interpreter)
-# Tunables: SCHEMATHESIS_MAX_EXAMPLES (per operation and run, default 25), SCHEMATHESIS_WORKERS (1).
+# Tunables: SCHEMATHESIS_MAX_EXAMPLES (per operation and run, default 25), SCHEMATHESIS_WORKERS (1),
+# LEAKLEDGER_FUZZ_DATABASE_URL (an empty database to fuzz on instead of a SQLite file, e.g. PostgreSQL).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,7 +41,8 @@ trap cleanup EXIT
 
 export DJANGO_SETTINGS_MODULE=config.settings
 export LEAKLEDGER_DATA_DIR="$WORK/data"
-export DATABASE_URL="sqlite:///$WORK/fuzz.sqlite3"
+# An empty database to run on (LEAKLEDGER_FUZZ_DATABASE_URL, e.g. a PostgreSQL one); by default a SQLite file.
+export DATABASE_URL="${LEAKLEDGER_FUZZ_DATABASE_URL:-sqlite:///$WORK/fuzz.sqlite3}"
 export LEAKLEDGER_THROTTLE_ANON="1000000/minute"   # fuzzing is not abuse; throttling is tested in pytest
 export LEAKLEDGER_THROTTLE_USER="1000000/minute"
 export LEAKLEDGER_MAX_FILE_BYTES="${LEAKLEDGER_MAX_FILE_BYTES:-2000000}"
