@@ -191,6 +191,7 @@ def ours_prep(pair: dict, out: Path, cores: int) -> tuple[dict, Path]:
     idx = out / "ours.llidx"
     subprocess.run(["rm", "-rf", str(idx)], check=True)
     cmd = [sys.executable, "-m", "dedup", "index", str(pair["r"]), "-o", str(idx), "--quiet"]
+    cmd += ["--threads", str(cores)]
     return timed(cmd, env={**os.environ, "PYTHONPATH": str(REPO)}), idx
 
 

@@ -162,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     ix.add_argument(
         "--lsh-threshold", type=float, help="LSH Jaccard threshold (default from the calibration)"
     )
+    ix.add_argument(
+        "--threads",
+        type=_threads,
+        help="threads for sketching and the seed table (default: all CPUs); the index does not depend on it",
+    )
     ix.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
 
     sc = sub.add_parser(
@@ -364,6 +369,7 @@ def _index(args: argparse.Namespace) -> int:
         params=params,
         threshold=args.lsh_threshold,
         progress=_progress(args.quiet),
+        threads=args.threads,
     )
     m = index.manifest
     print(

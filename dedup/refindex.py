@@ -51,6 +51,7 @@ import numpy as np
 from .containment import SeedIndex, release_pages
 from .errors import ParameterMismatchError
 from .lsh import band_keys
+from .parallel import resolve_threads
 from .params import SketchParams
 from .parsing import iter_records, sequence_sha256
 from .sketch import EMPTY_VALUE, SignatureBatch, sketch_batch
@@ -385,6 +386,7 @@ def build_index(
     params: SketchParams | None = None,
     threshold: float | None = None,
     progress: Callable[[str], None] | None = None,
+    threads: int | None = None,
 ) -> ReferenceIndex:
     """Read, sketch, band and seed-index a reference file into the directory ``output``.
 
@@ -399,6 +401,8 @@ def build_index(
         params: sketch parameters (default: :func:`dedup.overlap.default_sketch_params`).
         threshold: LSH Jaccard threshold (default: what find_overlap uses).
         progress: called with short progress messages.
+        threads: threads for sketching and for hashing the seed table (default: every CPU); the
+            index is the same for any number.
 
     Raises:
         ParseError: the reference file is invalid (nothing is written).
@@ -409,6 +413,7 @@ def build_index(
 
     say = progress or (lambda _m: None)
     started = time.perf_counter()
+    threads = resolve_threads(threads)
     params = params or default_sketch_params(kind)
     if params.kind != kind:
         raise ValueError(f"params are for kind {params.kind!r} but kind is {kind!r}; pass matching params")
@@ -455,7 +460,9 @@ def build_index(
         text = [s.decode("ascii") for s in seqs]
         del seqs
         for lo in range(0, n, _SKETCH_CHUNK):
-            sigs[lo : lo + _SKETCH_CHUNK] = sketch_batch(text[lo : lo + _SKETCH_CHUNK], params)
+            sigs[lo : lo + _SKETCH_CHUNK] = sketch_batch(
+                text[lo : lo + _SKETCH_CHUNK], params, threads=threads
+            )
             say(f"index: sketched {min(lo + _SKETCH_CHUNK, n):,} of {n:,}")
         sigs.flush()
         keys_out = np.lib.format.open_memmap(
@@ -475,7 +482,7 @@ def build_index(
         refs_out.flush()
         del keys_out, refs_out, sigs
         say(f"index: banded ({bands} bands x {rows} rows)")
-        seeds = SeedIndex.build(text, params, out_dir=tmp, progress=say)
+        seeds = SeedIndex.build(text, params, out_dir=tmp, progress=say, threads=threads)
         seeds.save(tmp)
         del seeds, text
         manifest = {

@@ -13,7 +13,7 @@ def test_index_then_overlap_reuses_it(tmp_path, capsys):
     ref = tmp_path / "train.fasta"
     shutil.copy(BIND / "train.fasta", ref)
     idx = tmp_path / "train.llidx"
-    assert main(["index", str(ref), "-o", str(idx), "--quiet"]) == 0
+    assert main(["index", str(ref), "-o", str(idx), "--threads", "2", "--quiet"]) == 0
     assert "1,110 records" in capsys.readouterr().out
     assert main(["overlap", str(BIND / "test.fasta"), str(idx), "--json", "--quiet"]) == 0
     out = json.loads(capsys.readouterr().out)

@@ -90,3 +90,15 @@ def test_a_failed_build_leaves_nothing(tmp_path):
     with pytest.raises(Exception, match="bad.fasta"):
         build_index(bad, tmp_path / "bad.llidx")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.fasta"]
+
+
+def test_the_index_is_the_same_on_one_thread_and_on_two(tmp_path, built):
+    ref, two = built[0], build_index(built[0], tmp_path / "two.llidx", threads=2)
+    one = build_index(ref, tmp_path / "one.llidx", threads=1)
+    arrays = sorted(p.name for p in (tmp_path / "one.llidx").glob("*.npy"))
+    assert "sigs.npy" in arrays and any(name.startswith("seeds") for name in arrays)
+    for name in arrays:
+        a = np.load(tmp_path / "one.llidx" / name)
+        b = np.load(tmp_path / "two.llidx" / name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert (one.n_records, len(one)) == (two.n_records, len(two))
