@@ -331,14 +331,15 @@ def estimated_minhash_tier(
 
 
 def _seed_index(
-    index: CandidateIndex, method: Method, queries: Sequence[str]
+    index: CandidateIndex, method: Method, queries: Sequence[str], threads: int = 1
 ) -> tuple[_containment.SeedIndex, Sequence[Hashable]]:
     """A seed table for the method's k-mers that answers ``queries``, and the reference key of each seed row.
 
     An index with a ``seed_index(params, queries)`` method provides its own (the in-memory index
     builds one of the queries' buckets only, a reference index file maps its whole table from
     disk); for any other index a table of the queries' buckets is built from its sequences and
-    cached on the index object while it answers the queries asked.
+    cached on the index object while it answers the queries asked, hashed on ``threads`` threads
+    (the table is the same for any number).
     """
     own = getattr(index, "seed_index", None)
     if callable(own):
@@ -352,7 +353,8 @@ def _seed_index(
         for k, seq in index.sequences():
             keys.append(k)
             seqs.append(seq)
-        cache[key] = (_containment.SeedIndex.build(seqs, method.params, only=list(queries)), keys)
+        seeds = _containment.SeedIndex.build(seqs, method.params, only=list(queries), threads=threads)
+        cache[key] = (seeds, keys)
         index._seed_cache = cache  # type: ignore[attr-defined]
     return _read_only(*cache[key])
 
@@ -422,7 +424,7 @@ def containment_tier(
     hits: list[Hit] = []
     seeds = None
     if todo:
-        seeds, seed_keys = _seed_index(index, method, [s for _q, s in todo])
+        seeds, seed_keys = _seed_index(index, method, [s for _q, s in todo], resolve_threads(ctx.threads))
         settings["bits"] = seeds.bits
     if seeds is not None and seeds.n_references:
         verifier = _verifier(method, ctx)

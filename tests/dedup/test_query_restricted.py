@@ -129,3 +129,28 @@ def test_find_overlap_gives_the_hits_of_whole_indexes(refs, queries, tmp_path):
         assert {"exact", "minhash", "containment"} <= tiers, tiers
         assert {n: r.stats for n, r in result.tiers.items()} == {n: r.stats for n, r in reports.items()}
         assert whole.seed_index(method.params)[0].only is None  # the whole table: any query
+
+
+class _WithoutOwnSeeds:
+    """A candidate index that does not build its own seed table (as the registry's band-key store)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        if name == "seed_index":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_an_index_without_its_own_seed_table_gets_the_same_hits_on_any_threads(refs, queries):
+    method = Method(kind="protein", identity=0.9)
+    own, _r = run_tiers(queries, MemoryIndex.build(refs, method), method, threads=1)
+    for threads in (1, 2):
+        index = _WithoutOwnSeeds(MemoryIndex.build(refs, method))
+        best, reports = run_tiers(queries, index, method, threads=threads)
+        assert index._seed_cache  # the pipeline built the table itself
+        assert {q: (h.reference, h.identity, h.tier) for q, h in best.items()} == {
+            q: (h.reference, h.identity, h.tier) for q, h in own.items()
+        }
+        assert any(h.tier == "containment" for h in best.values())
