@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,7 +143,7 @@ def _server_with_worker(django_db_setup, tmp_path_factory):
 
 
 @pytest.fixture
-def ledger(request, transactional_db, settings, tmp_path) -> Ledger:
+def ledger(request, transactional_db, settings, tmp_path) -> Iterator[Ledger]:
     """A live server and a token of a fresh user ``alice`` on it."""
     from django.contrib.auth import get_user_model
     from django.core.cache import cache
@@ -161,7 +162,21 @@ def ledger(request, transactional_db, settings, tmp_path) -> Ledger:
     cache.clear()
     user = get_user_model().objects.create_user("alice")
     token = Token.objects.create(user=user)
-    return Ledger(url=url, token=token.key, username="alice", with_worker=WITH_WORKER)
+    yield Ledger(url=url, token=token.key, username="alice", with_worker=WITH_WORKER)
+    if WITH_WORKER:
+        _wait_for_the_workers_jobs()
+
+
+def _wait_for_the_workers_jobs(patience: float = 120.0) -> None:
+    """Let the worker finish the jobs a test left behind (a registration's standing checks, which the
+    client does not wait for) before the test database is flushed: a job still writing while
+    ``TRUNCATE`` takes its locks deadlocks the flush (seen in CI) and fails the next test's setup."""
+    from registry.models import Job
+
+    deadline = time.monotonic() + patience
+    live = Job.objects.filter(state__in=[Job.State.PENDING, Job.State.RUNNING])
+    while live.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 @pytest.fixture
