@@ -167,16 +167,15 @@ def ledger(request, transactional_db, settings, tmp_path) -> Iterator[Ledger]:
         _wait_for_the_workers_jobs()
 
 
-def _wait_for_the_workers_jobs(patience: float = 120.0) -> None:
+def _wait_for_the_workers_jobs() -> None:
     """Let the worker finish the jobs a test left behind (a registration's standing checks, which the
     client does not wait for) before the test database is flushed: a job still writing while
     ``TRUNCATE`` takes its locks deadlocks the flush (seen in CI) and fails the next test's setup."""
     from registry.models import Job
+    from tests.registry.workers import wait
 
-    deadline = time.monotonic() + patience
     live = Job.objects.filter(state__in=[Job.State.PENDING, Job.State.RUNNING])
-    while live.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait(lambda: not live.exists(), timeout=120, interval=0.2, what="the worker's jobs to finish")
 
 
 @pytest.fixture
