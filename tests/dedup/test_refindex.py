@@ -93,8 +93,9 @@ def test_a_failed_build_leaves_nothing(tmp_path):
 
 
 def test_the_index_is_the_same_on_one_thread_and_on_two(tmp_path, built):
-    ref, two = built[0], build_index(built[0], tmp_path / "two.llidx", threads=2)
+    ref = built[0]
     one = build_index(ref, tmp_path / "one.llidx", threads=1)
+    two = build_index(ref, tmp_path / "two.llidx", threads=2)
     arrays = sorted(p.name for p in (tmp_path / "one.llidx").glob("*.npy"))
     assert "sigs.npy" in arrays and any(name.startswith("seeds") for name in arrays)
     for name in arrays:
