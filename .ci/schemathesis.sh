@@ -46,6 +46,9 @@ export DATABASE_URL="${LEAKLEDGER_FUZZ_DATABASE_URL:-sqlite:///$WORK/fuzz.sqlite
 export LEAKLEDGER_THROTTLE_ANON="1000000/minute"   # fuzzing is not abuse; throttling is tested in pytest
 export LEAKLEDGER_THROTTLE_USER="1000000/minute"
 export LEAKLEDGER_MAX_FILE_BYTES="${LEAKLEDGER_MAX_FILE_BYTES:-2000000}"
+# Every query the fuzzing makes is also compiled by Django and compared with the cached statement
+# (registry/db/compiled.py); a difference is a 500 with a traceback in the log, which fails the run.
+export LEAKLEDGER_SQL_CACHE="${LEAKLEDGER_SQL_CACHE:-verify}"
 unset CELERY_BROKER_URL                            # eager jobs: uploads and queries finish in the request
 mkdir -p "$LEAKLEDGER_DATA_DIR"
 cd "$REPO"

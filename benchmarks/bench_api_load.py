@@ -13,10 +13,12 @@ freshly started server:
   cache    anonymous clients, the anonymous read cache on (``--cache-seconds``, the project's 5 s)
   nocache  anonymous clients, the cache off (LEAKLEDGER_API_CACHE_SECONDS=0): every request is Django's
   auth     clients sending ``Authorization: Token ...`` (never cached), cache setting as "cache"
-The goal (p99 < 200 ms with 50 clients) is judged on "nocache" and "auth".
+The goal (p99 < 200 ms with 50 clients) is judged on "nocache" and "auth". ``--sql-cache on,off`` runs
+every mode twice, with the project's cache of compiled SELECTs (registry/db/compiled.py) and without.
 
 Usage:
     python benchmarks/bench_api_load.py [--duration 60] [--connections 50] [--modes cache,nocache,auth]
+    python benchmarks/bench_api_load.py --modes nocache,auth --sql-cache on,off
 
 Needs wrk (``apt-get install -y wrk``) and a PostgreSQL server reachable as
 ``postgresql://postgres@127.0.0.1:5432`` (``--pg`` to change it). Only loopback addresses.
@@ -155,11 +157,20 @@ def main() -> int:
     )
     parser.add_argument("--modes", default="cache,nocache,auth", help="comma-separated: cache, nocache, auth")
     parser.add_argument(
+        "--sql-cache",
+        default="on",
+        help="LEAKLEDGER_SQL_CACHE of the server, comma-separated to run every mode once with each, one "
+        "after the other on the same database (on, off: the project's cache of compiled SELECTs; default on)",
+    )
+    parser.add_argument(
         "--throttle",
         action="store_true",
         help="keep DRF's throttling on (off by default: see the comment below)",
     )
     args = parser.parse_args()
+    sql_caches = args.sql_cache.split(",")
+    if not set(sql_caches) <= {"on", "off"}:
+        raise SystemExit(f"--sql-cache {args.sql_cache!r}: on, off, or both (on,off)")
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
@@ -214,7 +225,7 @@ def main() -> int:
              "print(Token.objects.get_or_create(user=get_user_model().objects.get(username='bench'))[0].key)"],
             cwd=REPO, env=env, check=True, capture_output=True, text=True,
         ).stdout.strip().splitlines()[-1]  # fmt: skip
-        for mode in args.modes.split(","):
+        for mode, sql_cache in [(m, c) for m in args.modes.split(",") for c in sql_caches]:
             if mode not in ("cache", "nocache", "auth"):
                 raise SystemExit(f"unknown mode {mode!r}: choose from cache, nocache, auth")
             cache_seconds = 0 if mode == "nocache" else args.cache_seconds
@@ -225,7 +236,8 @@ def main() -> int:
                  *(["--threads", str(args.threads)] if args.worker_class == "gthread" else []),
                  "--access-logfile", "/dev/null",
                  "--error-logfile", str(work / "gunicorn.log")],
-                cwd=REPO, env={**env, "LEAKLEDGER_API_CACHE_SECONDS": str(cache_seconds)},
+                cwd=REPO,
+                env={**env, "LEAKLEDGER_API_CACHE_SECONDS": str(cache_seconds), "LEAKLEDGER_SQL_CACHE": sql_cache},
             )  # fmt: skip
             base = f"http://127.0.0.1:{port}"
             wait_until_up(f"{base}/api/v1/datasets/")
@@ -254,7 +266,7 @@ def main() -> int:
                 duration=args.duration,
                 threads=args.wrk_threads,
             )
-            results.append((mode, cache_seconds, result, single, len(set(paths))))
+            results.append((mode, sql_cache, cache_seconds, result, single, len(set(paths))))
             server.terminate()
             server.wait(timeout=30)
             server = None
@@ -284,20 +296,20 @@ def main() -> int:
     print(f"command: python benchmarks/bench_api_load.py {' '.join(sys.argv[1:])}")
     print()
     print(
-        "| mode | cache s | distinct URLs | load before/after | requests | req/s | p50 ms | p90 ms | p99 ms "
-        "| max ms | errors |"
+        "| mode | SQL cache | cache s | distinct URLs | load before/after | requests | req/s | p50 ms | p90 ms "
+        "| p99 ms | max ms | errors |"
     )
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     failed = 0
-    for mode, cache_seconds, r, _single, distinct in results:
+    for mode, sql_cache, cache_seconds, r, _single, distinct in results:
         failed += r["errors"]
         print(
-            f"| {mode} | {cache_seconds} | {distinct} | {r['load_before']:.1f}/{r['load_after']:.1f} | {wrk_cells(r)} |"
+            f"| {mode} | {sql_cache} | {cache_seconds} | {distinct} | {r['load_before']:.1f}/{r['load_after']:.1f} | {wrk_cells(r)} |"
         )
-    for mode, _c, _r, single, _d in results:
+    for mode, sql_cache, _c, _r, single, _d in results:
         if mode == "cache":
             continue
-        print(f"\nslowest paths, one client alone, mode {mode} (median of 5, ms):")
+        print(f"\nslowest paths, one client alone, mode {mode}, SQL cache {sql_cache} (median of 5, ms):")
         for path, ms in sorted(single.items(), key=lambda kv: -kv[1])[:8]:
             print(f"  {ms:6.1f}  {path}")
     return 0 if failed == 0 else 1

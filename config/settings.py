@@ -155,6 +155,21 @@ if _postgresql and env_bool("LEAKLEDGER_PG_PREPARE", True):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"server_side_binding": True, "prepare_threshold": env_int("LEAKLEDGER_PG_PREPARE_THRESHOLD", 5)}
     )
+# Django's backends with a per-process cache of compiled SELECTs (registry/db/compiled.py): a third
+# of the API's Python time per request was Django compiling the same few dozen query shapes again.
+# "on", "off", or "verify" (compile in full as well and fail on any difference; the tests run so).
+LEAKLEDGER_SQL_CACHE = os.environ.get("LEAKLEDGER_SQL_CACHE", "").strip().lower() or "on"
+if LEAKLEDGER_SQL_CACHE not in {"on", "off", "verify"}:
+    raise ImproperlyConfigured(f"LEAKLEDGER_SQL_CACHE={LEAKLEDGER_SQL_CACHE!r}: use on, off or verify.")
+_ENGINES = {
+    "django.db.backends.postgresql": "registry.db.postgresql",
+    "django.db.backends.sqlite3": "registry.db.sqlite3",
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's own test database for SQLite, in memory; named, because tools that look for the
+    # sqlite3 engine by its name (pytest-django) would otherwise name one on disk.
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", ":memory:")
+DATABASES["default"]["ENGINE"] = _ENGINES.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Reuse connections across requests (doubled API throughput on PostgreSQL: benchmarks/README.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("LEAKLEDGER_CONN_MAX_AGE", 60)

@@ -43,6 +43,23 @@ def _broker_of_this_worker() -> None:
 _broker_of_this_worker()
 
 
+def _verify_compiled_selects() -> None:
+    """Every query of the tests checks the cache of compiled SELECTs (``registry/db/compiled.py``).
+
+    ``verify`` compiles each cached query in full as well and fails on any difference. The settings
+    are read before this file (pytest-django loads them first), so the setting is changed here; the
+    environment carries it to the Celery workers and servers that the tests start.
+    ``LEAKLEDGER_SQL_CACHE=on`` (or ``off``) in the environment runs the tests as production runs.
+    """
+    from django.conf import settings
+
+    os.environ.setdefault("LEAKLEDGER_SQL_CACHE", "verify")
+    settings.LEAKLEDGER_SQL_CACHE = os.environ["LEAKLEDGER_SQL_CACHE"]
+
+
+_verify_compiled_selects()
+
+
 # Looked up before any fork: the child runs one foreign call between fork and exec, nothing that locks.
 _PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 

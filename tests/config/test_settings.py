@@ -140,3 +140,25 @@ def test_a_statement_run_often_is_prepared_on_postgresql():
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         statements = [row[0] for row in cursor.fetchall()]
     assert any('FROM "registry_dataset"' in s and "$1" in s for s in statements), statements
+
+
+def test_django_backends_run_behind_the_cache_of_compiled_selects(tmp_path):
+    def shown(**overrides) -> list:
+        env = production_env(tmp_path, LEAKLEDGER_PRODUCTION="0", **overrides)
+        code = (
+            "import json; from django.conf import settings; "
+            "print(json.dumps([settings.DATABASES['default']['ENGINE'], settings.LEAKLEDGER_SQL_CACHE]))"
+        )
+        result = manage(env, "shell", "--no-imports", "-c", code)
+        assert result.returncode == 0, result.stderr
+        return __import__("json").loads(result.stdout.strip().splitlines()[-1])
+
+    pg = "postgresql://leakledger@db.invalid:5432/leakledger"  # settings only: nothing connects
+    assert shown(DATABASE_URL=pg) == ["registry.db.postgresql", "on"]
+    assert shown(DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3") == ["registry.db.sqlite3", "on"]
+    assert shown(DATABASE_URL=pg, LEAKLEDGER_SQL_CACHE="OFF") == ["registry.db.postgresql", "off"]
+    refused = manage(
+        production_env(tmp_path, LEAKLEDGER_PRODUCTION="0", LEAKLEDGER_SQL_CACHE="sometimes"), "check"
+    )
+    assert refused.returncode != 0
+    assert "LEAKLEDGER_SQL_CACHE='sometimes': use on, off or verify." in refused.stderr

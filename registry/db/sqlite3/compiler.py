@@ -1,0 +1,12 @@
+from django.db.models.sql import compiler
+
+from ..compiled import CachedSelectMixin
+
+SQLAggregateCompiler = compiler.SQLAggregateCompiler
+SQLDeleteCompiler = compiler.SQLDeleteCompiler
+SQLInsertCompiler = compiler.SQLInsertCompiler
+SQLUpdateCompiler = compiler.SQLUpdateCompiler
+
+
+class SQLCompiler(CachedSelectMixin, compiler.SQLCompiler):
+    pass
