@@ -54,7 +54,8 @@ def _verify_compiled_selects() -> None:
     from django.conf import settings
 
     os.environ.setdefault("LEAKLEDGER_SQL_CACHE", "verify")
-    settings.LEAKLEDGER_SQL_CACHE = os.environ["LEAKLEDGER_SQL_CACHE"]
+    if settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE"):  # not when a script imports this file
+        settings.LEAKLEDGER_SQL_CACHE = os.environ["LEAKLEDGER_SQL_CACHE"]
 
 
 _verify_compiled_selects()
