@@ -12,11 +12,12 @@ the cache. The key holds everything else that shapes the statement: the database
 the WHERE text, the joins the query already holds (a filter on ``fk_id`` can leave an unused one
 that ``select_related`` then reuses), limits, ordering, ``select_related`` in its order, deferred
 fields, ``values()`` columns, annotations (by value), GROUP BY, ``extra(select=...)``, DISTINCT,
-FOR UPDATE and whether it is a subquery. A query is left to Django when part of it is not in the key
-(set operations, an ordering by expression, ``extra()`` tables or ordering, filtered relations,
-``explain()``), when it has a HAVING or window filter, when its WHERE is empty by construction, and
-when its parameters are not exactly its WHERE clause's (parameters in the select list or the
-ordering): the first compilation of a key checks that, and only then is the statement kept.
+FOR UPDATE and whether it is a subquery. A query is left to Django when part of it is not in the
+key (set operations, an ordering by expression, ``extra()`` tables or ordering, filtered relations,
+``explain()``, a subquery in an annotation, a value that cannot be hashed), when it has a HAVING or
+window filter, when its WHERE is empty by construction, and when its parameters are not exactly its
+WHERE clause's (parameters in the select list or the ordering): the first compilation of a key
+checks that, and only then is the statement kept.
 
 ``LEAKLEDGER_SQL_CACHE`` (``settings.LEAKLEDGER_SQL_CACHE``): ``on`` (the default), ``off``, or
 ``verify``, which compiles every query in full as well and raises :class:`CompiledSelectMismatch`
@@ -33,8 +34,8 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FullResultSet
 
 #: Shapes kept per process; beyond it the oldest entry goes (a registry has a few dozen shapes,
-#: and ``pk__in`` lists of different lengths are different keys).
-MAX_ENTRIES = 4096
+#: and ``pk__in`` lists of different lengths are different keys). An entry is a few kilobytes.
+MAX_ENTRIES = 1024
 
 #: The compiler's state that ``execute_sql``, ``results_iter`` and ``ModelIterable`` read after
 #: ``as_sql()``: the columns with their fields and converters, and how they map onto models.
@@ -115,6 +116,11 @@ def _cacheable(query) -> bool:
         or query._filtered_relations
         or query.explain_info is not None
         or not all(isinstance(field, str) for field in query.order_by)
+        # A subquery in an annotation hashes as its object, a new one each time: never the same key.
+        or any(
+            getattr(annotation, "subquery", False) or getattr(annotation, "contains_subquery", False)
+            for annotation in query.annotations.values()
+        )
     )
 
 
@@ -174,7 +180,11 @@ class CachedSelectMixin:
             query.select_for_update_of,
             query.select_for_no_key_update,
         )
-        cached = SELECTS.get(key)
+        try:
+            cached = SELECTS.get(key)
+        except TypeError:  # an annotation or extra() value that cannot be a key
+            SELECTS.bypassed += 1
+            return super().as_sql(with_limits, with_col_aliases)
         if cached is None:
             SELECTS.misses += 1
             sql, params = super().as_sql(with_limits, with_col_aliases)
