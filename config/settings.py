@@ -144,6 +144,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+    # Django's own test database for SQLite, in memory; named, because the engine is renamed below
+    # and tools that look for the sqlite3 engine by its name (pytest-django) would name one on disk.
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", ":memory:")
 _postgresql = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if _postgresql and env_bool("LEAKLEDGER_PG_PREPARE", True):
     # Parameters bound by the server, and a statement run this many times on a connection prepared
@@ -165,10 +168,6 @@ _ENGINES = {
     "django.db.backends.postgresql": "registry.db.postgresql",
     "django.db.backends.sqlite3": "registry.db.sqlite3",
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Django's own test database for SQLite, in memory; named, because tools that look for the
-    # sqlite3 engine by its name (pytest-django) would otherwise name one on disk.
-    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", ":memory:")
 DATABASES["default"]["ENGINE"] = _ENGINES.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Reuse connections across requests (doubled API throughput on PostgreSQL: benchmarks/README.md).
