@@ -49,8 +49,9 @@ def columns(a: str, b: str, coords) -> tuple[int, int]:
 
 def rescore(qaln: str, taln: str) -> float:
     """An MMseqs2 alignment (its qaln/taln strings) scored with the project's protein scores."""
-    from dedup.alignment import _BLOSUM62
+    from dedup.alignment import scoring
 
+    protein = scoring("protein")
     score, gap = 0.0, None
     for x, y in zip(qaln, taln, strict=True):
         if x == "-" or y == "-":
@@ -58,7 +59,7 @@ def rescore(qaln: str, taln: str) -> float:
             score -= 1 if gap == side else 12
             gap = side
         else:
-            score += _BLOSUM62[x][y]
+            score += protein.matrix[protein.lut[ord(x)], protein.lut[ord(y)]]
             gap = None
     return score
 
