@@ -394,6 +394,13 @@ class VersionSerializer(BuiltRows, serializers.ModelSerializer):
 
 
 class RecordSerializer(serializers.ModelSerializer):
+    """A record of a records page, from a row of :data:`RECORD_COLUMNS` (``QuerySet.values``), not a model.
+
+    A page is 50-1000 rows; building a ``Record`` and a ``Sequence`` for each was the largest cost of
+    the page (benchmarks/README.md, API load). The fields below are the schema; the keys, order and
+    types of :meth:`to_representation` are the same.
+    """
+
     sha256 = serializers.CharField(
         source="sequence.sha256", read_only=True, help_text="sha256 of the sequence."
     )
@@ -407,18 +414,26 @@ class RecordSerializer(serializers.ModelSerializer):
         fields = ["position", "identifier", "description", "sha256", "length", "sequence"]
         read_only_fields = fields
 
-    def to_representation(self, instance):
-        # The fields above, built directly: a records page is 50-1000 rows, and DRF's per-field walk
-        # was most of its time (benchmarks/README.md, API load). Same keys, order and types.
-        sequence = instance.sequence
+    def to_representation(self, row):
         return {
-            "position": int(instance.position),
-            "identifier": str(instance.identifier),
-            "description": str(instance.description),
-            "sha256": str(sequence.sha256),
-            "length": int(sequence.length),
-            "sequence": str(sequence.residues),
+            "position": int(row["position"]),
+            "identifier": str(row["identifier"]),
+            "description": str(row["description"]),
+            "sha256": str(row["sequence__sha256"]),
+            "length": int(row["sequence__length"]),
+            "sequence": str(row["sequence__residues"]),
         }
+
+
+#: The columns of a records page row, for ``QuerySet.values`` (what :class:`RecordSerializer` reads).
+RECORD_COLUMNS = (
+    "position",
+    "identifier",
+    "description",
+    "sequence__sha256",
+    "sequence__length",
+    "sequence__residues",
+)
 
 
 class SplitSerializer(SplitSummarySerializer):

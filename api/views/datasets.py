@@ -7,8 +7,7 @@ import uuid as uuid_module
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, F, Prefetch, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Prefetch, Subquery
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -34,7 +33,6 @@ from registry.models import (
     Record,
     RecordSet,
     Split,
-    SplitAttestation,
     SplitPart,
 )
 from registry.overlap import selectors as overlap_selectors
@@ -42,6 +40,7 @@ from registry.services import dataset_can_write, split_register
 from registry.services.ingest import registration_check
 from registry.services.jobs import job_create, job_enqueue, jobs_run_inline
 from registry.services.warnings import split_notices
+from registry.split_selectors import latest_attestations
 
 from .. import citations
 from .. import schema_components as components
@@ -57,6 +56,7 @@ from ..filters import (
 from ..parsers import SafeJSONParser
 from ..renderers import CITATION_FORMATS, CITATION_RENDERERS, CSVRenderer, FastaRenderer, JSONLDRenderer
 from ..serializers import (
+    RECORD_COLUMNS,
     DatasetSerializer,
     DerivationSerializer,
     EvaluationSerializer,
@@ -129,21 +129,16 @@ def versions_queryset():
 def splits_queryset():
     """Splits with their version, creator, parts (by name) and latest attestation: a constant number of
     queries for any number of splits (``SplitSerializer`` reads ``latest_attestations``)."""
-    latest = SplitAttestation.objects.alias(
-        newest=Window(
-            RowNumber(), partition_by=[F("split_id")], order_by=[F("created_at").desc(), F("id").desc()]
-        )
-    ).filter(newest=1)
     return Split.objects.select_related("version__dataset", "created_by").prefetch_related(
         Prefetch("parts", SplitPart.objects.order_by("name")),
-        Prefetch("attestations", latest, to_attr="latest_attestations"),
+        Prefetch("attestations", latest_attestations(), to_attr="latest_attestations"),
     )
 
 
 def records_page(view, records):
-    """One cursor page of ``records`` after the view's filters, in file order."""
+    """One cursor page of ``records`` after the view's filters, in file order, as rows (no model instances)."""
     view.cursor_ordering = ("position",)
-    page = view.paginate_queryset(view.filter_queryset(records.select_related("sequence")))
+    page = view.paginate_queryset(view.filter_queryset(records).values(*RECORD_COLUMNS))
     return view.get_paginated_response(RecordSerializer(page, many=True).data)
 
 
@@ -484,11 +479,14 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
     def records(self, request, ref=None):
         # One query for a page: the records are filtered by the version's public key; only an empty
         # page (or an error) looks the version up, so that an unknown one is still a 404 and a
-        # sketch-only one (no residues: none of its records match) still a 409.
+        # sketch-only one (no residues: none of its records match) still a 409. The version is a
+        # scalar subquery, not a join: PostgreSQL then reads the page off the (version, position)
+        # index and stops after it, where a join sorted every record of the version for each page.
+        version_id = (
+            DatasetVersion.objects.filter(version_key_q(ref), sketch_only=False).order_by().values("id")
+        )
         try:
-            response = records_page(
-                self, Record.objects.filter(version_key_q(ref, "version__"), version__sketch_only=False)
-            )
+            response = records_page(self, Record.objects.filter(version_id=Subquery(version_id)))
         except exceptions.APIException:
             refuse_sketch_only(lookup_version(ref))
             raise
