@@ -285,20 +285,13 @@ def lineage_of_version(version: DatasetVersion) -> dict:
 
 def _split_attestations(version: DatasetVersion) -> list[dict]:
     """Per split of the version, its latest attestation's one-line text (or that it was never verified)."""
-    from django.db.models import F, Prefetch, Window
-    from django.db.models.functions import RowNumber
+    from django.db.models import Prefetch
 
-    from .models import SplitAttestation
-    from .split_selectors import attestation_text
+    from .split_selectors import attestation_text, latest_attestations
 
-    latest = SplitAttestation.objects.alias(
-        newest=Window(
-            RowNumber(), partition_by=[F("split_id")], order_by=[F("created_at").desc(), F("id").desc()]
-        )
-    ).filter(newest=1)
     out = []
     splits = version.splits.order_by("name").prefetch_related(
-        Prefetch("attestations", latest, to_attr="latest_attestations")
+        Prefetch("attestations", latest_attestations(), to_attr="latest_attestations")
     )
     for split in splits:
         attestation = split.latest_attestations[0] if split.latest_attestations else None

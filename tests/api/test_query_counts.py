@@ -161,6 +161,27 @@ def test_the_latest_attestation_is_the_one_shown(anon_client, registry_of_size):
     assert [a["attestation"] for a in lineage if a["attestation"]] == [str(latest.uuid)]
 
 
+def test_latest_attestation_is_the_newest_then_the_highest_id(anon_client, registry_of_size):
+    """Creation times, not insertion order, decide; on a tie of times the higher id wins."""
+    from datetime import timedelta
+
+    from registry.split_selectors import latest_attestations
+
+    split = selectors.version_get("bench@1").splits.order_by("name").first()
+    first, second = SplitAttestation.objects.filter(split=split).order_by("id")
+    base = first.created_at
+    SplitAttestation.objects.filter(pk=first.pk).update(created_at=base + timedelta(hours=1))
+    SplitAttestation.objects.filter(pk=second.pk).update(created_at=base)
+    body = anon_client.get(f"/api/v1/splits/{split.uuid}/").json()
+    assert body["attestation"]["uuid"] == str(first.uuid)  # the newer, although inserted first
+    SplitAttestation.objects.filter(pk=second.pk).update(created_at=base + timedelta(hours=1))
+    assert [a.pk for a in latest_attestations().filter(split=split)] == [second.pk]  # a tie: the higher id
+    body = anon_client.get(f"/api/v1/splits/{split.uuid}/").json()
+    assert body["attestation"]["uuid"] == str(second.uuid)
+    others = latest_attestations().exclude(split=split)
+    assert not others.exists()  # the other splits were never verified
+
+
 def test_cli_lineage_costs_a_fixed_number_of_queries(registry_of_size):
     n = registry_of_size
     with CaptureQueriesContext(connection) as captured:
