@@ -7,7 +7,7 @@ import uuid as uuid_module
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Subquery
+from django.db.models import Count, F, Prefetch, Subquery
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -135,10 +135,14 @@ def splits_queryset():
     )
 
 
-def records_page(view, records):
-    """One cursor page of ``records`` after the view's filters, in file order, as rows (no model instances)."""
-    view.cursor_ordering = ("position",)
-    page = view.paginate_queryset(view.filter_queryset(records).values(*RECORD_COLUMNS))
+def records_page(view, records, position: str = "position"):
+    """One cursor page of ``records`` after the view's filters, in file order, as rows (no model instances).
+
+    ``position`` names the field (or annotation) the cursor walks, which holds each record's position.
+    """
+    view.cursor_ordering = (position,)
+    columns = RECORD_COLUMNS if position in RECORD_COLUMNS else (*RECORD_COLUMNS, position)
+    page = view.paginate_queryset(view.filter_queryset(records).values(*columns))
     return view.get_paginated_response(RecordSerializer(page, many=True).data)
 
 
@@ -790,7 +794,14 @@ class SplitPartViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     def records(self, request, uuid=None):
         part = self.get_object()
         refuse_sketch_only(part.split.version)
-        return records_page(self, Record.objects.filter(splitmembership__part=part))
+        # In file order off the memberships' (part, position) index, a page at a time: ordered by the
+        # record's own position, PostgreSQL sorted every record of the part for each page. The
+        # annotation reuses the filter's join (a cursor filter on splitmembership__position would add
+        # a second, unrestricted one).
+        records = Record.objects.filter(splitmembership__part=part).annotate(
+            member_position=F("splitmembership__position")
+        )
+        return records_page(self, records, position="member_position")
 
 
 @extend_schema_view(list=extend_schema(summary="List derivations (lineage edges)", tags=["lineage"]))

@@ -256,6 +256,10 @@ class SplitPart(models.Model):
 class SplitMembership(models.Model):
     part = models.ForeignKey(SplitPart, on_delete=models.PROTECT)
     record = models.ForeignKey(Record, on_delete=models.PROTECT)
+    position = models.PositiveIntegerField(
+        help_text="The record's position in its version (a copy: a part's records are read in file order "
+        "off the (part, position) index, a page at a time)."
+    )
 
     class Meta:
         constraints = [
@@ -263,6 +267,11 @@ class SplitMembership(models.Model):
                 fields=["part", "record"],
                 name="splitmembership_unique",
                 violation_error_message="A record appears once in a part.",
+            ),
+            models.UniqueConstraint(
+                fields=["part", "position"],
+                name="splitmembership_unique_position",
+                violation_error_message="A position appears once in a part.",
             ),
         ]
 

@@ -246,13 +246,16 @@ def split_create(
             provenance=provenance or {},
             created_by=(user if user is not None and user.is_authenticated else None),
         )
+        position_of = dict(Record.objects.filter(version=version).values_list("id", "position"))
         for part_name, ids in mapping.items():
             unique_ids = list(dict.fromkeys(ids))
             part = SplitPart.objects.create(
                 split=split, name=part_name, role=part_role(part_name, roles), record_count=len(unique_ids)
             )
+            members = [record_ids[i] for i in unique_ids]
             SplitMembership.objects.bulk_create(
-                [SplitMembership(part=part, record_id=record_ids[i]) for i in unique_ids], batch_size=5000
+                [SplitMembership(part=part, record_id=r, position=position_of[r]) for r in members],
+                batch_size=5000,
             )
             record_set_created(RecordSet.objects.create(version=version, part=part))
     return split

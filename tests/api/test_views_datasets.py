@@ -283,6 +283,45 @@ def test_owner_registers_a_split_from_headers_and_others_cannot(
     assert len(part_records) == 250
 
 
+def test_a_part_lists_its_own_records_in_file_order_page_by_page(anon_client, owner, flip_test, tmp_path):
+    """Interleaved parts of one version (and a second version with the same ids): each part's pages hold
+    its records alone, in file order, whatever the page size, with filters and search."""
+    from urllib.parse import urlsplit
+
+    from registry.services import dataset_version_register, split_register
+
+    dataset_version_register(path=TEST_FASTA, dataset_name="same-ids", kind="protein", user=owner)
+    ids = [
+        r["identifier"]
+        for r in anon_client.get(f"/api/v1/versions/{flip_test.ref}/records/?page_size=1000").json()[
+            "results"
+        ]
+    ]
+    mapping = tmp_path / "thirds.json"
+    mapping.write_text(json.dumps({"a": ids[0::3], "b": ids[1::3] + ids[2::3]}))
+    split = split_register(version_ref=flip_test.ref, name="thirds", mapping_path=mapping, user=owner)
+    part_a = split.parts.get(name="a")
+    url, seen = f"/api/v1/parts/{part_a.uuid}/records/?page_size=7", []
+    while url:
+        body = anon_client.get(url).json()
+        assert len(body["results"]) <= 7
+        seen += [r["identifier"] for r in body["results"]]
+        url = body["next"] and urlsplit(body["next"])._replace(scheme="", netloc="").geturl()
+    assert seen == ids[0::3]
+    base = f"/api/v1/parts/{part_a.uuid}/records/"
+    assert [r["identifier"] for r in anon_client.get(base, {"identifier": ids[3]}).json()["results"]] == [
+        ids[3]
+    ]
+    assert anon_client.get(base, {"identifier": ids[1]}).json()["results"] == []  # in part b
+    term = ids[6][:4]
+    in_version = anon_client.get(
+        f"/api/v1/versions/{flip_test.ref}/records/", {"search": term, "page_size": 1000}
+    )
+    expected = [r["identifier"] for r in in_version.json()["results"] if r["identifier"] in set(ids[0::3])]
+    found = anon_client.get(base, {"search": term, "page_size": 1000}).json()["results"]
+    assert [r["identifier"] for r in found] == expected and ids[6] in expected
+
+
 def test_split_from_a_mapping_rejects_shared_ids_unless_allowed(owner_client, owner):
     from registry.services import dataset_version_register
 
