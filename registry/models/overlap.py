@@ -135,6 +135,10 @@ class OverlapHit(models.Model):
 
     class Meta:
         ordering = ["report", "-identity", "id"]
+        indexes = [
+            # a report's hits pages (api/views/overlap.py, best first) read off it a page at a time
+            models.Index(fields=["report", "-identity", "-query_coverage"], name="overlaphit_page_order"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["report", "query_record"],
