@@ -1,20 +1,25 @@
-"""Records pages of versions of growing size: time per page, and the plan PostgreSQL chose for it.
+"""API list pages of large versions, parts and overlap reports: time per page, and PostgreSQL's plan.
 
-Creates a throwaway PostgreSQL database, migrates it, registers the first 1,000, 10,000 and
-``--records`` proteins of Swiss-Prot 2014 (``../large-data``, ``get-large.sh``) as three datasets
-(``manage.py register_dataset``), splits each into train (the first 80% of its records) and test
-(``manage.py register_split``), gathers table statistics (``ANALYZE``, as autovacuum would), then
-asks each version and its test part for pages of 50 records by cursor
-(``/api/v1/versions/REF/records/``, ``/api/v1/parts/UUID/records/``) at their start, middle and
-end, in process (Django's test client, no server, read cache off). Per page: the
-median wall time of ``--repeat`` requests, the page query's execution time in PostgreSQL
-(``EXPLAIN ANALYZE``) and the plan's outer nodes. Drops the database at the end.
+A page's cost should not grow with what it pages through. Creates a throwaway PostgreSQL database,
+migrates it and registers real data (Swiss-Prot 2014, ``../large-data``, ``get-large.sh``):
 
-A page's cost should not grow with the version: the query walks the (version, position) index and
-stops after 51 rows. Run it at two commits to compare them.
+- the first 1,000, 10,000 and ``--records`` proteins as three benchmark datasets
+  (``manage.py register_dataset --role benchmark``), each split into train (its first 80%) and
+  test (``manage.py register_split``);
+- proteins 5,001 to 15,000 as a training set, so that the standing checks compute each benchmark's
+  overlap report against it (eager jobs; thousands of verbatim copies, and near-duplicates).
+
+Then it gathers table statistics (``ANALYZE``, as autovacuum would) and asks, in process (Django's
+test client, no server, read cache off), for pages of 50 by cursor: records of each version
+(``/api/v1/versions/REF/records/``) and of its test part (``/api/v1/parts/UUID/records/``) at
+their start, middle and end, and hits of each report (``/api/v1/overlap-reports/UUID/hits/``):
+the first page, the page 40 ``next`` links on (inside the hits at identity 1.0, which the cursor
+reaches by an offset) and the page at identity 0.95. Per page: the median wall time of
+``--repeat`` requests, the page query's execution time in PostgreSQL (``EXPLAIN ANALYZE``) and the
+plan's outer nodes. Drops the database at the end. Run it at two commits to compare them.
 
 Usage:
-    python benchmarks/bench_records_pages.py [--records 50000] [--repeat 30] [--pg postgresql://...]
+    python benchmarks/bench_api_pages.py [--records 50000] [--repeat 30] [--pg postgresql://...]
 """
 
 from __future__ import annotations
@@ -35,16 +40,20 @@ from _common import LARGE, REPO, psql
 SWISSPROT = LARGE / "swissprot-2014.fasta"
 
 
-def first_records(n: int, target: Path) -> None:
-    """The first ``n`` FASTA records of Swiss-Prot 2014, as they are in the file."""
-    seen = 0
+def records_of(first: int, last: int, target: Path) -> list[str]:
+    """Write FASTA records ``first`` to ``last`` (1-based, inclusive) of Swiss-Prot 2014; their ids."""
+    seen, ids = 0, []
     with open(SWISSPROT) as src, open(target, "w") as out:
         for line in src:
             if line.startswith(">"):
                 seen += 1
-                if seen > n:
+                if seen > last:
                     break
-            out.write(line)
+                if seen >= first:
+                    ids.append(line[1:].split()[0])
+            if seen >= first:
+                out.write(line)
+    return ids
 
 
 def plan_summary(node: dict, depth: int = 0) -> list[str]:
@@ -61,6 +70,15 @@ def plan_summary(node: dict, depth: int = 0) -> list[str]:
     return names
 
 
+def local(url: str) -> str:
+    """A ``next`` link as a path the test client takes."""
+    return urllib.parse.urlsplit(url)._replace(scheme="", netloc="").geturl()
+
+
+def cursor(position: str) -> str:
+    return urllib.parse.quote(base64.b64encode(f"p={position}".encode()).decode())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -73,8 +91,8 @@ def main() -> int:
         print(f"{SWISSPROT} is missing: run ../shared/data/get-large.sh", file=sys.stderr)
         return 2
 
-    db = f"leakledger_bench_records_{os.getpid()}"
-    work = Path(tempfile.mkdtemp(prefix="leakledger-records-"))
+    db = f"leakledger_bench_pages_{os.getpid()}"
+    work = Path(tempfile.mkdtemp(prefix="leakledger-api-pages-"))
     sys.path.insert(0, str(REPO))
     os.environ.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -95,15 +113,19 @@ def main() -> int:
         from django.test import Client
         from django.test.utils import CaptureQueriesContext, override_settings
 
+        from registry.models import OverlapReport, SplitPart
+
         override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}).enable()
         call_command("migrate", verbosity=0)
         sizes = sorted({1_000, 10_000, args.records})
         for n in sizes:
             fasta = work / f"sp{n}.fasta"
-            first_records(n, fasta)
+            ids = records_of(1, n, fasta)
             started = time.perf_counter()
-            call_command("register_dataset", str(fasta), name=f"sp{n}", kind="protein", verbosity=0)
-            ids = [line[1:].split()[0] for line in fasta.read_text().splitlines() if line.startswith(">")]
+            call_command(
+                "register_dataset", str(fasta), name=f"sp{n}", kind="protein", role="benchmark", verbosity=0
+            )
+            print(f"registered sp{n}@1 in {time.perf_counter() - started:.1f} s", file=sys.stderr)
             mapping = work / f"sp{n}.split.json"
             mapping.write_text(json.dumps({"train": ids[: n * 4 // 5], "test": ids[n * 4 // 5 :]}))
             call_command("register_split", f"sp{n}@1", name="cut", mapping=str(mapping), verbosity=0)
@@ -111,46 +133,75 @@ def main() -> int:
                 f"registered sp{n}@1 ({n:,} records) in {time.perf_counter() - started:.1f} s",
                 file=sys.stderr,
             )
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        train = work / "train.fasta"
+        records_of(5_001, 15_000, train)
+        started = time.perf_counter()
+        call_command(
+            "register_dataset", str(train), name="train", kind="protein", role="training", verbosity=0
+        )
+        print(
+            f"registered train@1 and its standing reports in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+        with connection.cursor() as db_cursor:
+            db_cursor.execute("ANALYZE")
         client = Client()
-        from registry.models import SplitPart
+
+        def get(path: str) -> dict:
+            response = client.get(path, HTTP_ACCEPT="application/json")
+            assert response.status_code == 200, (path, response.content[:300])
+            return response.json()
 
         pages = []
         for n in sizes:
+            version = f"/api/v1/versions/sp{n}@1/records/?page_size=50"
+            pages += [(f"records of sp{n}@1", n, "first", version)]
             pages += [
-                (f"sp{n}@1", f"/api/v1/versions/sp{n}@1/records/", n, at) for at in (None, n // 2, n - 60)
+                (f"records of sp{n}@1", n, f"after {at:,}", f"{version}&cursor={cursor(str(at))}")
+                for at in (n // 2, n - 60)
             ]
             test = SplitPart.objects.get(split__version__dataset__name=f"sp{n}", name="test")
+            part = f"/api/v1/parts/{test.uuid}/records/?page_size=50"
+            pages += [(f"records of sp{n}@1 test part", n, "first", part)]
             pages += [
-                (f"sp{n}@1 test part", f"/api/v1/parts/{test.uuid}/records/", n, at)
-                for at in (None, n * 9 // 10, n - 60)
+                (f"records of sp{n}@1 test part", n, f"after {at:,}", f"{part}&cursor={cursor(str(at))}")
+                for at in (n * 9 // 10, n - 60)
             ]
-        for what, url, n, at in pages:
-            query = "page_size=50"
-            if at is not None:
-                query += "&cursor=" + urllib.parse.quote(base64.b64encode(f"p={at}".encode()).decode())
-            path = f"{url}?{query}"
+        for report in OverlapReport.objects.filter(
+            reference_set__version__dataset__name="train"
+        ).select_related("query_set__version__dataset"):
+            hits = f"/api/v1/overlap-reports/{report.uuid}/hits/?page_size=50"
+            what = f"hits of {report.query_set.ref} vs train@1 ({report.hits.count():,} hits)"
+            pages.append((what, report.query_records, "first", hits))
+            deep = hits
+            for _ in range(40):
+                following = get(deep)["next"]
+                deep = following and local(following)
+                if not deep:
+                    break
+            if deep:
+                pages.append((what, report.query_records, "40 pages on", deep))
+            pages.append((what, report.query_records, "identity 0.95", f"{hits}&cursor={cursor('0.95')}"))
+        for what, n, page, path in pages:
             connection.queries_log.clear()  # full (9,000 entries) after the registrations: nothing new would show
             with CaptureQueriesContext(connection) as captured:
-                response = client.get(path, HTTP_ACCEPT="application/json")
-            assert response.status_code == 200, (path, response.content[:300])
-            assert len(response.json()["results"]) == 50, path
+                body = get(path)
             page_sql = captured.captured_queries[-1]["sql"]  # now: a new connection clears the log
             times = []
             for _ in range(args.repeat):
                 started = time.perf_counter()
                 client.get(path, HTTP_ACCEPT="application/json")
                 times.append((time.perf_counter() - started) * 1000)
-            with connection.cursor() as cursor:
-                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + page_sql)
-                explained = cursor.fetchone()[0]
+            with connection.cursor() as db_cursor:
+                db_cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + page_sql)
+                explained = db_cursor.fetchone()[0]
             explained = json.loads(explained) if isinstance(explained, str) else explained
             rows.append(
                 (
                     what,
                     n,
-                    "first" if at is None else f"after {at:,}",
+                    page,
+                    len(body["results"]),
                     statistics.median(times),
                     explained[0]["Execution Time"],
                     " > ".join(plan_summary(explained[0]["Plan"])),
@@ -160,15 +211,15 @@ def main() -> int:
     finally:
         psql(args.pg, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
-    print(f"command: python benchmarks/bench_records_pages.py {' '.join(sys.argv[1:])}")
+    print(f"command: python benchmarks/bench_api_pages.py {' '.join(sys.argv[1:])}")
     print(
         f"machine: {os.cpu_count()} cores; PostgreSQL; median of {args.repeat} requests per page, in process"
     )
     print()
-    print("| records of | version's records | page | median ms | SQL execution ms | plan (outer nodes) |")
-    print("|---|---:|---|---:|---:|---|")
-    for ref, n, page, ms, sql_ms, plan in rows:
-        print(f"| {ref} | {n:,} | {page} | {ms:.2f} | {sql_ms:.2f} | {plan} |")
+    print("| page of | version's records | page | rows | median ms | SQL execution ms | plan (outer nodes) |")
+    print("|---|---:|---|---:|---:|---:|---|")
+    for what, n, page, count, ms, sql_ms, plan in rows:
+        print(f"| {what} | {n:,} | {page} | {count} | {ms:.2f} | {sql_ms:.2f} | {plan} |")
     return 0
 
 
