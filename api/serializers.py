@@ -396,9 +396,9 @@ class VersionSerializer(BuiltRows, serializers.ModelSerializer):
 class RecordSerializer(serializers.ModelSerializer):
     """A record of a records page, from a row of :data:`RECORD_COLUMNS` (``QuerySet.values``), not a model.
 
-    A page is 50-1000 rows; building a ``Record`` and a ``Sequence`` for each was the largest cost of
-    the page (benchmarks/README.md, API load). The fields below are the schema; the keys, order and
-    types of :meth:`to_representation` are the same.
+    A page is 50-1000 rows, built without a ``Record`` and a ``Sequence`` instance for each
+    (benchmarks/README.md, "API pages of large versions, parts and reports"). The fields below are
+    the schema; the keys, order and types of :meth:`to_representation` are the same.
     """
 
     sha256 = serializers.CharField(
