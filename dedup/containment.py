@@ -44,6 +44,7 @@ Examples:
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import math
 import mmap as mmap_module
@@ -243,14 +244,25 @@ def _count_kernel_py(
             cnt[touched[i]] = 0
 
 
+def _compiled(fn: Callable[..., None]) -> Any:
+    """``fn`` compiled by numba (nogil, cached on disk), or None without numba."""
+    if not _kernels.AVAILABLE:
+        return None
+    try:
+        numba = importlib.import_module("numba")
+    except ImportError:  # pragma: no cover - a broken numba installation
+        return None
+    return numba.njit(cache=True, nogil=True, boundscheck=False)(fn)
+
+
 @functools.cache
 def _count_kernel() -> Any:
-    return _kernels.jit(_count_kernel_py)
+    return _compiled(_count_kernel_py)
 
 
 @functools.cache
 def _seed_kernel() -> Any:
-    return _kernels.jit(_seed_kernel_py)
+    return _compiled(_seed_kernel_py)
 
 
 def _unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
