@@ -243,7 +243,7 @@ def report_pairs(report: OverlapReport) -> QuerySet:
     """Every stored best hit of a report, most similar first, as value tuples (for a TSV download)."""
     return (
         OverlapHit.objects.filter(report=report)
-        .order_by("-identity", "-query_coverage", "id")
+        .order_by("rank")
         .values_list(
             "query_record__identifier",
             "reference_record__identifier",

@@ -78,7 +78,9 @@ class OverlapReportViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     def hits(self, request, uuid=None):
         report = self.get_object()
         queryset = OverlapHit.objects.filter(report=report).select_related("query_record", "reference_record")
-        self.cursor_ordering = ("-identity", "-query_coverage")
+        # The rank has no ties: on identity alone the cursor reached a page inside tied hits by an offset,
+        # which DRF caps at 1,000, so past 1,000 hits of one identity the same pages came back forever.
+        self.cursor_ordering = ("rank",)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(OverlapHitSerializer(page, many=True).data)
 

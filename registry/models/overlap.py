@@ -114,6 +114,11 @@ class OverlapReport(models.Model):
         return f"overlap {self.query_set_id} x {self.reference_set_id} ({self.uuid})"
 
 
+def hit_order(identity: float, query_coverage: float | None, query_record_id: int) -> tuple:
+    """The sort key of a report's hits, best first: :attr:`OverlapHit.rank` is the place in this order."""
+    return (-identity, query_coverage is None, -(query_coverage or 0.0), query_record_id)
+
+
 class OverlapHit(models.Model):
     """The best hit of one query record in a report (highest identity, then coverage)."""
 
@@ -132,18 +137,24 @@ class OverlapHit(models.Model):
     reference_coverage = models.FloatField(null=True)
     jaccard = models.FloatField(null=True)
     tier = models.CharField(max_length=16, choices=Tier.choices)
+    rank = models.PositiveIntegerField(
+        help_text="The hit's place in its report, best first from 0 (hit_order: identity, then query "
+        "coverage with none last, then the query record): the order and the cursor of the hits pages."
+    )
 
     class Meta:
-        ordering = ["report", "-identity", "id"]
-        indexes = [
-            # a report's hits pages (api/views/overlap.py, best first) read off it a page at a time
-            models.Index(fields=["report", "-identity", "-query_coverage"], name="overlaphit_page_order"),
-        ]
+        ordering = ["report", "rank"]
         constraints = [
             models.UniqueConstraint(
                 fields=["report", "query_record"],
                 name="overlaphit_one_best_per_query",
                 violation_error_message="A report keeps one best hit per query record.",
+            ),
+            # a report's hits pages read off it a page at a time, by a cursor without ties
+            models.UniqueConstraint(
+                fields=["report", "rank"],
+                name="overlaphit_unique_rank",
+                violation_error_message="A rank appears once in a report.",
             ),
             models.CheckConstraint(
                 condition=Q(identity__gte=0, identity__lte=1)

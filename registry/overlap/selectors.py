@@ -87,7 +87,7 @@ def report_to_dict(report: OverlapReport, *, hits: bool = True, limit: int | Non
     if hits:
         rows = (
             OverlapHit.objects.filter(report=report)
-            .order_by("-identity", "-query_coverage", "id")
+            .order_by("rank")
             .values_list(
                 "query_record__identifier",
                 "reference_record__identifier",

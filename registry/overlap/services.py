@@ -34,6 +34,7 @@ from ..models import (
     OverlapReport,
     RecordSet,
 )
+from ..models.overlap import hit_order
 from ..services.jobs import ProgressReporter, job_create, job_handler, run_with_upload
 from . import engine, index, selectors
 
@@ -161,9 +162,10 @@ def overlap_report_compute(
                 method=method_info,
                 duration_seconds=round(time.perf_counter() - started, 3),
             )
-            for hit in hits:
-                hit.report = report
-            OverlapHit.objects.bulk_create(hits, batch_size=5000)
+            order = sorted(hits, key=lambda h: hit_order(h.identity, h.query_coverage, h.query_record_id))
+            for rank, hit in enumerate(order):
+                hit.report, hit.rank = report, rank
+            OverlapHit.objects.bulk_create(order, batch_size=5000)
     except IntegrityError:  # a concurrent job stored the same report first: it is as good as ours
         if (found := existing.first()) is not None:
             return found
