@@ -13,10 +13,12 @@ Then it gathers table statistics (``ANALYZE``, as autovacuum would) and asks, in
 test client, no server, read cache off), for pages of 50 by cursor: records of each version
 (``/api/v1/versions/REF/records/``) and of its test part (``/api/v1/parts/UUID/records/``) at
 their start, middle and end, and hits of each report (``/api/v1/overlap-reports/UUID/hits/``):
-the first page, the page 40 ``next`` links on (inside the hits at identity 1.0, which the cursor
-reaches by an offset) and the page at identity 0.95. Per page: the median wall time of
+the first page and the pages 40 and 200 ``next`` links on (inside the thousands of hits at
+identity 1.0). Per page: the median wall time of
 ``--repeat`` requests, the page query's execution time in PostgreSQL (``EXPLAIN ANALYZE``) and the
-plan's outer nodes. Drops the database at the end. Run it at two commits to compare them.
+plan's outer nodes. Then it reads every page of each report by its next links, as a client
+reading a whole report does, and counts the hits it got and the distinct ones (stopping at twice
+the pages a report needs). Drops the database at the end. Run it at two commits to compare them.
 
 Usage:
     python benchmarks/bench_api_pages.py [--records 50000] [--repeat 30] [--pg postgresql://...]
@@ -167,21 +169,24 @@ def main() -> int:
                 (f"records of sp{n}@1 test part", n, f"after {at:,}", f"{part}&cursor={cursor(str(at))}")
                 for at in (n * 9 // 10, n - 60)
             ]
-        for report in OverlapReport.objects.filter(
-            reference_set__version__dataset__name="train"
-        ).select_related("query_set__version__dataset"):
+        walks = []
+        reports = OverlapReport.objects.filter(reference_set__version__dataset__name="train")
+        for report in reports.select_related("query_set__version__dataset", "query_set__part__split"):
             hits = f"/api/v1/overlap-reports/{report.uuid}/hits/?page_size=50"
-            what = f"hits of {report.query_set.ref} vs train@1 ({report.hits.count():,} hits)"
+            total = report.hits.count()
+            what = f"hits of {report.query_set.ref} vs train@1 ({total:,} hits)"
             pages.append((what, report.query_records, "first", hits))
-            deep = hits
-            for _ in range(40):
-                following = get(deep)["next"]
-                deep = following and local(following)
-                if not deep:
-                    break
-            if deep:
-                pages.append((what, report.query_records, "40 pages on", deep))
-            pages.append((what, report.query_records, "identity 0.95", f"{hits}&cursor={cursor('0.95')}"))
+            # Every page by its next link, as a client reading the whole report does (at most 2x the pages
+            # it needs: a cursor that comes back to pages it gave would not stop).
+            url, seen, n_pages = hits, [], 0
+            while url and n_pages < 2 * (total // 50 + 1):
+                body = get(url)
+                seen += [h["query"] for h in body["results"]]
+                n_pages += 1
+                if n_pages in (40, 200) and body["next"]:
+                    pages.append((what, report.query_records, f"{n_pages} pages on", local(body["next"])))
+                url = body["next"] and local(body["next"])
+            walks.append((what, total, n_pages, len(seen), len(set(seen)), url is None))
         for what, n, page, path in pages:
             connection.queries_log.clear()  # full (9,000 entries) after the registrations: nothing new would show
             with CaptureQueriesContext(connection) as captured:
@@ -220,6 +225,15 @@ def main() -> int:
     print("|---|---:|---|---:|---:|---:|---|")
     for what, n, page, count, ms, sql_ms, plan in rows:
         print(f"| {what} | {n:,} | {page} | {count} | {ms:.2f} | {sql_ms:.2f} | {plan} |")
+    print()
+    print("Every page of each report by its next links:")
+    print()
+    print("| report | hits | pages read | hits read | distinct | reached the end |")
+    print("|---|---:|---:|---:|---:|---|")
+    for what, total, n_pages, n_seen, distinct, ended in walks:
+        print(
+            f"| {what.removeprefix('hits of ')} | {total:,} | {n_pages:,} | {n_seen:,} | {distinct:,} | {'yes' if ended else 'no'} |"
+        )
     return 0
 
 
