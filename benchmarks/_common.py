@@ -28,6 +28,23 @@ SHARED = _data_dir("LEAKLEDGER_SHARED_DATA", "shared", "data")
 LARGE = _data_dir("LEAKLEDGER_LARGE_DATA", "large-data")
 
 
+def fasta_slice(source: Path, first: int, last: int, target: Path) -> list[str]:
+    """Write FASTA records ``first`` to ``last`` (1-based, inclusive) of ``source`` to ``target``, as they
+    are in the file; their identifiers."""
+    seen, ids = 0, []
+    with open(source) as src, open(target, "w") as out:
+        for line in src:
+            if line.startswith(">"):
+                seen += 1
+                if seen > last:
+                    break
+                if seen >= first:
+                    ids.append(line[1:].split()[0])
+            if seen >= first:
+                out.write(line)
+    return ids
+
+
 def loadavg() -> float:
     """The 1-minute load average."""
     return os.getloadavg()[0]

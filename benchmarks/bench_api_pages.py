@@ -37,25 +37,14 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from _common import LARGE, REPO, psql
+from _common import LARGE, REPO, fasta_slice, psql
 
 SWISSPROT = LARGE / "swissprot-2014.fasta"
 
 
 def records_of(first: int, last: int, target: Path) -> list[str]:
-    """Write FASTA records ``first`` to ``last`` (1-based, inclusive) of Swiss-Prot 2014; their ids."""
-    seen, ids = 0, []
-    with open(SWISSPROT) as src, open(target, "w") as out:
-        for line in src:
-            if line.startswith(">"):
-                seen += 1
-                if seen > last:
-                    break
-                if seen >= first:
-                    ids.append(line[1:].split()[0])
-            if seen >= first:
-                out.write(line)
-    return ids
+    """Records ``first`` to ``last`` (1-based, inclusive) of Swiss-Prot 2014 written to ``target``; their ids."""
+    return fasta_slice(SWISSPROT, first, last, target)
 
 
 def plan_summary(node: dict, depth: int = 0) -> list[str]:

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import LARGE, REPO, SHARED, loadavg
+from _common import LARGE, REPO, SHARED, fasta_slice, loadavg
 from bench_peers import TRUTH_CMD, mmseqs_prep, run_mmseqs
 
 SWISSPROT = LARGE / "swissprot-2014.fasta"
@@ -44,14 +44,7 @@ def subset(n: int, workdir: Path) -> Path:
     out = workdir / f"swissprot-{n}.fasta"
     if out.exists():
         return out
-    seen = 0
-    with open(SWISSPROT) as src, open(out, "w") as dst:
-        for line in src:
-            if line.startswith(">"):
-                seen += 1
-                if seen > n:
-                    break
-            dst.write(line)
+    fasta_slice(SWISSPROT, 1, n, out)
     return out
 
 
