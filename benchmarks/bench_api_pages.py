@@ -42,11 +42,6 @@ from _common import LARGE, REPO, fasta_slice, psql
 SWISSPROT = LARGE / "swissprot-2014.fasta"
 
 
-def records_of(first: int, last: int, target: Path) -> list[str]:
-    """Records ``first`` to ``last`` (1-based, inclusive) of Swiss-Prot 2014 written to ``target``; their ids."""
-    return fasta_slice(SWISSPROT, first, last, target)
-
-
 def plan_summary(node: dict, depth: int = 0) -> list[str]:
     """The node types of a JSON plan, outermost first, four levels deep, past InitPlans and SubPlans."""
     name = node["Node Type"] + (f" on {node['Relation Name']}" if "Relation Name" in node else "")
@@ -111,7 +106,7 @@ def main() -> int:
         sizes = sorted({1_000, 10_000, args.records})
         for n in sizes:
             fasta = work / f"sp{n}.fasta"
-            ids = records_of(1, n, fasta)
+            ids = fasta_slice(SWISSPROT, 1, n, fasta)
             started = time.perf_counter()
             call_command(
                 "register_dataset", str(fasta), name=f"sp{n}", kind="protein", role="benchmark", verbosity=0
@@ -125,7 +120,7 @@ def main() -> int:
                 file=sys.stderr,
             )
         train = work / "train.fasta"
-        records_of(5_001, 15_000, train)
+        fasta_slice(SWISSPROT, 5_001, 15_000, train)
         started = time.perf_counter()
         call_command(
             "register_dataset", str(train), name="train", kind="protein", role="training", verbosity=0
