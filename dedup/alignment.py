@@ -4,13 +4,15 @@ Both backends compute the same alignment: the first optimal local (Gotoh)
 alignment that ``Bio.Align.PairwiseAligner`` yields, scored per kind as
 :mod:`dedup.verify` describes.
 
-- ``"numba"`` (default when numba is installed): the compiled kernel of
-  :mod:`dedup._align_kernel`, about 8 times faster than Biopython per pair on one core
-  (``benchmarks/README.md``, "Verification") and free of the GIL, so that threads
-  verify pairs on every core.
+- ``"numba"`` (default when a compiled kernel can run): the compiled kernel of
+  :mod:`dedup._align_kernel`, its C port (:mod:`dedup._native`) where the machine has a C
+  compiler, else compiled by numba (the name is kept from before the C port); about 8 times
+  faster than Biopython per pair on one core (``benchmarks/README.md``, "Verification") and
+  free of the GIL, so that threads verify pairs on every core. :attr:`AlignerSpec.backend_version`
+  says which ran.
 - ``"biopython"``: ``Bio.Align.PairwiseAligner``, the reference the kernel is
   checked against pair by pair (``tests/dedup/test_align_kernel.py``), and the path
-  used without numba.
+  used without a compiled kernel.
 
 A method key names the aligner with :meth:`AlignerSpec.key` (``ll-gotoh-v1`` and the
 scoring): the backend is not part of it, since both give the same alignments.
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _align_kernel
+from . import _align_kernel, _kernels
 
 if TYPE_CHECKING:
     from Bio.Align import PairwiseAligner
@@ -110,8 +112,9 @@ class AlignerSpec:
         version: :data:`ALIGNER_VERSION`.
         kind: the sequence kind (it chooses the scoring).
         scoring: substitution scores and gap penalties, e.g. ``blosum62:gap12+1``.
-        backend: ``"numba"`` or ``"biopython"`` (not part of :meth:`key`).
-        backend_version: version of numba or Biopython.
+        backend: ``"numba"`` (the compiled kernel) or ``"biopython"`` (not part of :meth:`key`).
+        backend_version: what the compiled kernel runs as (``c <library file>`` or ``numba <version>``),
+            or Biopython's version.
 
     Examples:
         >>> aligner_spec("protein", "biopython").key()
@@ -155,8 +158,10 @@ def default_backend() -> str:
 def _backend_version(backend: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
+    if backend == "numba":
+        return _kernels.compiled_backend()
     try:
-        return version("numba" if backend == "numba" else "biopython")
+        return version("biopython")
     except PackageNotFoundError:  # pragma: no cover - run from a source tree without metadata
         return None
 

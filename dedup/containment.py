@@ -44,7 +44,6 @@ Examples:
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import math
 import mmap as mmap_module
@@ -245,14 +244,8 @@ def _count_kernel_py(
 
 
 def _compiled(fn: Callable[..., None]) -> Any:
-    """``fn`` compiled by numba (nogil, cached on disk), or None without numba."""
-    if not _kernels.AVAILABLE:
-        return None
-    try:
-        numba = importlib.import_module("numba")
-    except ImportError:  # pragma: no cover - a broken numba installation
-        return None
-    return numba.njit(cache=True, nogil=True, boundscheck=False)(fn)
+    """``fn``'s C port or ``fn`` compiled by numba (:func:`dedup._kernels.jit`), or None."""
+    return _kernels.jit(fn)
 
 
 @functools.cache

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels
 from . import mmseqs as _mmseqs
 from .calibration import calibration_table, lookup, nearest_measured
 from .claims import DEFAULT_THRESHOLDS, Claims, ThresholdCount, summarise
@@ -286,6 +287,7 @@ def _versions() -> dict[str, str | None]:
         "biopython": Bio.__version__,
         "datasketch": datasketch_version,
         "numpy": np.__version__,
+        "kernels": _kernels.compiled_backend(),  # the C port or numba: what sketched, aligned and counted
     }
 
 

@@ -1,0 +1,383 @@
+/* The compiled kernels of dedup in C, loaded with ctypes by dedup/_native.py.
+ *
+ * Each function is a line-by-line port of a kernel's Python specification, which numba compiles
+ * when this file cannot be: ll_minhash of dedup/_kernels.py:_minhash_kernel_py, ll_gotoh_local of
+ * dedup/_align_kernel.py:_gotoh_local_py, ll_seed and ll_count of dedup/containment.py's
+ * _seed_kernel_py and _count_kernel_py. They give the same values bit for bit
+ * (tests/dedup/test_native.py compares them on real data). Why C beside numba: a process that
+ * calls a numba kernel first imports numba and loads its registries, about 0.35-0.45 s on every
+ * call of `python -m dedup overlap`, which is most of a small check's time; this library loads in
+ * about a millisecond. ctypes releases the GIL during a call, so threads run kernels in parallel
+ * as with numba's nogil.
+ *
+ * Arrays are C-contiguous, of the dtypes dedup/_native.py checks; lengths are int64.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LL_API __attribute__((visibility("default")))
+
+static inline uint64_t fmix64(uint64_t v) {
+    v ^= v >> 33;
+    v *= 0xFF51AFD7ED558CCDULL;
+    v ^= v >> 33;
+    v *= 0xC4CEB9FE1A85EC53ULL;
+    v ^= v >> 33;
+    return v;
+}
+
+static inline uint64_t low_mask(int64_t bits) {
+    return bits >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << bits) - 1);
+}
+
+/* MinHash signatures (datasketch affine32 over fmix32 of the shingle hashes); returns 0, or -1 when
+ * out of memory. out is n x num_perm. */
+LL_API int ll_minhash(const uint8_t *buf, const int64_t *starts, int64_t n, const uint8_t *table,
+                      int nucleotide, int64_t k, const uint32_t *a, const uint32_t *b, int64_t num_perm,
+                      uint32_t *out) {
+    int64_t max_len = 1;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t len = starts[i + 1] - starts[i];
+        if (len > max_len) max_len = len;
+    }
+    uint32_t *hs = malloc(sizeof(uint32_t) * (size_t)max_len);
+    if (!hs) return -1;
+    const uint64_t bits = nucleotide ? 2 : 5;
+    const uint64_t mask = low_mask(nucleotide ? 2 * k : 5 * k);
+    const uint64_t top_shift = (uint64_t)(2 * (k - 1));
+    const uint64_t short_bit = (uint64_t)1 << 63;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t lo = starts[i];
+        const int64_t length = starts[i + 1] - lo;
+        int64_t nh = 0, run = 0;
+        uint64_t fwd = 0, rev = 0;
+        for (int64_t j = 0; j < length; j++) {
+            const uint8_t c = table[buf[lo + j]];
+            if (nucleotide) {
+                if (c == 255) {
+                    run = 0;
+                    fwd = 0;
+                    rev = 0;
+                    continue;
+                }
+                const uint64_t c64 = c;
+                fwd = ((fwd << bits) | c64) & mask;
+                rev = (rev >> bits) | ((3 - c64) << top_shift);
+            } else {
+                fwd = ((fwd << bits) | (uint64_t)c) & mask;
+            }
+            run += 1;
+            if (run >= k) {
+                uint64_t v = nucleotide ? (fwd < rev ? fwd : rev) : fwd;
+                hs[nh++] = (uint32_t)(fmix64(v) >> 32);
+            }
+        }
+        if (0 < length && length < k && run == length) {
+            uint64_t v = fwd;
+            if (nucleotide) {
+                const uint64_t r = rev >> (uint64_t)(2 * (k - length));
+                v = fwd < r ? fwd : r;
+            }
+            v |= short_bit;
+            hs[0] = (uint32_t)(fmix64(v) >> 32);
+            nh = 1;
+        }
+        for (int64_t j = 0; j < nh; j++) {
+            uint32_t h = hs[j];
+            h ^= h >> 16;
+            h *= 0x85EBCA6BU;
+            h ^= h >> 13;
+            h *= 0xC2B2AE35U;
+            h ^= h >> 16;
+            hs[j] = h;
+        }
+        uint32_t *row = out + i * num_perm;
+        for (int64_t p = 0; p < num_perm; p++) {
+            const uint32_t ap = a[p], bp = b[p];
+            uint32_t m = 0xFFFFFFFFU;
+            for (int64_t j = 0; j < nh; j++) {
+                const uint32_t x = ap * hs[j] + bp;
+                if (x < m) m = x;
+            }
+            row[p] = m;
+        }
+    }
+    free(hs);
+    return 0;
+}
+
+#define NEG (-(1 << 30))
+enum { FROM_M = 0, FROM_IX = 1, FROM_IY = 2, START = 3 };
+
+/* Local alignment (Gotoh), Biopython's first optimal alignment; see _gotoh_local_py for the
+ * arguments. matrix is n_matrix x n_matrix, or n_matrix 0 for match/mismatch scoring. Returns 0,
+ * or -1 when out of memory. */
+LL_API int ll_gotoh_local(const int32_t *a, int64_t na, const int32_t *b, int64_t nb, const int32_t *ua,
+                          const int32_t *ub, const int32_t *matrix, int64_t n_matrix, int32_t match,
+                          int32_t mismatch, int32_t go, int32_t ge, int8_t *ops, int64_t *result) {
+    const int64_t w = nb + 1;
+    const int32_t neg = NEG;
+    const int64_t n_rows = n_matrix > 0 ? n_matrix : 1;
+    uint8_t *trace = malloc((size_t)((na + 1) * w));
+    int32_t *prof = malloc(sizeof(int32_t) * (size_t)(n_rows * w));
+    int32_t *work = malloc(sizeof(int32_t) * (size_t)(9 * w));
+    if (!trace || !prof || !work) {
+        free(trace);
+        free(prof);
+        free(work);
+        return -1;
+    }
+    int32_t *srow = work, *run = work + w, *ramp = work + 2 * w;
+    int32_t *m_prev = work + 3 * w, *x_prev = work + 4 * w, *y_prev = work + 5 * w;
+    int32_t *m_cur = work + 6 * w, *x_cur = work + 7 * w, *y_cur = work + 8 * w;
+    if (n_matrix > 0) {
+        for (int64_t c = 0; c < n_matrix; c++) {
+            prof[c * w] = 0;
+            for (int64_t j = 1; j < w; j++) prof[c * w + j] = matrix[c * n_matrix + b[j - 1]];
+        }
+    }
+    for (int64_t j = 0; j < w; j++) {
+        srow[j] = 0;
+        ramp[j] = (int32_t)j * ge;
+        m_prev[j] = 0;
+        x_prev[j] = neg;
+        y_prev[j] = neg;
+        m_cur[j] = 0;
+        x_cur[j] = neg;
+        y_cur[j] = neg;
+        trace[j] = START;
+    }
+    int64_t best = 0, best_i = 0, best_j = 0;
+    for (int64_t i = 1; i <= na; i++) {
+        const int32_t ai = a[i - 1];
+        const int32_t *s_row;
+        if (n_matrix > 0) {
+            s_row = prof + (int64_t)ai * w;
+        } else {
+            for (int64_t j = 1; j < w; j++) srow[j] = ai == b[j - 1] ? match : mismatch;
+            s_row = srow;
+        }
+        const int open_ok = i != na;
+        uint8_t *tr = trace + i * w;
+        tr[0] = START;
+        m_cur[0] = 0;
+        x_cur[0] = neg;
+        y_cur[0] = neg;
+        int32_t row_max = 0;
+        for (int64_t j = 1; j < w; j++) {
+            const int32_t dm = m_prev[j - 1], dx = x_prev[j - 1], dy = y_prev[j - 1];
+            const int c1 = dm >= dx;
+            int32_t v = c1 ? dm : dx;
+            uint8_t frm = c1 ? FROM_M : FROM_IX;
+            const int c2 = v >= dy;
+            frm = c2 ? frm : FROM_IY;
+            v = (c2 ? v : dy) + s_row[j];
+            const int pos = v > 0;
+            frm = pos ? frm : START;
+            v = pos ? v : 0;
+            m_cur[j] = v;
+            row_max = v > row_max ? v : row_max;
+            int32_t g = m_prev[j] - go;
+            int32_t x = x_prev[j] - ge;
+            const int c3 = g >= x;
+            uint8_t gf = c3 ? FROM_M : FROM_IX;
+            g = c3 ? g : x;
+            x = y_prev[j] - go;
+            const int c4 = g >= x;
+            gf = c4 ? gf : FROM_IY;
+            g = c4 ? g : x;
+            g = (g > 0 && open_ok) ? g : neg;
+            x_cur[j] = g;
+            tr[j] = (uint8_t)(frm | (gf << 2));
+        }
+        x_cur[nb] = neg;
+        run[0] = neg;
+        for (int64_t j = 1; j < w; j++) {
+            const int32_t e = (m_cur[j - 1] >= x_cur[j - 1] ? m_cur[j - 1] : x_cur[j - 1]) - go;
+            run[j] = e + ramp[j];
+        }
+        int32_t top = neg;
+        for (int64_t j = 1; j < w; j++) {
+            top = run[j] > top ? run[j] : top;
+            run[j] = top;
+        }
+        for (int64_t j = 1; j < w; j++) {
+            const int32_t h = run[j] - ramp[j];
+            y_cur[j] = (h > 0 && open_ok) ? h : neg;
+            const int32_t dm = m_cur[j - 1], dx = x_cur[j - 1];
+            const int c5 = dm >= dx;
+            uint8_t hf = c5 ? FROM_M : FROM_IX;
+            const int32_t e = (c5 ? dm : dx) - go;
+            const int32_t u_left = run[j - 1] - ramp[j - 1];
+            const int32_t h_left = (u_left > 0 && open_ok) ? u_left : neg;
+            hf = e >= h_left - ge ? hf : FROM_IY;
+            tr[j] |= (uint8_t)(hf << 4);
+        }
+        y_cur[0] = neg;
+        y_cur[nb] = neg;
+        if (row_max > best) {
+            best = row_max;
+            best_i = i;
+            for (int64_t j = 1; j < w; j++) {
+                if (m_cur[j] == row_max) {
+                    best_j = j;
+                    break;
+                }
+            }
+        }
+        int32_t *t;
+        t = m_prev; m_prev = m_cur; m_cur = t;
+        t = x_prev; x_prev = x_cur; x_cur = t;
+        t = y_prev; y_prev = y_cur; y_cur = t;
+    }
+    result[0] = best;
+    if (best != 0) {
+        int64_t i = best_i, j = best_j, n = 0, same = 0;
+        int mat = FROM_M;
+        for (;;) {
+            const uint8_t tb = trace[i * w + j];
+            int frm;
+            if (mat == FROM_M) {
+                frm = tb & 3;
+                if (frm == START) break;
+                if (ua[i - 1] == ub[j - 1]) same += 1;
+                ops[n] = 0;
+                i -= 1;
+                j -= 1;
+            } else if (mat == FROM_IX) {
+                frm = (tb >> 2) & 3;
+                ops[n] = 1;
+                i -= 1;
+            } else {
+                frm = (tb >> 4) & 3;
+                ops[n] = 2;
+                j -= 1;
+            }
+            n += 1;
+            mat = frm;
+        }
+        for (int64_t lo = 0, hi = n - 1; lo < hi; lo++, hi--) {
+            const int8_t tmp = ops[lo];
+            ops[lo] = ops[hi];
+            ops[hi] = tmp;
+        }
+        result[1] = i;
+        result[2] = best_i;
+        result[3] = j;
+        result[4] = best_j;
+        result[5] = same;
+        result[6] = n;
+    }
+    free(trace);
+    free(prof);
+    free(work);
+    return 0;
+}
+
+/* One pass of the seed table build over sequences: count (fill 0) or place (fill 1) each distinct
+ * (sequence, bucket); see _seed_kernel_py. n_only 0: every bucket; else only is a bitset of n_only
+ * words and the per-bucket arrays are indexed by rank (rank_base plus a popcount). */
+LL_API void ll_seed(const uint8_t *buf, const int64_t *starts, int64_t n, int64_t k, int protein,
+                    const uint8_t *codes, int64_t bits, int32_t *last, int32_t *counts, int32_t *postings,
+                    int64_t *cursor, int fill, int64_t first, const uint64_t *only, int64_t n_only,
+                    const int64_t *rank_base) {
+    const int restricted = n_only > 0;
+    const uint64_t shift = (uint64_t)(64 - bits);
+    const uint64_t mask = low_mask(protein ? 5 * k : 2 * k);
+    const uint64_t top = (uint64_t)(2 * (k - 1));
+    const uint64_t short_bit = (uint64_t)1 << 63;
+    for (int64_t s = 0; s < n; s++) {
+        const int64_t seq_no = first + s;
+        const int64_t a = starts[s], length = starts[s + 1] - starts[s];
+        uint64_t fwd = 0, rev = 0, v;
+        int64_t run = 0;
+        for (int64_t i = 0; i < length; i++) {
+            int emit;
+            const uint8_t c = codes[buf[a + i]];
+            if (protein) {
+                fwd = ((fwd << 5) | (uint64_t)c) & mask;
+                run += 1;
+                emit = run >= k || (length < k && i == length - 1);
+                v = fwd;
+            } else {
+                if (c == 255) {
+                    run = 0;
+                    fwd = 0;
+                    rev = 0;
+                    continue;
+                }
+                const uint64_t cu = c;
+                fwd = ((fwd << 2) | cu) & mask;
+                if (length < k)
+                    rev = (rev >> 2) | ((3 - cu) << (uint64_t)(2 * (length - 1)));
+                else
+                    rev = (rev >> 2) | ((3 - cu) << top);
+                run += 1;
+                emit = run >= k || (length < k && run == length);
+                v = fwd < rev ? fwd : rev;
+            }
+            if (!emit) continue;
+            if (length < k) v |= short_bit;
+            uint64_t bk = fmix64(v) >> shift;
+            if (restricted) {
+                const uint64_t word = only[bk >> 6];
+                const uint64_t bit = bk & 63;
+                if (!((word >> bit) & 1)) continue;
+                const uint64_t below = word & ((((uint64_t)1) << bit) - 1);
+                bk = (uint64_t)rank_base[bk >> 6] + (uint64_t)__builtin_popcountll(below);
+            }
+            if (last[bk] == seq_no) continue;
+            last[bk] = (int32_t)seq_no;
+            if (fill) {
+                postings[cursor[bk]] = (int32_t)seq_no;
+                cursor[bk] += 1;
+            } else {
+                counts[bk] += 1;
+            }
+        }
+    }
+}
+
+static int cmp_i64(const void *x, const void *y) {
+    const int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Per query: count shared buckets per reference, keep the best cap at >= need; see _count_kernel_py.
+ * out_refs and out_counts are n_queries x cap. Returns 0, or -1 when out of memory. */
+LL_API int ll_count(const int64_t *q_bounds, int64_t n_queries, const int64_t *starts, const int64_t *lens,
+                    const int32_t *postings, const double *need, int64_t n_refs, int32_t *cnt,
+                    int64_t *touched, int64_t *passing, int64_t *out_refs, int64_t *out_counts,
+                    int64_t *out_pass, int64_t cap) {
+    int64_t *keys = malloc(sizeof(int64_t) * (size_t)(n_refs > 0 ? n_refs : 1));
+    if (!keys) return -1;
+    for (int64_t q = 0; q < n_queries; q++) {
+        int64_t nt = 0;
+        for (int64_t j = q_bounds[q]; j < q_bounds[q + 1]; j++) {
+            const int32_t *p = postings + starts[j];
+            for (int64_t t = 0; t < lens[j]; t++) {
+                const int64_t r = p[t];
+                if (cnt[r] == 0) touched[nt++] = r;
+                cnt[r] += 1;
+            }
+        }
+        int64_t npass = 0;
+        for (int64_t i = 0; i < nt; i++) {
+            const int64_t r = touched[i];
+            if ((double)cnt[r] + 1e-9 >= need[q]) passing[npass++] = r;
+        }
+        out_pass[q] = npass;
+        for (int64_t i = 0; i < npass; i++) keys[i] = -(int64_t)cnt[passing[i]] * n_refs + passing[i];
+        qsort(keys, (size_t)npass, sizeof(int64_t), cmp_i64);
+        const int64_t m = npass < cap ? npass : cap;
+        for (int64_t i = 0; i < m; i++) {
+            const int64_t r = ((keys[i] % n_refs) + n_refs) % n_refs;
+            out_refs[q * cap + i] = r;
+            out_counts[q * cap + i] = cnt[r];
+        }
+        for (int64_t i = 0; i < nt; i++) cnt[touched[i]] = 0;
+    }
+    free(keys);
+    return 0;
+}
