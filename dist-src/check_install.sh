@@ -50,6 +50,10 @@ import dedup, leakledger_client
 assert importlib.util.find_spec("django") is None, "Django must not be installed with dedup and the client"
 assert "site-packages" in dedup.__file__ and "site-packages" in leakledger_client.__file__, (dedup.__file__,)
 print("dedup", dedup.__version__, "and leakledger_client", leakledger_client.__version__, "import without Django")
+from dedup import _kernels, _native
+if _native.possible():  # numba is not installed here: the kernels run as the C port, built from the wheel's source
+    assert (_kernels.compiled_backend() or "").startswith("c "), _native.status()
+print("kernels:", _kernels.compiled_backend() or "numpy and Biopython (no C compiler, no numba)")
 PY
 cp "$repo/fixtures/flip_bind_split/test.fasta" "$repo/fixtures/flip_bind_split/train.fasta" "$work/"
 "$V/python" -m dedup overlap test.fasta train.fasta --identity 0.9 --coverage 0.8 | tee "$work/dedup.out"
