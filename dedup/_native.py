@@ -87,6 +87,10 @@ def _processor() -> str:
         return platform.processor() or platform.machine()
 
 
+class _CompileError(OSError):
+    """The compiler ran and refused the source (not a directory problem): no other directory is tried."""
+
+
 def _build(cc: list[str], target: Path) -> None:
     import subprocess  # only when building: 5 ms of every process's start-up otherwise
 
@@ -104,11 +108,11 @@ def _build(cc: list[str], target: Path) -> None:
                     check=False,
                 )
             except subprocess.SubprocessError as exc:  # a compiler that hangs
-                raise OSError(f"{' '.join(cc)}: {exc}") from exc
+                raise _CompileError(f"{' '.join(cc)}: {exc}") from exc
             if done.returncode == 0:
                 break
         else:
-            raise OSError(f"{' '.join(cc)} failed: {done.stderr.strip()[:500]}")
+            raise _CompileError(f"{' '.join(cc)} failed: {done.stderr.strip()[:500]}")
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -143,6 +147,14 @@ def _load() -> ctypes.CDLL | None:
         SOURCE.read_bytes()
         + " ".join([*cc, *FLAGS, *NATIVE_FLAGS, platform.machine(), platform.system(), _processor()]).encode()
     ).hexdigest()[:16]
+    # A compiler that refused this source once is not run again by every later process: the
+    # reason is kept in the user's cache directory (delete the file to try again).
+    failed = _cache_dirs()[1] / f"_native-{key}.failed"
+    if failed.exists():
+        _status.update(
+            reason=f"an earlier build failed ({failed}): {failed.read_text(errors='replace')[:600]}"
+        )
+        return None
     errors = []
     for d in _cache_dirs():
         path = d / f"_native-{key}.so"
@@ -150,7 +162,15 @@ def _load() -> ctypes.CDLL | None:
             if not path.exists():
                 _build(cc, path)
             lib = ctypes.CDLL(str(path))
-        except OSError as exc:
+        except _CompileError as exc:
+            errors.append(f"{path}: {exc}")
+            try:
+                failed.parent.mkdir(parents=True, exist_ok=True)
+                failed.write_text(str(exc))
+            except OSError:
+                pass
+            break
+        except OSError as exc:  # a directory that cannot be written, a file that does not load: the next one
             errors.append(f"{path}: {exc}")
             continue
         for name, (restype, argtypes) in _SIGNATURES.items():

@@ -182,20 +182,37 @@ def test_seed_tables_and_candidates_equal_numba(kind, restricted, proteins, dna,
     assert found > 0
 
 
-def test_a_failed_build_falls_back_to_numba(tmp_path):
-    """With a compiler that fails, the kernels are numba's and the reason is kept."""
+def test_a_failed_build_falls_back_to_numba_and_is_not_retried(tmp_path):
+    """With a compiler that fails, the kernels are numba's, the reason is kept, and a later process
+    does not run the compiler again."""
+    calls = tmp_path / "calls"
     bad_cc = tmp_path / "cc"
-    bad_cc.write_text("#!/bin/sh\necho 'no compiler here' >&2\nexit 1\n")
+    bad_cc.write_text(f"#!/bin/sh\necho run >> {calls}\necho 'no compiler here' >&2\nexit 1\n")
     bad_cc.chmod(0o755)
     code = (
+        "import sys\n"
         "from dedup import _kernels, _native\n"
         "k = _kernels.minhash_kernel()\n"
-        "assert not _native.status()['loaded'] and 'no compiler here' in _native.status()['reason'], _native.status()\n"
+        "assert not _native.status()['loaded'] and sys.argv[1] in _native.status()['reason'], _native.status()\n"
+        "assert 'no compiler here' in _native.status()['reason'], _native.status()\n"
         "assert hasattr(k, 'signatures'), k\n"
     )
-    env = {**os.environ, "CC": str(bad_cc), "XDG_CACHE_HOME": str(tmp_path / "cache"), "TMPDIR": str(tmp_path),
-           "DEDUP_NATIVE_NO_PACKAGE_CACHE": "1"}  # fmt: skip
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
+    env = {
+        **os.environ,
+        "CC": str(bad_cc),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "TMPDIR": str(tmp_path),
+    }
+    for expected in ("failed", "an earlier build failed"):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, expected],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+    # the first process ran it twice (with -march=native, then without), the second not at all
+    assert calls.read_text().split() == ["run", "run"]
+    assert list((tmp_path / "cache" / "leakledger").glob("_native-*.failed"))
