@@ -381,3 +381,131 @@ LL_API int ll_count(const int64_t *q_bounds, int64_t n_queries, const int64_t *s
     free(keys);
     return 0;
 }
+
+static int cmp_u64(const void *x, const void *y) {
+    const uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The k-mer hashes of dedup/bounds.py (Prepared.get_kmers): h = h * 0x100000001B3 + code, mod 2**64. */
+static void kmers_of(const int32_t *c, int64_t n, int64_t k, uint64_t *out) {
+    for (int64_t i = 0; i + k <= n; i++) {
+        uint64_t h = 0;
+        for (int64_t j = 0; j < k; j++) h = h * 0x100000001B3ULL + (uint64_t)(int64_t)c[i + j];
+        out[i] = h;
+    }
+}
+
+/* The bounds of dedup/bounds.py (Bounds.passes with no reverse complement) for n_pairs pairs of the
+ * n_seqs sequences whose int32 codes are codes[offsets[s]:offsets[s + 1]]: verdict 0 (may pass),
+ * 1 (pruned by length), 2 (by composition), 3 (by the q-gram bound), or -1 where a sequence has a
+ * code outside 0-127 (the caller decides those pairs). Per-sequence histograms and each reference's
+ * sorted distinct k-mers are computed once. Returns 0, or -1 when out of memory. */
+LL_API int ll_screen(const int32_t *codes, const int64_t *offsets, int64_t n_seqs, const int64_t *q_idx,
+                     const int64_t *r_idx, int64_t n_pairs, double identity, double coverage,
+                     double reference_coverage, int64_t k, int8_t *verdict) {
+    const double eps = 1e-9;
+    int32_t *hist = calloc((size_t)(n_seqs > 0 ? n_seqs : 1) * 128, sizeof(int32_t));
+    int8_t *state = calloc((size_t)(n_seqs > 0 ? n_seqs : 1), 1); /* 0 not done, 1 small codes, 2 other */
+    uint64_t **sets = calloc((size_t)(n_seqs > 0 ? n_seqs : 1), sizeof(uint64_t *));
+    int64_t *set_len = calloc((size_t)(n_seqs > 0 ? n_seqs : 1), sizeof(int64_t));
+    int64_t max_len = 0;
+    for (int64_t s = 0; s < n_seqs; s++)
+        if (offsets[s + 1] - offsets[s] > max_len) max_len = offsets[s + 1] - offsets[s];
+    uint64_t *qk = malloc(sizeof(uint64_t) * (size_t)(max_len > 0 ? max_len : 1));
+    int rc = 0;
+    if (!hist || !state || !sets || !set_len || !qk) {
+        rc = -1;
+        goto done;
+    }
+    const double t = identity;
+    const double coef = 1.0 - (double)k * (1.0 - t) / t;
+    for (int64_t p = 0; p < n_pairs; p++) {
+        const int64_t qs = q_idx[p], rs = r_idx[p];
+        const int64_t q = offsets[qs + 1] - offsets[qs], r = offsets[rs + 1] - offsets[rs];
+        if (q == 0 || r == 0) {
+            verdict[p] = 1;
+            continue;
+        }
+        const double a = coverage * (double)q, b = reference_coverage * (double)r;
+        const double need = identity * (a > b ? a : b);
+        if ((double)(q < r ? q : r) + eps < need) {
+            verdict[p] = 1;
+            continue;
+        }
+        const int64_t both[2] = {qs, rs};
+        for (int x = 0; x < 2; x++) {
+            const int64_t s = both[x];
+            if (state[s]) continue;
+            const int32_t *c = codes + offsets[s];
+            int small = 1;
+            for (int64_t i = 0; i < offsets[s + 1] - offsets[s]; i++) {
+                if (c[i] < 0 || c[i] >= 128) {
+                    small = 0;
+                    break;
+                }
+                hist[s * 128 + c[i]] += 1;
+            }
+            state[s] = small ? 1 : 2;
+        }
+        if (state[qs] != 1 || state[rs] != 1) {
+            verdict[p] = -1;
+            continue;
+        }
+        if (need > 0) {
+            int64_t common = 0;
+            const int32_t *hq = hist + qs * 128, *hr = hist + rs * 128;
+            for (int c = 0; c < 128; c++) common += hq[c] < hr[c] ? hq[c] : hr[c];
+            if ((double)common + eps < need) {
+                verdict[p] = 2;
+                continue;
+            }
+        }
+        verdict[p] = 0;
+        if (t > 0) {
+            const double need_kmers = coverage * (double)q * coef - (double)k + 1.0;
+            if (coef > 0 && need_kmers > 0) {
+                int64_t shared = 0;
+                if (!sets[rs] && r >= k) {
+                    const int64_t nk = r - k + 1;
+                    uint64_t *set = malloc(sizeof(uint64_t) * (size_t)nk);
+                    if (!set) {
+                        rc = -1;
+                        goto done;
+                    }
+                    kmers_of(codes + offsets[rs], r, k, set);
+                    qsort(set, (size_t)nk, sizeof(uint64_t), cmp_u64);
+                    int64_t m = 0;
+                    for (int64_t i = 0; i < nk; i++)
+                        if (m == 0 || set[i] != set[m - 1]) set[m++] = set[i];
+                    sets[rs] = set;
+                    set_len[rs] = m;
+                }
+                if (sets[rs] && q >= k) {
+                    const int64_t nq = q - k + 1, m = set_len[rs];
+                    const uint64_t *set = sets[rs];
+                    kmers_of(codes + offsets[qs], q, k, qk);
+                    for (int64_t i = 0; i < nq; i++) {
+                        int64_t lo = 0, hi = m;
+                        while (lo < hi) {
+                            const int64_t mid = lo + (hi - lo) / 2;
+                            if (set[mid] < qk[i]) lo = mid + 1;
+                            else hi = mid;
+                        }
+                        shared += lo < m && set[lo] == qk[i];
+                    }
+                }
+                if ((double)shared < need_kmers) verdict[p] = 3;
+            }
+        }
+    }
+done:
+    if (sets)
+        for (int64_t s = 0; s < n_seqs; s++) free(sets[s]);
+    free(sets);
+    free(set_len);
+    free(hist);
+    free(state);
+    free(qk);
+    return rc;
+}

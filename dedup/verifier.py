@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from . import _align_kernel
+import numpy as np
+
+from . import _align_kernel, _native
 from .alignment import (
     BACKENDS,
     Aligned,
@@ -231,12 +233,71 @@ class Verifier:
         self, query_id: str, query: str, reference_id: str, reference: str
     ) -> tuple[Prepared, Prepared, Prepared | None] | None:
         """Bounds and size check of one pair: its prepared data if it is to be aligned."""
-        self.stats.candidates += 1
         qp = self._prepare("q", query_id, query)
         rp = self._prepare("r", reference_id, reference)
-        rc = self._reverse_complement(reference_id, reference)
-        if self.bounds and not self._bounds.passes(qp, rp, rc, self.stats):
+        return self._screened(qp, rp, self._reverse_complement(reference_id, reference), None)
+
+    def _screen_many(self, items: list[Candidate]) -> list[tuple[Prepared, Prepared, Prepared | None] | None]:
+        """:meth:`_screen` of many pairs, in order, with the same counters: the bounds in one compiled call.
+
+        :func:`dedup._native.screen` decides the pairs of a batch without reverse complements
+        (protein, text) whose codes are all below 128 (protein); the others, and every pair without
+        the C library, go through :meth:`Bounds.passes` one by one. The verdicts are the same.
+        """
+        preps = [
+            (self._prepare("q", qid, qs), self._prepare("r", rid, rs), self._reverse_complement(rid, rs))
+            for qid, qs, rid, rs, _jac in items
+        ]
+        verdicts = self._native_verdicts(preps) if self.bounds else None
+        if verdicts is None:
+            return [self._screened(qp, rp, rc, None) for qp, rp, rc in preps]
+        return [self._screened(qp, rp, rc, int(v)) for (qp, rp, rc), v in zip(preps, verdicts, strict=True)]
+
+    def _native_verdicts(self, preps: list[tuple[Prepared, Prepared, Prepared | None]]) -> np.ndarray | None:
+        if len(preps) < 2 or any(rc is not None for _qp, _rp, rc in preps):
             return None
+        index: dict[int, int] = {}
+        seqs: list[Prepared] = []
+        pair_idx = np.empty((len(preps), 2), dtype=np.int64)
+        for n, (qp, rp, _rc) in enumerate(preps):
+            for side, p in enumerate((qp, rp)):
+                at = index.get(id(p))
+                if at is None:
+                    at = index[id(p)] = len(seqs)
+                    seqs.append(p)
+                pair_idx[n, side] = at
+        lengths = np.fromiter((p.length for p in seqs), dtype=np.int64, count=len(seqs))
+        offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        codes = np.concatenate([p.codes() for p in seqs]) if seqs else np.zeros(0, dtype=np.int32)
+        return _native.screen(
+            codes.astype(np.int32, copy=False),
+            offsets,
+            np.ascontiguousarray(pair_idx[:, 0]),
+            np.ascontiguousarray(pair_idx[:, 1]),
+            identity=self.identity,
+            coverage=self.coverage,
+            reference_coverage=self.reference_coverage,
+            qgram_k=self._qgram_k,
+        )
+
+    def _screened(
+        self, qp: Prepared, rp: Prepared, rc: Prepared | None, verdict: int | None
+    ) -> tuple[Prepared, Prepared, Prepared | None] | None:
+        """The counters and the size check of one prepared pair; ``verdict`` from :meth:`_native_verdicts`."""
+        self.stats.candidates += 1
+        if self.bounds:
+            if verdict is None or verdict < 0:
+                if not self._bounds.passes(qp, rp, rc, self.stats):
+                    return None
+            elif verdict:
+                if verdict == 1:
+                    self.stats.pruned_length += 1
+                elif verdict == 2:
+                    self.stats.pruned_composition += 1
+                else:
+                    self.stats.pruned_qgram += 1
+                return None
         if qp.length * rp.length > self.max_cells:
             self.stats.skipped_too_long += 1
             return None
@@ -317,7 +378,7 @@ class Verifier:
             ['r1', None]
         """
         items = list(pairs)
-        screened = [self._screen(qid, qs, rid, rs) for qid, qs, rid, rs, _jac in items]
+        screened = self._screen_many(items)
         todo = [s for s in screened if s is not None]
         threads = self.threads if self._bio is None else 1
         aligned = iter(parallel_map(lambda s: self._best_of_strands(*s), todo, threads))

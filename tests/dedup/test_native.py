@@ -216,3 +216,59 @@ def test_a_failed_build_falls_back_to_numba_and_is_not_retried(tmp_path):
     # the first process ran it twice (with -march=native, then without), the second not at all
     assert calls.read_text().split() == ["run", "run"]
     assert list((tmp_path / "cache" / "leakledger").glob("_native-*.failed"))
+
+
+@pytest.mark.parametrize(
+    ("identity", "coverage", "reference_coverage"), [(0.9, 0.8, 0.0), (0.5, 0.5, 0.3), (0.3, 0.8, 0.8)]
+)
+def test_screen_verdicts_equal_the_bounds_one_by_one(identity, coverage, reference_coverage, proteins):
+    """The batch bounds give each pair the verdict :meth:`Bounds.passes` gives it, counted the same way."""
+    from dedup.bounds import QGRAM_K, Bounds, Prepared
+    from dedup.hits import VerifyStats
+
+    seqs = sorted(proteins, key=len)[::7] + ["MKTAYIAKQRUOQ", "A", "XXXXXXXX"]
+    preps = [Prepared(s, "protein", QGRAM_K["protein"]) for s in seqs]
+    pairs = [(i, j) for i in range(len(preps)) for j in range(0, len(preps), 3)]
+    bounds = Bounds(identity=identity, coverage=coverage, reference_coverage=reference_coverage,
+                    qgram_k=QGRAM_K["protein"])  # fmt: skip
+    offsets = np.zeros(len(preps) + 1, dtype=np.int64)
+    np.cumsum([p.length for p in preps], out=offsets[1:])
+    codes = np.concatenate([p.codes() for p in preps])
+    verdicts = _native.screen(codes, offsets, np.array([i for i, _ in pairs]), np.array([j for _, j in pairs]),
+                              identity=identity, coverage=coverage, reference_coverage=reference_coverage,
+                              qgram_k=QGRAM_K["protein"])  # fmt: skip
+    assert verdicts is not None, _native.status()
+    names = {1: "pruned_length", 2: "pruned_composition", 3: "pruned_qgram"}
+    seen = set()
+    for (i, j), v in zip(pairs, verdicts, strict=True):
+        stats = VerifyStats()
+        passed = bounds.passes(preps[i], preps[j], None, stats)
+        assert passed == (v == 0), (i, j, v)
+        if v:
+            assert getattr(stats, names[int(v)]) == 1, (i, j, v, stats)
+        seen.add(int(v))
+    # the q-gram bound applies above 75% identity only (k = 3: its coefficient is 1 - 3 (1 - t) / t)
+    assert seen == ({0, 1, 2, 3} if identity == 0.9 else {0, 1, 2})
+
+
+def test_verifier_screen_in_c_gives_the_same_hits_and_counters(proteins, monkeypatch):
+    from dedup.verifier import Verifier
+
+    seqs = sorted(proteins, key=len)[::5]
+    items = [
+        (f"q{i}", q, f"r{j}", r, None) for i, q in enumerate(seqs[::2]) for j, r in enumerate(seqs[1::4])
+    ]
+    items += [
+        ("qu", "MKTAYIAKQRUOQISFVKSHFSRQ", "ru", "MKTAYIAKQRUOQISFVKSHFSRQLEE", None)
+    ]  # U, O: codes as given
+    runs = []
+    for native_screen in (True, False):
+        if not native_screen:
+            monkeypatch.setattr(Verifier, "_native_verdicts", lambda self, preps: None)
+        v = Verifier(kind="protein", identity=0.5, coverage=0.5, threads=2)
+        hits = v.verify_many(items)
+        runs.append((hits, v.stats))
+    assert runs[0][0] == runs[1][0]
+    assert runs[0][1] == runs[1][1]
+    assert runs[0][1].aligned > 0 and runs[0][1].pruned_qgram + runs[0][1].pruned_composition > 0
+    assert sum(h is not None for h in runs[0][0]) > 0
