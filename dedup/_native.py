@@ -74,11 +74,22 @@ def _compiler() -> list[str] | None:
 
 def _cache_dirs() -> list[Path]:
     home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    uid = os.getuid() if hasattr(os, "getuid") else 0
     return [
         Path(__file__).parent / "__pycache__",
         home / "leakledger",
-        Path(tempfile.gettempdir()) / "leakledger",
+        Path(tempfile.gettempdir()) / f"leakledger-{uid}",  # this user's own: see _safe_to_load
     ]
+
+
+def _safe_to_load(path: Path) -> None:
+    """Refuse a library that another user could have written (a shared temporary directory)."""
+    if not hasattr(os, "getuid"):  # pragma: no cover - not POSIX
+        return
+    for p in (path, path.parent):
+        st = p.stat()
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            raise OSError(f"{p} is writable by another user or owned by one: not loaded")
 
 
 def _processor() -> str:
@@ -98,7 +109,9 @@ class _CompileError(OSError):
 def _build(cc: list[str], target: Path) -> None:
     import subprocess  # only when building: 5 ms of every process's start-up otherwise
 
-    target.parent.mkdir(parents=True, exist_ok=True)
+    # the user's own cache directories are private; the package's __pycache__ keeps Python's default mode
+    target.parent.mkdir(mode=0o700 if target.parent.name.startswith("leakledger") else 0o777, parents=True,
+                        exist_ok=True)  # fmt: skip
     fd, tmp = tempfile.mkstemp(prefix=target.stem + ".", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
@@ -165,6 +178,7 @@ def _load() -> ctypes.CDLL | None:
         try:
             if not path.exists():
                 _build(cc, path)
+            _safe_to_load(path)
             lib = ctypes.CDLL(str(path))
         except _CompileError as exc:
             errors.append(f"{path}: {exc}")

@@ -272,3 +272,19 @@ def test_verifier_screen_in_c_gives_the_same_hits_and_counters(proteins, monkeyp
     assert runs[0][1] == runs[1][1]
     assert runs[0][1].aligned > 0 and runs[0][1].pruned_qgram + runs[0][1].pruned_composition > 0
     assert sum(h is not None for h in runs[0][0]) > 0
+
+
+def test_a_library_others_could_write_is_not_loaded(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    lib = shared / "_native-0.so"
+    lib.write_bytes(b"")
+    shared.chmod(0o777)
+    with pytest.raises(OSError, match="writable by another user"):
+        _native._safe_to_load(lib)
+    shared.chmod(0o755)
+    lib.chmod(0o666)
+    with pytest.raises(OSError, match="writable by another user"):
+        _native._safe_to_load(lib)
+    lib.chmod(0o644)
+    _native._safe_to_load(lib)  # the user's own, not writable by others: loaded
