@@ -509,3 +509,53 @@ done:
     free(qk);
     return rc;
 }
+
+/* The 64-bit shingle hashes of dedup/shingle.py (batch_shingle_hashes64) for protein and DNA/RNA:
+ * fmix64 of each k-mer's value (protein: 5 bits a residue; DNA: the smaller of the k-mer and its
+ * reverse complement, windows with an invalid base skipped), a sequence shorter than k as one
+ * shingle (with the short bit; DNA only when every base is valid), in order. out holds at least
+ * starts[n] + n values; offsets gets n + 1 entries. Returns the number of hashes written. */
+LL_API int64_t ll_shingles(const uint8_t *buf, const int64_t *starts, int64_t n, int64_t k, int protein,
+                           const uint8_t *codes, uint64_t *out, int64_t *offsets) {
+    const uint64_t mask = low_mask(protein ? 5 * k : 2 * k);
+    const uint64_t top = (uint64_t)(2 * (k - 1));
+    const uint64_t short_bit = (uint64_t)1 << 63;
+    int64_t m = 0;
+    offsets[0] = 0;
+    for (int64_t s = 0; s < n; s++) {
+        const int64_t a = starts[s], length = starts[s + 1] - starts[s];
+        uint64_t fwd = 0, rev = 0, v;
+        int64_t run = 0;
+        for (int64_t i = 0; i < length; i++) {
+            int emit;
+            const uint8_t c = codes[buf[a + i]];
+            if (protein) {
+                fwd = ((fwd << 5) | (uint64_t)c) & mask;
+                run += 1;
+                emit = run >= k || (length < k && i == length - 1);
+                v = fwd;
+            } else {
+                if (c == 255) {
+                    run = 0;
+                    fwd = 0;
+                    rev = 0;
+                    continue;
+                }
+                const uint64_t cu = c;
+                fwd = ((fwd << 2) | cu) & mask;
+                if (length < k)
+                    rev = (rev >> 2) | ((3 - cu) << (uint64_t)(2 * (length - 1)));
+                else
+                    rev = (rev >> 2) | ((3 - cu) << top);
+                run += 1;
+                emit = run >= k || (length < k && run == length);
+                v = fwd < rev ? fwd : rev;
+            }
+            if (!emit) continue;
+            if (length < k) v |= short_bit;
+            out[m++] = fmix64(v);
+        }
+        offsets[s + 1] = m;
+    }
+    return m;
+}

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["kernel", "library", "possible", "screen", "status"]
+__all__ = ["kernel", "library", "possible", "screen", "shingles", "status"]
 
 SOURCE = Path(__file__).with_name("_native.c")
 FLAGS = ("-O3", "-funroll-loops", "-shared", "-fPIC", "-std=c11", "-fno-strict-aliasing")
@@ -54,6 +54,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "ll_gotoh_local": (_INT, [_P, _I64, _P, _I64, _P, _P, _P, _I64, _I32, _I32, _I32, _I32, _P, _P]),
     "ll_seed": (None, [_P, _P, _I64, _I64, _INT, _P, _I64, _P, _P, _P, _P, _INT, _I64, _P, _I64, _P]),
     "ll_count": (_INT, [_P, _I64, _P, _P, _P, _P, _I64, _P, _P, _P, _P, _P, _P, _I64]),
+    "ll_shingles": (_I64, [_P, _P, _I64, _I64, _INT, _P, _P, _P]),
     "ll_screen": (
         _INT,
         [_P, _P, _I64, _P, _P, _I64, ctypes.c_double, ctypes.c_double, ctypes.c_double, _I64, _P],
@@ -326,6 +327,24 @@ def screen(
                        _ptr(verdict, np.int8, "verdict", writable=True))  # fmt: skip
     _check(rc, "screen")
     return verdict
+
+
+def shingles(buf: np.ndarray, starts: np.ndarray, k: int, protein: bool, codes: np.ndarray):
+    """:func:`dedup.shingle.batch_shingle_hashes64` of encoded protein or DNA/RNA sequences, or None.
+
+    ``buf[starts[i]:starts[i + 1]]`` is sequence ``i``'s ASCII; ``codes`` the residue table of
+    :mod:`dedup.shingle`. Returns ``(hashes, offsets)`` as that function does.
+    """
+    lib = library()
+    if lib is None:
+        return None
+    n = starts.shape[0] - 1
+    out = np.empty(buf.shape[0] + n, dtype=np.uint64)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    m = lib.ll_shingles(_ptr(buf, np.uint8, "buf"), _ptr(starts, np.int64, "starts"), n, int(k), int(bool(protein)),
+                        _ptr(codes, np.uint8, "codes"), _ptr(out, np.uint64, "out", writable=True),
+                        _ptr(offsets, np.int64, "offsets", writable=True))  # fmt: skip
+    return out[:m], offsets
 
 
 def kernel(spec: Callable[..., Any]) -> Callable[..., None] | None:

@@ -44,7 +44,9 @@ enough to reimplement it:
 :mod:`dedup.sketch`).
 
 Examples:
-    >>> from dedup.params import SketchParams
+    >>> from dedup import _native
+from dedup import _native
+from dedup.params import SketchParams
     >>> p = SketchParams("dna", 4)
     >>> shingles("ACGTTN", p)
     [b'ACGT', b'CGTT']
@@ -61,6 +63,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from dedup import _native
 from dedup.params import SketchParams
 
 __all__ = [
@@ -277,6 +280,11 @@ def batch_shingle_hashes64(sequences: Sequence[str], params: SketchParams) -> tu
     buf = np.frombuffer(b"".join(encoded), dtype=np.uint8)
     k = params.k
     protein = params.kind == "protein"
+    native = _native.shingles(  # the same hashes in one pass, where the C library is there
+        buf, starts, k, protein, PROTEIN_CODES if protein else NUCLEOTIDE_CODES
+    )
+    if native is not None:
+        return native
     codes = (PROTEIN_CODES if protein else NUCLEOTIDE_CODES)[buf]
 
     n_win = max(buf.size - k + 1, 0)

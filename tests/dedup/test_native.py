@@ -288,3 +288,18 @@ def test_a_library_others_could_write_is_not_loaded(tmp_path):
         _native._safe_to_load(lib)
     lib.chmod(0o644)
     _native._safe_to_load(lib)  # the user's own, not writable by others: loaded
+
+
+@pytest.mark.parametrize(
+    ("kind", "k"), [("protein", 5), ("protein", 3), ("protein", 12), ("dna", 11), ("dna", 31), ("dna", 4)]
+)
+def test_shingle_hashes_equal_the_numpy_path(kind, k, proteins, dna, monkeypatch):
+    from dedup import shingle
+
+    seqs = proteins if kind == "protein" else dna
+    params = SketchParams(kind, k)
+    c_hashes, c_offsets = shingle.batch_shingle_hashes64(seqs, params)
+    monkeypatch.setattr(_native, "shingles", lambda *a, **kw: None)
+    np_hashes, np_offsets = shingle.batch_shingle_hashes64(seqs, params)
+    assert np.array_equal(c_offsets, np_offsets) and np.array_equal(c_hashes, np_hashes)
+    assert c_hashes.dtype == np.uint64 and c_hashes.size > 1000
