@@ -37,8 +37,8 @@ __all__ = ["kernel", "library", "possible", "screen", "shingles", "status"]
 
 SOURCE = Path(__file__).with_name("_native.c")
 FLAGS = ("-O3", "-funroll-loops", "-shared", "-fPIC", "-std=c11", "-fno-strict-aliasing")
-#: Tried first: the alignment kernel's row loops vectorise for the machine's own SIMD width (3.2
-#: against 5.9 ns per cell here, numba 4.1). The library is then keyed by the processor as well.
+#: Tried first: the alignment kernel's row loops vectorise for the machine's own SIMD width (see
+#: benchmarks/README.md, "Start-up and the kernels in C"). The library is then keyed by the processor as well.
 NATIVE_FLAGS = ("-march=native",)
 
 _LOCK = threading.Lock()
