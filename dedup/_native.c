@@ -31,58 +31,63 @@ static inline uint64_t low_mask(int64_t bits) {
     return bits >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << bits) - 1);
 }
 
+/* The k-mer values of one sequence, in order (dedup/shingle.py, step 2): protein 5 bits a residue;
+ * DNA/RNA the smaller of the k-mer and its reverse complement, windows with an invalid base (code
+ * 255) skipped; a sequence shorter than k as one value with the short bit, for DNA/RNA only when
+ * every base is valid. The one definition that ll_minhash, ll_seed and ll_shingles hash. vals holds
+ * at least max(length - k + 1, 1) values; returns how many were written. */
+static int64_t shingle_values(const uint8_t *s, int64_t length, int64_t k, int protein, const uint8_t *codes,
+                              uint64_t *vals) {
+    const uint64_t mask = low_mask(protein ? 5 * k : 2 * k);
+    const uint64_t top = (uint64_t)(2 * (k - 1));
+    uint64_t fwd = 0, rev = 0;
+    int64_t run = 0, m = 0;
+    for (int64_t i = 0; i < length; i++) {
+        const uint8_t c = codes[s[i]];
+        if (protein) {
+            fwd = ((fwd << 5) | (uint64_t)c) & mask;
+        } else {
+            if (c == 255) {
+                run = 0;
+                fwd = 0;
+                rev = 0;
+                continue;
+            }
+            const uint64_t cu = c;
+            fwd = ((fwd << 2) | cu) & mask;
+            rev = (rev >> 2) | ((3 - cu) << (length < k ? (uint64_t)(2 * (length - 1)) : top));
+        }
+        run += 1;
+        if (run >= k) vals[m++] = protein ? fwd : (fwd < rev ? fwd : rev);
+    }
+    if (0 < length && length < k && run == length) /* short: one shingle, reverse complement packed to its length */
+        vals[m++] = (protein ? fwd : (fwd < rev ? fwd : rev)) | ((uint64_t)1 << 63);
+    return m;
+}
+
+static int64_t max_length(const int64_t *starts, int64_t n) {
+    int64_t max_len = 1;
+    for (int64_t i = 0; i < n; i++)
+        if (starts[i + 1] - starts[i] > max_len) max_len = starts[i + 1] - starts[i];
+    return max_len;
+}
+
 /* MinHash signatures (datasketch affine32 over fmix32 of the shingle hashes); returns 0, or -1 when
  * out of memory. out is n x num_perm. */
 LL_API int ll_minhash(const uint8_t *buf, const int64_t *starts, int64_t n, const uint8_t *table,
                       int nucleotide, int64_t k, const uint32_t *a, const uint32_t *b, int64_t num_perm,
                       uint32_t *out) {
-    int64_t max_len = 1;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t len = starts[i + 1] - starts[i];
-        if (len > max_len) max_len = len;
-    }
+    const int64_t max_len = max_length(starts, n);
+    uint64_t *vals = malloc(sizeof(uint64_t) * (size_t)max_len);
     uint32_t *hs = malloc(sizeof(uint32_t) * (size_t)max_len);
-    if (!hs) return -1;
-    const uint64_t bits = nucleotide ? 2 : 5;
-    const uint64_t mask = low_mask(nucleotide ? 2 * k : 5 * k);
-    const uint64_t top_shift = (uint64_t)(2 * (k - 1));
-    const uint64_t short_bit = (uint64_t)1 << 63;
+    if (!vals || !hs) {
+        free(vals);
+        free(hs);
+        return -1;
+    }
     for (int64_t i = 0; i < n; i++) {
-        const int64_t lo = starts[i];
-        const int64_t length = starts[i + 1] - lo;
-        int64_t nh = 0, run = 0;
-        uint64_t fwd = 0, rev = 0;
-        for (int64_t j = 0; j < length; j++) {
-            const uint8_t c = table[buf[lo + j]];
-            if (nucleotide) {
-                if (c == 255) {
-                    run = 0;
-                    fwd = 0;
-                    rev = 0;
-                    continue;
-                }
-                const uint64_t c64 = c;
-                fwd = ((fwd << bits) | c64) & mask;
-                rev = (rev >> bits) | ((3 - c64) << top_shift);
-            } else {
-                fwd = ((fwd << bits) | (uint64_t)c) & mask;
-            }
-            run += 1;
-            if (run >= k) {
-                uint64_t v = nucleotide ? (fwd < rev ? fwd : rev) : fwd;
-                hs[nh++] = (uint32_t)(fmix64(v) >> 32);
-            }
-        }
-        if (0 < length && length < k && run == length) {
-            uint64_t v = fwd;
-            if (nucleotide) {
-                const uint64_t r = rev >> (uint64_t)(2 * (k - length));
-                v = fwd < r ? fwd : r;
-            }
-            v |= short_bit;
-            hs[0] = (uint32_t)(fmix64(v) >> 32);
-            nh = 1;
-        }
+        const int64_t nh = shingle_values(buf + starts[i], starts[i + 1] - starts[i], k, !nucleotide, table, vals);
+        for (int64_t j = 0; j < nh; j++) hs[j] = (uint32_t)(fmix64(vals[j]) >> 32);
         for (int64_t j = 0; j < nh; j++) {
             uint32_t h = hs[j];
             h ^= h >> 16;
@@ -103,6 +108,7 @@ LL_API int ll_minhash(const uint8_t *buf, const int64_t *starts, int64_t n, cons
             row[p] = m;
         }
     }
+    free(vals);
     free(hs);
     return 0;
 }
@@ -277,50 +283,21 @@ LL_API int ll_gotoh_local(const int32_t *a, int64_t na, const int32_t *b, int64_
 
 /* One pass of the seed table build over sequences: count (fill 0) or place (fill 1) each distinct
  * (sequence, bucket); see _seed_kernel_py. n_only 0: every bucket; else only is a bitset of n_only
- * words and the per-bucket arrays are indexed by rank (rank_base plus a popcount). */
-LL_API void ll_seed(const uint8_t *buf, const int64_t *starts, int64_t n, int64_t k, int protein,
-                    const uint8_t *codes, int64_t bits, int32_t *last, int32_t *counts, int32_t *postings,
-                    int64_t *cursor, int fill, int64_t first, const uint64_t *only, int64_t n_only,
-                    const int64_t *rank_base) {
-    const int restricted = n_only > 0;
+ * words and the per-bucket arrays are indexed by rank (rank_base plus a popcount). Returns 0, or -1
+ * when out of memory. */
+LL_API int ll_seed(const uint8_t *buf, const int64_t *starts, int64_t n, int64_t k, int protein,
+                   const uint8_t *codes, int64_t bits, int32_t *last, int32_t *counts, int32_t *postings,
+                   int64_t *cursor, int fill, int64_t first, const uint64_t *only, int64_t n_only,
+                   const int64_t *rank_base) {
     const uint64_t shift = (uint64_t)(64 - bits);
-    const uint64_t mask = low_mask(protein ? 5 * k : 2 * k);
-    const uint64_t top = (uint64_t)(2 * (k - 1));
-    const uint64_t short_bit = (uint64_t)1 << 63;
+    uint64_t *vals = malloc(sizeof(uint64_t) * (size_t)max_length(starts, n));
+    if (!vals) return -1;
     for (int64_t s = 0; s < n; s++) {
         const int64_t seq_no = first + s;
-        const int64_t a = starts[s], length = starts[s + 1] - starts[s];
-        uint64_t fwd = 0, rev = 0, v;
-        int64_t run = 0;
-        for (int64_t i = 0; i < length; i++) {
-            int emit;
-            const uint8_t c = codes[buf[a + i]];
-            if (protein) {
-                fwd = ((fwd << 5) | (uint64_t)c) & mask;
-                run += 1;
-                emit = run >= k || (length < k && i == length - 1);
-                v = fwd;
-            } else {
-                if (c == 255) {
-                    run = 0;
-                    fwd = 0;
-                    rev = 0;
-                    continue;
-                }
-                const uint64_t cu = c;
-                fwd = ((fwd << 2) | cu) & mask;
-                if (length < k)
-                    rev = (rev >> 2) | ((3 - cu) << (uint64_t)(2 * (length - 1)));
-                else
-                    rev = (rev >> 2) | ((3 - cu) << top);
-                run += 1;
-                emit = run >= k || (length < k && run == length);
-                v = fwd < rev ? fwd : rev;
-            }
-            if (!emit) continue;
-            if (length < k) v |= short_bit;
-            uint64_t bk = fmix64(v) >> shift;
-            if (restricted) {
+        const int64_t m = shingle_values(buf + starts[s], starts[s + 1] - starts[s], k, protein, codes, vals);
+        for (int64_t i = 0; i < m; i++) {
+            uint64_t bk = fmix64(vals[i]) >> shift;
+            if (n_only > 0) {
                 const uint64_t word = only[bk >> 6];
                 const uint64_t bit = bk & 63;
                 if (!((word >> bit) & 1)) continue;
@@ -337,6 +314,8 @@ LL_API void ll_seed(const uint8_t *buf, const int64_t *starts, int64_t n, int64_
             }
         }
     }
+    free(vals);
+    return 0;
 }
 
 static int cmp_i64(const void *x, const void *y) {
@@ -511,50 +490,16 @@ done:
 }
 
 /* The 64-bit shingle hashes of dedup/shingle.py (batch_shingle_hashes64) for protein and DNA/RNA:
- * fmix64 of each k-mer's value (protein: 5 bits a residue; DNA: the smaller of the k-mer and its
- * reverse complement, windows with an invalid base skipped), a sequence shorter than k as one
- * shingle (with the short bit; DNA only when every base is valid), in order. out holds at least
- * starts[n] + n values; offsets gets n + 1 entries. Returns the number of hashes written. */
+ * fmix64 of each value of shingle_values, sequence by sequence. out holds at least starts[n] + n
+ * values; offsets gets n + 1 entries. Returns the number of hashes written. */
 LL_API int64_t ll_shingles(const uint8_t *buf, const int64_t *starts, int64_t n, int64_t k, int protein,
                            const uint8_t *codes, uint64_t *out, int64_t *offsets) {
-    const uint64_t mask = low_mask(protein ? 5 * k : 2 * k);
-    const uint64_t top = (uint64_t)(2 * (k - 1));
-    const uint64_t short_bit = (uint64_t)1 << 63;
     int64_t m = 0;
     offsets[0] = 0;
     for (int64_t s = 0; s < n; s++) {
-        const int64_t a = starts[s], length = starts[s + 1] - starts[s];
-        uint64_t fwd = 0, rev = 0, v;
-        int64_t run = 0;
-        for (int64_t i = 0; i < length; i++) {
-            int emit;
-            const uint8_t c = codes[buf[a + i]];
-            if (protein) {
-                fwd = ((fwd << 5) | (uint64_t)c) & mask;
-                run += 1;
-                emit = run >= k || (length < k && i == length - 1);
-                v = fwd;
-            } else {
-                if (c == 255) {
-                    run = 0;
-                    fwd = 0;
-                    rev = 0;
-                    continue;
-                }
-                const uint64_t cu = c;
-                fwd = ((fwd << 2) | cu) & mask;
-                if (length < k)
-                    rev = (rev >> 2) | ((3 - cu) << (uint64_t)(2 * (length - 1)));
-                else
-                    rev = (rev >> 2) | ((3 - cu) << top);
-                run += 1;
-                emit = run >= k || (length < k && run == length);
-                v = fwd < rev ? fwd : rev;
-            }
-            if (!emit) continue;
-            if (length < k) v |= short_bit;
-            out[m++] = fmix64(v);
-        }
+        const int64_t c = shingle_values(buf + starts[s], starts[s + 1] - starts[s], k, protein, codes, out + m);
+        for (int64_t i = m; i < m + c; i++) out[i] = fmix64(out[i]);
+        m += c;
         offsets[s + 1] = m;
     }
     return m;

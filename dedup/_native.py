@@ -52,7 +52,7 @@ _INT = ctypes.c_int
 _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "ll_minhash": (_INT, [_P, _P, _I64, _P, _INT, _I64, _P, _P, _I64, _P]),
     "ll_gotoh_local": (_INT, [_P, _I64, _P, _I64, _P, _P, _P, _I64, _I32, _I32, _I32, _I32, _P, _P]),
-    "ll_seed": (None, [_P, _P, _I64, _I64, _INT, _P, _I64, _P, _P, _P, _P, _INT, _I64, _P, _I64, _P]),
+    "ll_seed": (_INT, [_P, _P, _I64, _I64, _INT, _P, _I64, _P, _P, _P, _P, _INT, _I64, _P, _I64, _P]),
     "ll_count": (_INT, [_P, _I64, _P, _P, _P, _P, _I64, _P, _P, _P, _P, _P, _P, _I64]),
     "ll_shingles": (_I64, [_P, _P, _I64, _I64, _INT, _P, _P, _P]),
     "ll_screen": (
@@ -259,11 +259,13 @@ def _seed(lib: ctypes.CDLL) -> Callable[..., None]:
              rank_base) -> None:  # fmt: skip
         if not fill:  # the count pass never reads the cursor (the caller passes its counts there)
             cursor = no_cursor
-        fn(_ptr(buf, np.uint8, "buf"), _ptr(starts, np.int64, "starts"), starts.shape[0] - 1, int(k),
-           int(bool(protein)), _ptr(codes, np.uint8, "codes"), int(bits), _ptr(last, np.int32, "last", writable=True),
-           _ptr(counts, np.int32, "counts", writable=True), _ptr(postings, np.int32, "postings", writable=True),
-           _ptr(cursor, np.int64, "cursor", writable=True), int(bool(fill)), int(first),
-           _ptr(only, np.uint64, "only"), only.shape[0], _ptr(rank_base, np.int64, "rank_base"))  # fmt: skip
+        rc = fn(_ptr(buf, np.uint8, "buf"), _ptr(starts, np.int64, "starts"), starts.shape[0] - 1, int(k),
+                int(bool(protein)), _ptr(codes, np.uint8, "codes"), int(bits),
+                _ptr(last, np.int32, "last", writable=True), _ptr(counts, np.int32, "counts", writable=True),
+                _ptr(postings, np.int32, "postings", writable=True), _ptr(cursor, np.int64, "cursor", writable=True),
+                int(bool(fill)), int(first), _ptr(only, np.uint64, "only"), only.shape[0],
+                _ptr(rank_base, np.int64, "rank_base"))  # fmt: skip
+        _check(rc, "seed")
 
     return seed
 
