@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .alignment import BLOSUM_ALPHABET, codes_of, score_codes
+from .arrays import sorted_unique, unique_counts
 from .hits import VerifyStats
 from .shingle import normalise_text
 
@@ -79,7 +80,7 @@ class Prepared:
             if codes.size and int(codes.max()) < _SMALL_CODES:
                 self.composition = (_ALL_SMALL_CODES, np.bincount(codes, minlength=_SMALL_CODES))
             else:
-                values, counts = np.unique(codes, return_counts=True)
+                values, counts = unique_counts(codes)
                 self.composition = (values, counts)
         return self.composition
 
@@ -105,7 +106,7 @@ class Prepared:
     def get_kmer_set(self) -> np.ndarray:
         """The distinct k-mer hashes, sorted."""
         if self.kmer_set is None:
-            self.kmer_set = np.unique(self.get_kmers())
+            self.kmer_set = sorted_unique(self.get_kmers())
         return self.kmer_set
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from dedup.arrays import first_occurrences
 from dedup.errors import ParameterMismatchError
 from dedup.params import SketchParams
 
@@ -260,6 +261,5 @@ class LSHIndex:
                 out.append([])
                 continue
             found = np.concatenate(parts)
-            _values, first = np.unique(found, return_index=True)
-            out.append([self._keys[i] for i in found[np.sort(first)].tolist()])
+            out.append([self._keys[i] for i in first_occurrences(found).tolist()])
         return out

@@ -64,6 +64,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from dedup import _native
+from dedup.arrays import sorted_unique
 from dedup.params import SketchParams
 
 __all__ = [
@@ -226,7 +227,7 @@ def shingle_hashes(sequence: str, params: SketchParams) -> np.ndarray:
         True
     """
     flat, _offsets = batch_shingle_hashes([sequence], params)
-    return np.unique(flat)
+    return sorted_unique(flat)
 
 
 def batch_shingle_hashes(sequences: Sequence[str], params: SketchParams) -> tuple[np.ndarray, np.ndarray]:

@@ -39,6 +39,8 @@ DEFAULT_MAX_CELLS = 64_000_000
 
 #: Per-sequence entries kept by a Verifier before its cache is emptied (bounds memory).
 _MAX_CACHED = 20_000
+#: Pairs a thread screens at least (fewer: one call in the calling thread).
+_SCREEN_RUN = 512
 
 _COMPLEMENT = {
     "dna": str.maketrans("ACGTUNRYKMSWBDHV", "TGCAANYRMKSWVHDB"),
@@ -270,16 +272,30 @@ class Verifier:
         offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         codes = np.concatenate([p.codes() for p in seqs]) if seqs else np.zeros(0, dtype=np.int32)
-        return _native.screen(
-            codes.astype(np.int32, copy=False),
-            offsets,
-            np.ascontiguousarray(pair_idx[:, 0]),
-            np.ascontiguousarray(pair_idx[:, 1]),
-            identity=self.identity,
-            coverage=self.coverage,
-            reference_coverage=self.reference_coverage,
-            qgram_k=self._qgram_k,
-        )
+        codes = codes.astype(np.int32, copy=False)
+        q_idx, r_idx = np.ascontiguousarray(pair_idx[:, 0]), np.ascontiguousarray(pair_idx[:, 1])
+        # Contiguous runs of pairs on the verifier's threads (the call releases the GIL; each
+        # verdict depends on its pair alone, so the verdicts are the same for any number).
+        runs = max(1, min(self.threads, len(preps) // _SCREEN_RUN))
+        cuts = np.linspace(0, len(preps), runs + 1).astype(np.int64).tolist()
+
+        def screen(run: int) -> np.ndarray | None:
+            lo, hi = cuts[run], cuts[run + 1]
+            return _native.screen(
+                codes,
+                offsets,
+                q_idx[lo:hi],
+                r_idx[lo:hi],
+                identity=self.identity,
+                coverage=self.coverage,
+                reference_coverage=self.reference_coverage,
+                qgram_k=self._qgram_k,
+            )
+
+        parts = parallel_map(screen, range(runs), runs)
+        if any(part is None for part in parts):
+            return None
+        return np.concatenate(parts)  # type: ignore[arg-type]
 
     def _screened(
         self, qp: Prepared, rp: Prepared, rc: Prepared | None, verdict: int | None

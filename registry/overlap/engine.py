@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from dedup import mmseqs as dedup_mmseqs
+from dedup.arrays import sorted_unique
 from dedup.claims import DEFAULT_THRESHOLDS
 from dedup.claims import summarise as claims_summarise
 from dedup.jaccard_identity import ESTIMATED_TIER, apply_estimates, relation_for
@@ -426,12 +427,12 @@ class BandKeyIndex:
         self.seconds["candidates_sql"] += time.perf_counter() - t0
         if not len(cands):
             return none
-        inside = self._in_references(np.unique(cands[:, 1]).tolist())
+        inside = self._in_references(sorted_unique(cands[:, 1]).tolist())
         cands = cands[np.isin(cands[:, 1], np.fromiter(inside, dtype=np.int64, count=len(inside)))]
         if not len(cands):
             return none
         rsig = storage.signatures_read(
-            self.settings.pk, np.unique(cands[:, 1]).tolist(), self.settings.num_perm
+            self.settings.pk, sorted_unique(cands[:, 1]).tolist(), self.settings.num_perm
         )
         ref_sigs = np.stack([rsig[s] for s in cands[:, 1].tolist()])
         rows = live[cands[:, 0]]

@@ -16,6 +16,7 @@ import numpy as np
 from django.conf import settings as django_settings
 from django.db import IntegrityError
 
+from dedup.arrays import sorted_unique
 from dedup.lsh import band_keys, lsh_params
 from dedup.method import INDEX_LSH_THRESHOLD
 from dedup.params import SketchParams
@@ -92,7 +93,7 @@ def record_set_sequence_ids(record_set: RecordSet) -> np.ndarray:
     else:
         records = records.filter(splitmembership__part_id=record_set.part_id)
     ids = np.fromiter(records.values_list("sequence_id", flat=True), dtype=np.int64)
-    return np.unique(ids)
+    return sorted_unique(ids)
 
 
 def sketch_and_key(residues: list[str], settings: SketchSettings) -> tuple[np.ndarray, np.ndarray]:
