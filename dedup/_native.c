@@ -281,6 +281,9 @@ LL_API int ll_gotoh_local(const int32_t *a, int64_t na, const int32_t *b, int64_
     return 0;
 }
 
+#define LL_LEN_BINS 64
+#define LL_AHEAD 8
+
 /* One pass of the seed table build over sequences: count (fill 0) or place (fill 1) each distinct
  * (sequence, bucket); see _seed_kernel_py. n_only 0: every bucket; else only is a bitset of n_only
  * words and the per-bucket arrays are indexed by rank (rank_base plus a popcount). Returns 0, or -1
@@ -294,8 +297,9 @@ LL_API int ll_seed(const uint8_t *buf, const int64_t *starts, int64_t n, int64_t
     if (!vals) return -1;
     for (int64_t s = 0; s < n; s++) {
         const int64_t seq_no = first + s;
-        const int64_t m = shingle_values(buf + starts[s], starts[s + 1] - starts[s], k, protein, codes, vals);
-        for (int64_t i = 0; i < m; i++) {
+        const int64_t m0 = shingle_values(buf + starts[s], starts[s + 1] - starts[s], k, protein, codes, vals);
+        int64_t m = 0; /* first the sequence's buckets (their ranks), in place, then the random accesses */
+        for (int64_t i = 0; i < m0; i++) {
             uint64_t bk = fmix64(vals[i]) >> shift;
             if (n_only > 0) {
                 const uint64_t word = only[bk >> 6];
@@ -303,6 +307,14 @@ LL_API int ll_seed(const uint8_t *buf, const int64_t *starts, int64_t n, int64_t
                 if (!((word >> bit) & 1)) continue;
                 const uint64_t below = word & ((((uint64_t)1) << bit) - 1);
                 bk = (uint64_t)rank_base[bk >> 6] + (uint64_t)__builtin_popcountll(below);
+            }
+            vals[m++] = bk;
+        }
+        for (int64_t i = 0; i < m; i++) {
+            const uint64_t bk = vals[i];
+            if (i + LL_AHEAD < m) { /* a cache miss away: ask for the bucket's entries LL_AHEAD k-mers on now */
+                __builtin_prefetch(last + vals[i + LL_AHEAD]);
+                __builtin_prefetch(fill ? (const void *)(cursor + vals[i + LL_AHEAD]) : (const void *)(counts + vals[i + LL_AHEAD]));
             }
             if (last[bk] == seq_no) continue;
             last[bk] = (int32_t)seq_no;
@@ -323,22 +335,81 @@ static int cmp_i64(const void *x, const void *y) {
     return (a > b) - (a < b);
 }
 
-/* Per query: count shared buckets per reference, keep the best cap at >= need; see _count_kernel_py.
+/* Per query: count shared buckets per reference, keep the best cap at >= need; see _count_kernel_py
+ * (buckets shortest first; once a new reference could no longer reach need, only the references met
+ * so far are counted, by binary search or by a scan, and those that cannot reach need are dropped).
  * out_refs and out_counts are n_queries x cap. Returns 0, or -1 when out of memory. */
 LL_API int ll_count(const int64_t *q_bounds, int64_t n_queries, const int64_t *starts, const int64_t *lens,
                     const int32_t *postings, const double *need, int64_t n_refs, int32_t *cnt,
                     int64_t *touched, int64_t *passing, int64_t *out_refs, int64_t *out_counts,
                     int64_t *out_pass, int64_t cap) {
-    int64_t *keys = malloc(sizeof(int64_t) * (size_t)(n_refs > 0 ? n_refs : 1));
-    if (!keys) return -1;
+    int64_t max_b = 1;
+    for (int64_t q = 0; q < n_queries; q++)
+        if (q_bounds[q + 1] - q_bounds[q] > max_b) max_b = q_bounds[q + 1] - q_bounds[q];
+    const size_t n_scratch = (size_t)(n_refs > 0 ? n_refs : 1);
+    int64_t *keys = malloc(sizeof(int64_t) * n_scratch);
+    int64_t *alive = malloc(sizeof(int64_t) * n_scratch);
+    int64_t *order = malloc(sizeof(int64_t) * (size_t)max_b);
+    if (!keys || !alive || !order) {
+        free(keys);
+        free(alive);
+        free(order);
+        return -1;
+    }
     for (int64_t q = 0; q < n_queries; q++) {
-        int64_t nt = 0;
-        for (int64_t j = q_bounds[q]; j < q_bounds[q + 1]; j++) {
+        const int64_t lo = q_bounds[q], n_b = q_bounds[q + 1] - lo;
+        /* The buckets by length, stable, lengths from LL_LEN_BINS - 1 up in one bin: a counting sort. */
+        int64_t bin[LL_LEN_BINS + 1] = {0};
+        for (int64_t i = 0; i < n_b; i++) bin[1 + (lens[lo + i] < LL_LEN_BINS - 1 ? lens[lo + i] : LL_LEN_BINS - 1)]++;
+        for (int64_t b = 1; b <= LL_LEN_BINS; b++) bin[b] += bin[b - 1];
+        for (int64_t i = 0; i < n_b; i++) order[bin[lens[lo + i] < LL_LEN_BINS - 1 ? lens[lo + i] : LL_LEN_BINS - 1]++] = lo + i;
+        int64_t nt = 0, n_alive = -1; /* -1: still counting every reference met */
+        for (int64_t i = 0; i < n_b; i++) {
+            const int64_t j = order[i];
             const int32_t *p = postings + starts[j];
-            for (int64_t t = 0; t < lens[j]; t++) {
-                const int64_t r = p[t];
-                if (cnt[r] == 0) touched[nt++] = r;
-                cnt[r] += 1;
+            /* a posting list is a cache miss away: ask for the one LL_AHEAD buckets on now */
+            if (i + LL_AHEAD < n_b) __builtin_prefetch(postings + starts[order[i + LL_AHEAD]]);
+            const int64_t length = lens[j], left = n_b - i;
+            if (n_alive < 0 && (double)left + 1e-9 < need[q]) {
+                n_alive = nt;
+                memcpy(alive, touched, sizeof(int64_t) * (size_t)nt);
+            }
+            if (n_alive < 0) {
+                for (int64_t t = 0; t < length; t++) {
+                    const int64_t r = p[t];
+                    if (cnt[r] == 0) touched[nt++] = r;
+                    cnt[r] += 1;
+                }
+                continue;
+            }
+            int64_t kept = 0;
+            for (int64_t t = 0; t < n_alive; t++) {
+                const int64_t r = alive[t];
+                if ((double)cnt[r] + (double)left + 1e-9 >= need[q]) alive[kept++] = r;
+            }
+            n_alive = kept;
+            if (n_alive == 0) break;
+            if (length == 0) continue;
+            int64_t steps = 1;
+            while (((int64_t)1 << steps) < length) steps++;
+            if (n_alive * (steps + 1) < length) {
+                for (int64_t t = 0; t < n_alive; t++) {
+                    const int64_t r = alive[t];
+                    int64_t x = 0, y = length;
+                    while (x < y) {
+                        const int64_t m = (x + y) >> 1;
+                        if (p[m] < r)
+                            x = m + 1;
+                        else
+                            y = m;
+                    }
+                    if (x < length && p[x] == r) cnt[r] += 1;
+                }
+            } else {
+                for (int64_t t = 0; t < length; t++) {
+                    const int64_t r = p[t];
+                    if (cnt[r] > 0) cnt[r] += 1;
+                }
             }
         }
         int64_t npass = 0;
@@ -358,6 +429,8 @@ LL_API int ll_count(const int64_t *q_bounds, int64_t n_queries, const int64_t *s
         for (int64_t i = 0; i < nt; i++) cnt[touched[i]] = 0;
     }
     free(keys);
+    free(alive);
+    free(order);
     return 0;
 }
 

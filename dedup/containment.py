@@ -195,6 +195,10 @@ def _seed_kernel_py(
                 counts[b] += 1
 
 
+#: Bucket lengths the counting kernel tells apart when it orders a query's buckets.
+_LEN_BINS = 64
+
+
 def _count_kernel_py(
     q_bounds: np.ndarray,
     starts: np.ndarray,
@@ -212,18 +216,74 @@ def _count_kernel_py(
     """Per query: count shared buckets per reference, keep the best ``out_refs.shape[1]`` at >= need.
 
     Ties go to the lower reference number (as :meth:`SeedIndex.shared` then a stable sort would).
+
+    The query's buckets are read shortest first (stable; lengths from ``_LEN_BINS - 1`` up as one,
+    so that the C port sorts them by counting). A reference first met in the ``i``-th of ``B``
+    buckets can share at most ``B - i`` of them, so once that is below ``need`` no new reference
+    is counted (the prefix filter of all-pairs similarity joins): the references that can still
+    pass are those already met, and in each longer bucket they are looked up (binary search; a
+    bucket's postings ascend) or the bucket is scanned for them, whichever reads less. A reference
+    whose count plus the buckets left falls below ``need`` is dropped. Every reference that passes
+    is counted in every bucket it is in, so the passing references and their counts are those of
+    counting every posting; on the main pair this reads about a third of them.
     """
     cap = out_refs.shape[1]
+    alive = np.empty(n_refs, dtype=np.int64)
     for q in range(q_bounds.size - 1):
+        lo = q_bounds[q]
+        n_b = q_bounds[q + 1] - lo
+        order = np.argsort(np.minimum(lens[lo : lo + n_b], _LEN_BINS - 1), kind="mergesort")
         nt = 0
-        for j in range(q_bounds[q], q_bounds[q + 1]):
+        n_alive = -1  # -1: still counting every reference met
+        for i in range(n_b):
+            j = lo + order[i]
             a = starts[j]
-            for t in range(lens[j]):
-                r = postings[a + t]
-                if cnt[r] == 0:
-                    touched[nt] = r
-                    nt += 1
-                cnt[r] += 1
+            length = lens[j]
+            left = n_b - i  # buckets still to read, this one included
+            if n_alive < 0 and left + 1e-9 < need[q]:
+                n_alive = 0  # from here on only references already met can pass
+                for t in range(nt):
+                    alive[n_alive] = touched[t]
+                    n_alive += 1
+            if n_alive < 0:
+                for t in range(length):
+                    r = postings[a + t]
+                    if cnt[r] == 0:
+                        touched[nt] = r
+                        nt += 1
+                    cnt[r] += 1
+                continue
+            kept = 0
+            for t in range(n_alive):
+                r = alive[t]
+                if cnt[r] + left + 1e-9 >= need[q]:
+                    alive[kept] = r
+                    kept += 1
+            n_alive = kept
+            if n_alive == 0:
+                break
+            if length == 0:
+                continue
+            steps = 1
+            while (1 << steps) < length:
+                steps += 1
+            if n_alive * (steps + 1) < length:
+                for t in range(n_alive):
+                    r = alive[t]
+                    x, y = a, a + length
+                    while x < y:
+                        m = (x + y) >> 1
+                        if postings[m] < r:
+                            x = m + 1
+                        else:
+                            y = m
+                    if x < a + length and postings[x] == r:
+                        cnt[r] += 1
+            else:
+                for t in range(length):
+                    r = postings[a + t]
+                    if cnt[r] > 0:
+                        cnt[r] += 1
         npass = 0
         for i in range(nt):
             r = touched[i]
@@ -235,9 +295,9 @@ def _count_kernel_py(
         for i in range(npass):
             r = passing[i]
             keys[i] = -np.int64(cnt[r]) * n_refs + r
-        order = np.argsort(keys)
+        order2 = np.argsort(keys)
         for i in range(min(cap, npass)):
-            r = passing[order[i]]
+            r = passing[order2[i]]
             out_refs[q, i] = r
             out_counts[q, i] = cnt[r]
         for i in range(nt):

@@ -188,6 +188,32 @@ def test_compiled_and_numpy_candidates_are_identical(monkeypatch, train):
         assert sum(p for _r, _c, p, _s in compiled) > 0
 
 
+def test_counts_of_passing_references_are_exact_when_long_buckets_are_looked_up(monkeypatch, train):
+    """The compiled counter reads a query's longest buckets only for the references that can still
+    pass (by binary search or by a scan): the candidates and their counts are those of counting
+    every posting. Real proteins, each carrying the same 60-residue piece of one of them, so that
+    the piece's buckets list every reference and the rest of each query's buckets only a few."""
+    import dedup.containment as containment
+
+    if containment._count_kernel() is None:
+        pytest.skip("neither the C port nor numba: only the numpy path exists")
+    seqs = list(dict.fromkeys(s for _r, s in train if len(s) > 150))[:300]
+    shared = seqs[0][20:80]
+    refs = [s[:60] + shared + s[60:] for s in seqs]
+    index = SeedIndex.build(refs, P5)
+    queries = [r[30:150] for r in refs[:60]] + [r[: len(r) // 2] for r in refs[60:80]] + [shared]
+    lens = np.diff(index.offsets)
+    assert lens.max() >= 300 > np.median(lens[lens > 0])  # long buckets beside short ones
+    for identity, coverage in ((0.95, 0.8), (0.9, 0.8), (0.9, 0.5), (0.8, 0.8), (0.5, 0.8)):
+        compiled = index.candidates(queries, identity=identity, coverage=coverage, max_candidates=5)
+        monkeypatch.setattr(containment, "_count_kernel", lambda: None)
+        plain = index.candidates(queries, identity=identity, coverage=coverage, max_candidates=5)
+        monkeypatch.undo()
+        for (r1, c1, p1, s1), (r2, c2, p2, s2) in zip(compiled, plain, strict=True):
+            assert r1.tolist() == r2.tolist() and c1.tolist() == c2.tolist() and (p1, s1) == (p2, s2)
+        assert all(r.size and p >= 1 for r, _c, p, _s in compiled[:80])  # each query finds its reference
+
+
 def test_mapped_table_is_released_per_chunk_only_when_large(monkeypatch, tmp_path, train):
     """A mapped seed table is released once per lookup when small, per chunk when large: same candidates."""
     import dedup.containment as containment
