@@ -29,6 +29,7 @@ Examples:
 
 __version__ = "0.1.0"
 
+from . import _process  # noqa: F401  (first: settings for a process of our own, before numpy)
 from .alignment import ALIGNER_NAME, ALIGNER_VERSION, BACKENDS, AlignerSpec, aligner_spec, default_backend
 from .calibration import BANDS, wilson
 from .claims import Claims, summarise

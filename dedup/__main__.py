@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser(
         "screen",
-        help="whole-set screen: the fraction of a test set's k-mers in each training set, with a 95% interval",
+        help="whole-set screen: the fraction of a test set's k-mers in each training set, with a 95%% interval",
         description="One FracMinHash sketch per set (dedup.screen): the containment of TEST in each TRAIN, "
         "highest first, with its 95%% Wilson interval. A TRAIN may be a sequence file, a saved .llsketch "
         "(--save-sketches) or an index made by `python -m dedup index`. With --records, the per-record "

@@ -451,8 +451,8 @@ static void kmers_of(const int32_t *c, int64_t n, int64_t k, uint64_t *out) {
 /* The bounds of dedup/bounds.py (Bounds.passes with no reverse complement) for n_pairs pairs of the
  * n_seqs sequences whose int32 codes are codes[offsets[s]:offsets[s + 1]]: verdict 0 (may pass),
  * 1 (pruned by length), 2 (by composition), 3 (by the q-gram bound), or -1 where a sequence has a
- * code outside 0-127 (the caller decides those pairs). Per-sequence histograms and each reference's
- * sorted distinct k-mers are computed once. Returns 0, or -1 when out of memory. */
+ * code outside 0-127 (the caller decides those pairs). Per-sequence histograms, each reference's
+ * sorted distinct k-mers and each query's sorted k-mers are computed once. Returns 0, or -1 when out of memory. */
 LL_API int ll_screen(const int32_t *codes, const int64_t *offsets, int64_t n_seqs, const int64_t *q_idx,
                      const int64_t *r_idx, int64_t n_pairs, double identity, double coverage,
                      double reference_coverage, int64_t k, int8_t *verdict) {
@@ -460,13 +460,10 @@ LL_API int ll_screen(const int32_t *codes, const int64_t *offsets, int64_t n_seq
     int32_t *hist = calloc((size_t)(n_seqs > 0 ? n_seqs : 1) * 128, sizeof(int32_t));
     int8_t *state = calloc((size_t)(n_seqs > 0 ? n_seqs : 1), 1); /* 0 not done, 1 small codes, 2 other */
     uint64_t **sets = calloc((size_t)(n_seqs > 0 ? n_seqs : 1), sizeof(uint64_t *));
+    uint64_t **qsorted = calloc((size_t)(n_seqs > 0 ? n_seqs : 1), sizeof(uint64_t *));
     int64_t *set_len = calloc((size_t)(n_seqs > 0 ? n_seqs : 1), sizeof(int64_t));
-    int64_t max_len = 0;
-    for (int64_t s = 0; s < n_seqs; s++)
-        if (offsets[s + 1] - offsets[s] > max_len) max_len = offsets[s + 1] - offsets[s];
-    uint64_t *qk = malloc(sizeof(uint64_t) * (size_t)(max_len > 0 ? max_len : 1));
     int rc = 0;
-    if (!hist || !state || !sets || !set_len || !qk) {
+    if (!hist || !state || !sets || !qsorted || !set_len) {
         rc = -1;
         goto done;
     }
@@ -535,16 +532,28 @@ LL_API int ll_screen(const int32_t *codes, const int64_t *offsets, int64_t n_seq
                 }
                 if (sets[rs] && q >= k) {
                     const int64_t nq = q - k + 1, m = set_len[rs];
-                    const uint64_t *set = sets[rs];
-                    kmers_of(codes + offsets[qs], q, k, qk);
-                    for (int64_t i = 0; i < nq; i++) {
-                        int64_t lo = 0, hi = m;
-                        while (lo < hi) {
-                            const int64_t mid = lo + (hi - lo) / 2;
-                            if (set[mid] < qk[i]) lo = mid + 1;
-                            else hi = mid;
+                    if (!qsorted[qs]) { /* the query's k-mers, sorted with their repeats, once */
+                        uint64_t *all = malloc(sizeof(uint64_t) * (size_t)nq);
+                        if (!all) {
+                            rc = -1;
+                            goto done;
                         }
-                        shared += lo < m && set[lo] == qk[i];
+                        kmers_of(codes + offsets[qs], q, k, all);
+                        qsort(all, (size_t)nq, sizeof(uint64_t), cmp_u64);
+                        qsorted[qs] = all;
+                    }
+                    /* query positions whose k-mer the reference holds: a merge of the two sorted lists */
+                    const uint64_t *set = sets[rs], *qk = qsorted[qs];
+                    int64_t i = 0, j = 0;
+                    while (i < nq && j < m) {
+                        if (qk[i] < set[j])
+                            i++;
+                        else if (qk[i] > set[j])
+                            j++;
+                        else {
+                            shared++;
+                            i++;
+                        }
                     }
                 }
                 if ((double)shared < need_kmers) verdict[p] = 3;
@@ -552,13 +561,15 @@ LL_API int ll_screen(const int32_t *codes, const int64_t *offsets, int64_t n_seq
         }
     }
 done:
-    if (sets)
-        for (int64_t s = 0; s < n_seqs; s++) free(sets[s]);
+    for (int64_t s = 0; s < n_seqs; s++) {
+        if (sets) free(sets[s]);
+        if (qsorted) free(qsorted[s]);
+    }
     free(sets);
+    free(qsorted);
     free(set_len);
     free(hist);
     free(state);
-    free(qk);
     return rc;
 }
 

@@ -111,3 +111,33 @@ def test_module_runs_as_a_program():
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["counts"]["exact"] == 13
+
+
+@pytest.mark.parametrize("command", [[], ["overlap"], ["index"], ["screen"], ["sketch"]])
+def test_every_help_page_prints(command, capsys):
+    """--help of the program and of each command (a bare % in a help text once broke the first)."""
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == 0
+    assert "usage: " in capsys.readouterr().out
+
+
+def test_own_process_asks_for_one_openblas_thread(tmp_path):
+    """python -m dedup sets OPENBLAS_NUM_THREADS=1 before numpy loads; a user's value, or a program
+    of the user's that imports dedup, keeps its own (a sitecustomize reports the value at exit)."""
+    import os
+
+    (tmp_path / "sitecustomize.py").write_text(
+        "import atexit, os\n"
+        "atexit.register(lambda: print('OPENBLAS', os.environ.get('OPENBLAS_NUM_THREADS')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), str(REPO)])
+
+    def seen(argv, **extra):
+        out = subprocess.run(argv, env={**env, **extra}, cwd=REPO, capture_output=True, text=True, check=True)
+        return out.stdout.strip().splitlines()[-1]
+
+    assert seen([sys.executable, "-m", "dedup", "--help"]) == "OPENBLAS 1"
+    assert seen([sys.executable, "-m", "dedup", "--help"], OPENBLAS_NUM_THREADS="2") == "OPENBLAS 2"
+    assert seen([sys.executable, "-c", "import dedup"]) == "OPENBLAS None"
