@@ -45,6 +45,19 @@ def fasta_slice(source: Path, first: int, last: int, target: Path) -> list[str]:
     return ids
 
 
+def compile_bytecode() -> None:
+    """Write the bytecode of the project's packages, as ``pip install`` does for an installed package.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (as on this project's machines), every ``python -m dedup``
+    of a checkout would compile its modules again, about 0.1 s a process that no installed copy
+    pays; the timings are of the program, not of the compiler.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    packages = [str(REPO / name) for name in ("dedup", "registry", "api", "web", "config", "client")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *[p for p in packages if Path(p).is_dir()]],
+                   env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+
+
 def loadavg() -> float:
     """The 1-minute load average."""
     return os.getloadavg()[0]

@@ -67,7 +67,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _common import LARGE, REPO, SHARED, loadavg, timed
+from _common import LARGE, REPO, SHARED, compile_bytecode, loadavg, timed
 
 SPLITS = SHARED / "splits"
 TRUTH = SHARED / "ground-truth"
@@ -539,6 +539,7 @@ def main() -> None:
     if args.verdicts_from:
         print_verdicts(json.loads(args.verdicts_from.read_text()))
         return
+    compile_bytecode()
     tools = args.tools.split(",")
     thresholds = [float(x) for x in args.thresholds.split(",")]
     if "sourmash" in tools and not Path(args.sourmash_python).exists():

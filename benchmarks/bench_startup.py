@@ -32,7 +32,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import REPO, SHARED, loadavg, timed
+from _common import REPO, SHARED, compile_bytecode, loadavg, timed
 
 FIXTURES = REPO / "fixtures"
 MAIN_QUERY = SHARED / "splits" / "deepfri-nrpdb" / "nrPDB-GO_2019.06.18_test_sequences.fasta"
@@ -56,6 +56,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "bench-startup")
     args = ap.parse_args()
+    compile_bytecode()
     args.workdir.mkdir(parents=True, exist_ok=True)
     py = sys.executable
     q1, r2 = args.workdir / "one.fasta", args.workdir / "two.fasta"

@@ -40,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import compile_bytecode
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -312,6 +314,7 @@ def main() -> None:
     ap.add_argument("--skip-cdhit", action="store_true", help="skip table 3 (the main pair, CD-HIT-2D)")
     ap.add_argument("--skip-aligners", action="store_true", help="skip table 2 (aligners alone)")
     args = ap.parse_args()
+    compile_bytecode()
     if not QUERY.exists():
         raise SystemExit(f"{QUERY} not found: install the Debian package mmseqs2-examples")
     cpus = os.cpu_count()
