@@ -121,3 +121,37 @@ def test_a_method_never_measured_claims_counts_only_and_names_the_nearest():
     assert nearest["key"] != method.key() and "minhash.bands" in nearest["differs_in"]
     rows = {r.label: r for r in claims.rows}
     assert rows[">=95%"].queries == 2 and rows[">=95%"].recall is None and rows[">=95%"].estimated is None
+
+
+def test_seed_table_built_beside_the_minhash_tier_once_with_the_same_hits(monkeypatch):
+    """With two threads the containment tier's table is built while the minhash tier runs, for the
+    queries the exact tier left; the containment tier then uses it (one build, not two) and the hits
+    are those of one thread. Real proteins and fragments of them (found by the containment tier)."""
+    import dedup.memindex as memindex_module
+    from dedup.pipeline import run_tiers
+
+    train = list(read_fasta(BIND / "train.fasta").items())
+    test = list(read_fasta(BIND / "test.fasta").items())
+    long_refs = [(r, s) for r, s in train if len(s) > 400][:20]
+    queries = test[:60] + [(f"frag{i}", s[100:160]) for i, (_r, s) in enumerate(long_refs)]
+    method = Method(kind="protein", tiers=("exact", "minhash", "containment"))
+    builds: list[int] = []
+    real_build = memindex_module.SeedIndex.build
+
+    def counted(*args, **kwargs):
+        builds.append(len(kwargs.get("only") or []))
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(memindex_module.SeedIndex, "build", counted)
+    results = {}
+    for threads in (1, 2):
+        builds.clear()
+        index = MemoryIndex.build(train, method, threads=threads)
+        hits, reports = run_tiers(queries, index, method, threads=threads)
+        results[threads] = sorted((q, h.reference, h.tier, round(h.identity, 6)) for q, h in hits.items())
+        assert len(builds) == 1, builds
+        if threads == 2:  # built for every query the exact tier left, a superset of the tier's own
+            assert builds[0] == len(queries) - reports["exact"].hits > reports["containment"].queries
+    assert results[1] == results[2]
+    tiers = [tier for _q, _r, tier, _i in results[2]]
+    assert tiers.count("containment") >= 5 and tiers.count("minhash") + tiers.count("exact") >= 5, tiers
