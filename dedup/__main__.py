@@ -306,8 +306,7 @@ def _overlap(args: argparse.Namespace) -> int:
     if args.json:
         payload: dict[str, Any] = result.to_dict()
         payload["summary"]["counts"] = {row.label: row.queries for row in result.summary}
-        json.dump(payload, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        sys.stdout.write(json.dumps(payload, indent=1) + "\n")  # one write, not one per token
     else:
         print(format_summary(result))
     return 0
@@ -452,8 +451,7 @@ def _screen(args: argparse.Namespace) -> int:
                 print(f"\nper-record overlap with {train}:")
                 print(format_summary(result))
     if args.json:
-        json.dump(payload, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        sys.stdout.write(json.dumps(payload, indent=1) + "\n")
     return 0
 
 
