@@ -448,6 +448,16 @@ static void kmers_of(const int32_t *c, int64_t n, int64_t k, uint64_t *out) {
     }
 }
 
+/* The n - k + 1 k-mer hashes of codes c (n >= k), sorted, with their repeats, in a new array; NULL
+ * when out of memory. */
+static uint64_t *sorted_kmers(const int32_t *c, int64_t n, int64_t k) {
+    uint64_t *out = malloc(sizeof(uint64_t) * (size_t)(n - k + 1));
+    if (!out) return NULL;
+    kmers_of(c, n, k, out);
+    qsort(out, (size_t)(n - k + 1), sizeof(uint64_t), cmp_u64);
+    return out;
+}
+
 /* The bounds of dedup/bounds.py (Bounds.passes with no reverse complement) for n_pairs pairs of the
  * n_seqs sequences whose int32 codes are codes[offsets[s]:offsets[s + 1]]: verdict 0 (may pass),
  * 1 (pruned by length), 2 (by composition), 3 (by the q-gram bound), or -1 where a sequence has a
@@ -517,13 +527,11 @@ LL_API int ll_screen(const int32_t *codes, const int64_t *offsets, int64_t n_seq
                 int64_t shared = 0;
                 if (!sets[rs] && r >= k) {
                     const int64_t nk = r - k + 1;
-                    uint64_t *set = malloc(sizeof(uint64_t) * (size_t)nk);
+                    uint64_t *set = sorted_kmers(codes + offsets[rs], r, k);
                     if (!set) {
                         rc = -1;
                         goto done;
                     }
-                    kmers_of(codes + offsets[rs], r, k, set);
-                    qsort(set, (size_t)nk, sizeof(uint64_t), cmp_u64);
                     int64_t m = 0;
                     for (int64_t i = 0; i < nk; i++)
                         if (m == 0 || set[i] != set[m - 1]) set[m++] = set[i];
@@ -533,14 +541,11 @@ LL_API int ll_screen(const int32_t *codes, const int64_t *offsets, int64_t n_seq
                 if (sets[rs] && q >= k) {
                     const int64_t nq = q - k + 1, m = set_len[rs];
                     if (!qsorted[qs]) { /* the query's k-mers, sorted with their repeats, once */
-                        uint64_t *all = malloc(sizeof(uint64_t) * (size_t)nq);
-                        if (!all) {
+                        qsorted[qs] = sorted_kmers(codes + offsets[qs], q, k);
+                        if (!qsorted[qs]) {
                             rc = -1;
                             goto done;
                         }
-                        kmers_of(codes + offsets[qs], q, k, all);
-                        qsort(all, (size_t)nq, sizeof(uint64_t), cmp_u64);
-                        qsorted[qs] = all;
                     }
                     /* query positions whose k-mer the reference holds: a merge of the two sorted lists */
                     const uint64_t *set = sets[rs], *qk = qsorted[qs];
