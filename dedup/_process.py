@@ -1,9 +1,10 @@
 """Settings for a process that is dedup's own (``python -m dedup``), made before numpy is imported.
 
 No part of dedup multiplies matrices, and every idle OpenBLAS thread that numpy starts spins a
-core for about 0.1 s: on 2 cores the check's own second thread waited on it (the main pair's check
-at ``--threads 1``: 1.21 CPU seconds with OpenBLAS's default, 0.80 with one thread; ``perf``
-showed 13% of the samples in ``blas_thread_server``). So ``python -m dedup`` asks for one OpenBLAS
+core for about 0.1 s: on 2 cores the check's own second thread waited on it (``perf`` showed 13% of
+a check's samples in ``blas_thread_server``; the main pair's check at ``--threads 1``, by hand with
+``perf stat``, three runs each, alternately: 1.16-1.29 CPU seconds with OpenBLAS's default, 0.97-1.06
+with one thread). So ``python -m dedup`` asks for one OpenBLAS
 thread, unless the user set ``OPENBLAS_NUM_THREADS``; a program that imports dedup keeps its own.
 """
 
