@@ -49,6 +49,7 @@ __all__ = ["AVAILABLE", "gotoh_kernel", "gotoh_local"]
 #: True when the compiled kernel can be used (numba importable and not disabled).
 AVAILABLE = _kernels.AVAILABLE
 
+_NO_BIAS = np.zeros(0, dtype=np.int32)  # no composition-bias correction
 _NEG = -(1 << 30)  # an invalid (unreachable) gap cell; far below any real score
 
 # Traceback byte per cell: bits 0-1 the predecessor of M, 2-3 of Ix, 4-5 of Iy
@@ -62,6 +63,7 @@ def _gotoh_local_py(
     ua: np.ndarray,
     ub: np.ndarray,
     matrix: np.ndarray,
+    qbias: np.ndarray,
     match: int,
     mismatch: int,
     gap_open: int,
@@ -76,6 +78,8 @@ def _gotoh_local_py(
             compared for equality when ``matrix`` is empty (match/mismatch scoring).
         ua, ub: int32 codes compared for identity (the residues as given).
         matrix: int32 substitution matrix, or shape (0, 0) for match/mismatch.
+        qbias: int32 score added to every substitution at each query position (one per
+            residue of ``a``: a composition-bias correction), or empty for none.
         match, mismatch: scores when ``matrix`` is empty.
         gap_open: penalty of a gap's first residue (positive; Biopython's
             ``open_gap_score`` negated); gap_extend: of each further residue.
@@ -121,8 +125,10 @@ def _gotoh_local_py(
     best_j = 0
     for j in range(w):
         trace[j] = _START
+    has_bias = qbias.shape[0] > 0
     for i in range(1, na + 1):
         ai = a[i - 1]
+        bi = np.int32(qbias[i - 1]) if has_bias else zero
         if matrix.shape[0] > 0:
             s_row = prof[ai]
         else:
@@ -148,7 +154,7 @@ def _gotoh_local_py(
             frm = np.uint8(_FROM_M) if c1 else np.uint8(_FROM_IX)
             c2 = v >= dy
             frm = frm if c2 else np.uint8(_FROM_IY)
-            v = np.int32((v if c2 else dy) + s_row[j])
+            v = np.int32((v if c2 else dy) + s_row[j] + bi)
             pos = v > zero
             frm = frm if pos else np.uint8(_START)
             v = v if pos else zero
@@ -269,6 +275,7 @@ def gotoh_local(
     ub: np.ndarray,
     *,
     matrix: np.ndarray | None,
+    qbias: np.ndarray | None = None,
     match: int = 2,
     mismatch: int = -3,
     gap_open: int,
@@ -288,7 +295,8 @@ def gotoh_local(
     """
     kernel = gotoh_kernel() or _gotoh_local_py
     mat = np.zeros((0, 0), dtype=np.int32) if matrix is None else matrix
+    bias = _NO_BIAS if qbias is None else qbias
     ops = np.empty(a.shape[0] + b.shape[0] + 1, dtype=np.int8)
     result = np.zeros(7, dtype=np.int64)
-    kernel(a, b, ua, ub, mat, match, mismatch, gap_open, gap_extend, ops, result)
+    kernel(a, b, ua, ub, mat, bias, match, mismatch, gap_open, gap_extend, ops, result)
     return result, ops[: int(result[6])]

@@ -117,10 +117,12 @@ LL_API int ll_minhash(const uint8_t *buf, const int64_t *starts, int64_t n, cons
 enum { FROM_M = 0, FROM_IX = 1, FROM_IY = 2, START = 3 };
 
 /* Local alignment (Gotoh), Biopython's first optimal alignment; see _gotoh_local_py for the
- * arguments. matrix is n_matrix x n_matrix, or n_matrix 0 for match/mismatch scoring. Returns 0,
+ * arguments. matrix is n_matrix x n_matrix, or n_matrix 0 for match/mismatch scoring; qbias holds
+ * n_qbias (na, or 0 for none) scores added to every substitution of a query position. Returns 0,
  * or -1 when out of memory. */
 LL_API int ll_gotoh_local(const int32_t *a, int64_t na, const int32_t *b, int64_t nb, const int32_t *ua,
-                          const int32_t *ub, const int32_t *matrix, int64_t n_matrix, int32_t match,
+                          const int32_t *ub, const int32_t *matrix, int64_t n_matrix, const int32_t *qbias,
+                          int64_t n_qbias, int32_t match,
                           int32_t mismatch, int32_t go, int32_t ge, int8_t *ops, int64_t *result) {
     const int64_t w = nb + 1;
     const int32_t neg = NEG;
@@ -157,6 +159,7 @@ LL_API int ll_gotoh_local(const int32_t *a, int64_t na, const int32_t *b, int64_
     int64_t best = 0, best_i = 0, best_j = 0;
     for (int64_t i = 1; i <= na; i++) {
         const int32_t ai = a[i - 1];
+        const int32_t bi = n_qbias > 0 ? qbias[i - 1] : 0;
         const int32_t *s_row;
         if (n_matrix > 0) {
             s_row = prof + (int64_t)ai * w;
@@ -178,7 +181,7 @@ LL_API int ll_gotoh_local(const int32_t *a, int64_t na, const int32_t *b, int64_
             uint8_t frm = c1 ? FROM_M : FROM_IX;
             const int c2 = v >= dy;
             frm = c2 ? frm : FROM_IY;
-            v = (c2 ? v : dy) + s_row[j];
+            v = (c2 ? v : dy) + s_row[j] + bi;
             const int pos = v > 0;
             frm = pos ? frm : START;
             v = pos ? v : 0;

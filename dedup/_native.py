@@ -51,7 +51,10 @@ _INT = ctypes.c_int
 
 _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "ll_minhash": (_INT, [_P, _P, _I64, _P, _INT, _I64, _P, _P, _I64, _P]),
-    "ll_gotoh_local": (_INT, [_P, _I64, _P, _I64, _P, _P, _P, _I64, _I32, _I32, _I32, _I32, _P, _P]),
+    "ll_gotoh_local": (
+        _INT,
+        [_P, _I64, _P, _I64, _P, _P, _P, _I64, _P, _I64, _I32, _I32, _I32, _I32, _P, _P],
+    ),
     "ll_seed": (_INT, [_P, _P, _I64, _I64, _INT, _P, _I64, _P, _P, _P, _P, _INT, _I64, _P, _I64, _P]),
     "ll_count": (_INT, [_P, _I64, _P, _P, _P, _P, _I64, _P, _P, _P, _P, _P, _P, _I64]),
     "ll_shingles": (_I64, [_P, _P, _I64, _I64, _INT, _P, _P, _P]),
@@ -238,12 +241,15 @@ def _minhash(lib: ctypes.CDLL) -> Callable[..., None]:
 def _gotoh(lib: ctypes.CDLL) -> Callable[..., None]:
     fn = lib.ll_gotoh_local
 
-    def gotoh_local(a, b, ua, ub, matrix, match, mismatch, gap_open, gap_extend, ops, result) -> None:  # noqa: ANN001
+    def gotoh_local(a, b, ua, ub, matrix, qbias, match, mismatch, gap_open, gap_extend, ops, result) -> None:  # noqa: ANN001
         n_matrix = matrix.shape[0]
         if ops.shape[0] < a.shape[0] + b.shape[0] or result.shape[0] < 7:
             raise ValueError("native gotoh_local: ops or result too short")
+        if qbias.shape[0] not in (0, a.shape[0]):
+            raise ValueError("native gotoh_local: qbias is neither empty nor one score per query residue")
         rc = fn(_ptr(a, np.int32, "a"), a.shape[0], _ptr(b, np.int32, "b"), b.shape[0], _ptr(ua, np.int32, "ua"),
-                _ptr(ub, np.int32, "ub"), _ptr(matrix, np.int32, "matrix"), n_matrix, int(match), int(mismatch),
+                _ptr(ub, np.int32, "ub"), _ptr(matrix, np.int32, "matrix"), n_matrix,
+                _ptr(qbias, np.int32, "qbias"), qbias.shape[0], int(match), int(mismatch),
                 int(gap_open), int(gap_extend), _ptr(ops, np.int8, "ops", writable=True),
                 _ptr(result, np.int64, "result", writable=True))  # fmt: skip
         _check(rc, "gotoh_local")

@@ -17,6 +17,7 @@ import pytest
 
 from dedup import _align_kernel, _kernels, _native, containment
 from dedup.alignment import codes_of, score_codes, scoring
+from dedup.compbias import composition_bias
 from dedup.params import SketchParams
 from dedup.parsing import iter_records
 from dedup.shingle import NUCLEOTIDE_CODES, PROTEIN_CODES
@@ -99,11 +100,13 @@ def test_minhash_equals_numba(kind, k, num_perm, proteins, dna):
     assert (outs[0] != 0xFFFFFFFF).any()
 
 
-def run_both(spec, q, r, kind="protein"):
-    """Both compiled kernels on one pair, with the codes and scores :func:`dedup.alignment.align_kernel` passes."""
+def run_both(spec, q, r, kind="protein", bias=True):
+    """Both compiled kernels on one pair, with the codes and scores :func:`dedup.alignment.align_kernel` passes
+    (with the query's composition-bias correction for protein unless ``bias`` is false)."""
     s = scoring(kind)
     q_codes, r_codes = codes_of(q), codes_of(r)
     q_score, r_score = score_codes(kind, q_codes), score_codes(kind, r_codes)
+    qbias = composition_bias(q_score) if bias and s.composition_bias else np.zeros(0, dtype=np.int32)
     out = []
     for fn in (native(spec), numba_compiled(spec)):
         ops = np.empty(len(q) + len(r) + 1, dtype=np.int8)
@@ -115,6 +118,7 @@ def run_both(spec, q, r, kind="protein"):
             q_codes,
             r_codes,
             matrix,
+            qbias,
             s.match,
             s.mismatch,
             s.gap_open,
@@ -136,6 +140,10 @@ def test_alignments_equal_numba_on_real_pairs(proteins):
         c_result, numba_result = run_both(_align_kernel._gotoh_local_py, q, r)
         assert c_result == numba_result, (q[:20], r[:20])
         aligned += c_result[0][0] > 0
+        assert (
+            run_both(_align_kernel._gotoh_local_py, q, r, bias=False)[0]
+            == run_both(_align_kernel._gotoh_local_py, q, r, bias=False)[1]
+        )
     assert aligned > len(pairs) // 2
 
 
