@@ -30,9 +30,18 @@ Examples:
 __version__ = "0.1.0"
 
 from . import _process  # noqa: F401  (first: settings for a process of our own, before numpy)
-from .alignment import ALIGNER_NAME, ALIGNER_VERSION, BACKENDS, AlignerSpec, aligner_spec, default_backend
+from .alignment import (
+    ALIGNER_NAME,
+    ALIGNER_VERSION,
+    BACKENDS,
+    AlignerSpec,
+    aligner_spec,
+    corrects_bias,
+    default_backend,
+)
 from .calibration import BANDS, wilson
 from .claims import Claims, summarise
+from .compbias import composition_bias
 from .containment import (
     CONTAINMENT_TIER,
     DEFAULT_MAX_CANDIDATES,
@@ -151,6 +160,8 @@ __all__ = [
     "BACKENDS",
     "AlignerSpec",
     "aligner_spec",
+    "composition_bias",
+    "corrects_bias",
     "default_backend",
     "TIERS",
     "Hit",

@@ -1,21 +1,24 @@
 """Pairwise local alignment measured like MMseqs2, with two interchangeable backends.
 
-Both backends compute the same alignment: the first optimal local (Gotoh)
-alignment that ``Bio.Align.PairwiseAligner`` yields, scored per kind as
-:mod:`dedup.verify` describes.
+Protein pairs are scored as MMseqs2 scores them: BLOSUM62, a gap of n residues costing 10 + n
+(``--gap-open 11 --gap-extend 1``: the first residue 11, each further one 1), and MMseqs2's local
+composition-bias correction of the query's scores (:mod:`dedup.compbias`). Other kinds are scored
+as :mod:`dedup.verify` describes, without a correction.
 
 - ``"numba"`` (default when a compiled kernel can run): the compiled kernel of
   :mod:`dedup._align_kernel`, its C port (:mod:`dedup._native`) where the machine has a C
   compiler, else compiled by numba (the name is kept from before the C port); about 8 times
   faster than Biopython per pair on one core (``benchmarks/README.md``, "Verification") and
   free of the GIL, so that threads verify pairs on every core. :attr:`AlignerSpec.backend_version`
-  says which ran.
+  says which ran. It computes the first optimal local (Gotoh) alignment that
+  ``Bio.Align.PairwiseAligner`` would yield with the same scores.
 - ``"biopython"``: ``Bio.Align.PairwiseAligner``, the reference the kernel is
   checked against pair by pair (``tests/dedup/test_align_kernel.py``), and the path
-  used without a compiled kernel.
+  used without a compiled kernel. Biopython has no per-position scores, so it aligns protein
+  without the composition-bias correction: a different method, and its key says so.
 
-A method key names the aligner with :meth:`AlignerSpec.key` (``ll-gotoh-v1`` and the
-scoring): the backend is not part of it, since both give the same alignments.
+A method key names the aligner with :meth:`AlignerSpec.key` (``ll-gotoh-v2``, the scoring and
+``+cbc`` where the correction applies): the backend is part of it only through that correction.
 """
 
 from __future__ import annotations
@@ -40,13 +43,14 @@ __all__ = [
     "AlignerSpec",
     "PairAlignment",
     "aligner_spec",
+    "corrects_bias",
     "default_backend",
 ]
 
 #: The aligner's name and version in method keys. Bump the version whenever an
 #: alignment (and so an identity or coverage) could come out differently.
 ALIGNER_NAME = "ll-gotoh"
-ALIGNER_VERSION = "1"
+ALIGNER_VERSION = "2"  # 2: MMseqs2's gap costs (10 + n) and composition-bias correction
 
 #: Alignment backends: the compiled kernel and Biopython (the reference).
 BACKENDS = ("numba", "biopython")
@@ -88,18 +92,19 @@ class _Scoring:
     lut: np.ndarray | None = None  # residue code (< 128) -> matrix row; others score as X
     match: int = 2
     mismatch: int = -3
+    composition_bias: bool = False  # MMseqs2's per-query-position correction (dedup.compbias)
 
 
 @cache
 def scoring(kind: str) -> _Scoring:
-    """The scores of a kind: BLOSUM62 with gaps 11 + n for protein, +2/-3 with gaps 5 + 2n otherwise."""
+    """The scores of a kind: BLOSUM62 with gaps 10 + n and the bias correction for protein, +2/-3 with gaps 5 + 2n otherwise."""
     if kind == "protein":
         alphabet = _BLOSUM62_ALPHABET
         lut = np.full(128, alphabet.index("X"), dtype=np.int32)
         for i, ch in enumerate(alphabet):
             lut[ord(ch)] = i
         matrix = np.ascontiguousarray(_BLOSUM62_SCORES)
-        return _Scoring("blosum62", 12, 1, matrix=matrix, lut=lut)
+        return _Scoring("blosum62", 11, 1, matrix=matrix, lut=lut, composition_bias=True)
     return _Scoring("match2-mismatch3", 7, 2)
 
 
@@ -111,14 +116,17 @@ class AlignerSpec:
         name: :data:`ALIGNER_NAME`.
         version: :data:`ALIGNER_VERSION`.
         kind: the sequence kind (it chooses the scoring).
-        scoring: substitution scores and gap penalties, e.g. ``blosum62:gap12+1``.
+        scoring: substitution scores, ``+cbc`` with the composition-bias correction, and gap
+            penalties, e.g. ``blosum62+cbc:gap11+1``.
         backend: ``"numba"`` (the compiled kernel) or ``"biopython"`` (not part of :meth:`key`).
         backend_version: what the compiled kernel runs as (``c <library file>`` or ``numba <version>``),
             or Biopython's version.
 
     Examples:
-        >>> aligner_spec("protein", "biopython").key()
-        'll-gotoh-v1:blosum62:gap12+1'
+        >>> aligner_spec("protein", "numba").key()
+        'll-gotoh-v2:blosum62+cbc:gap11+1'
+        >>> aligner_spec("protein", "biopython").key()  # no per-position scores in Biopython
+        'll-gotoh-v2:blosum62:gap11+1'
     """
 
     name: str
@@ -129,7 +137,7 @@ class AlignerSpec:
     backend_version: str | None
 
     def key(self) -> str:
-        """Name, version and scoring: what decides the alignments (the backend does not)."""
+        """Name, version and scoring: what decides the alignments (the backend only through ``+cbc``)."""
         return f"{self.name}-v{self.version}:{self.scoring}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,6 +163,17 @@ def default_backend() -> str:
     return "numba" if _align_kernel.AVAILABLE else "biopython"
 
 
+def corrects_bias(kind: str, backend: str, requested: bool = True) -> bool:
+    """Whether alignments of this kind on this backend apply the composition-bias correction
+    (``requested=False`` turns it off).
+
+    Examples:
+        >>> corrects_bias("protein", "numba"), corrects_bias("protein", "biopython"), corrects_bias("dna", "numba")
+        (True, False, False)
+    """
+    return requested and scoring(kind).composition_bias and backend == "numba"
+
+
 def _backend_version(backend: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -166,15 +185,16 @@ def _backend_version(backend: str) -> str | None:
         return None
 
 
-def aligner_spec(kind: str, backend: str | None = None) -> AlignerSpec:
+def aligner_spec(kind: str, backend: str | None = None, *, bias_correction: bool = True) -> AlignerSpec:
     """The :class:`AlignerSpec` of a kind and backend (default: :func:`default_backend`)."""
     backend = backend or default_backend()
     s = scoring(kind)
+    cbc = "+cbc" if corrects_bias(kind, backend, bias_correction) else ""
     return AlignerSpec(
         ALIGNER_NAME,
         ALIGNER_VERSION,
         kind,
-        f"{s.name}:gap{s.gap_open}+{s.gap_extend}",
+        f"{s.name}{cbc}:gap{s.gap_open}+{s.gap_extend}",
         backend,
         _backend_version(backend),
     )
@@ -272,8 +292,13 @@ def align_kernel(
     q_units: str,
     r_units: str,
     strand: str,
+    q_bias: np.ndarray | None = None,
 ) -> Aligned | None:
-    """Align with the compiled kernel (thread-safe: it touches only its own arrays)."""
+    """Align with the compiled kernel (thread-safe: it touches only its own arrays).
+
+    ``q_bias`` is the query's composition-bias correction (:func:`dedup.compbias.composition_bias`),
+    or ``None`` for none.
+    """
     s = scoring(kind)
     res, ops = _align_kernel.gotoh_local(
         q_score,
@@ -281,6 +306,7 @@ def align_kernel(
         q_codes,
         r_codes,
         matrix=s.matrix,
+        qbias=q_bias,
         match=s.match,
         mismatch=s.mismatch,
         gap_open=s.gap_open,

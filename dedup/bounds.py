@@ -11,6 +11,7 @@ import numpy as np
 
 from .alignment import BLOSUM_ALPHABET, codes_of, score_codes
 from .arrays import sorted_unique, unique_counts
+from .compbias import composition_bias
 from .hits import VerifyStats
 from .shingle import normalise_text
 
@@ -28,6 +29,7 @@ class Prepared:
     """Per-sequence data for the bounds and the aligners, computed once per sequence."""
 
     __slots__ = (
+        "_bias",
         "_codes",
         "_kind",
         "_qgram_k",
@@ -55,6 +57,7 @@ class Prepared:
         self._qgram_k = qgram_k
         self._codes: np.ndarray | None = None
         self._score_codes: np.ndarray | None = None
+        self._bias: np.ndarray | None = None
 
     def codes(self) -> np.ndarray:
         """The units as int32 code points (compared for identity by the kernel)."""
@@ -67,6 +70,12 @@ class Prepared:
         if self._score_codes is None:
             self._score_codes = score_codes(self._kind, self.codes())
         return self._score_codes
+
+    def query_bias(self) -> np.ndarray:
+        """The composition-bias correction of each position, when this sequence is the query (protein)."""
+        if self._bias is None:
+            self._bias = composition_bias(self.score_codes())
+        return self._bias
 
     def get_composition(self) -> tuple[np.ndarray, np.ndarray]:
         """Distinct residue codes (sorted) and how often each occurs.

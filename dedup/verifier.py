@@ -21,6 +21,7 @@ from .alignment import (
     align_kernel,
     aligner_spec,
     best_segment,
+    corrects_bias,
     default_backend,
     make_biopython_aligner,
 )
@@ -82,6 +83,9 @@ class Verifier:
             kernel when numba is installed. Both give the same alignments.
         threads: threads :meth:`verify_many` aligns on (default: every CPU;
             the numba backend only, Biopython holds the GIL).
+        bias_correction: apply MMseqs2's composition-bias correction to protein scores (default;
+            :mod:`dedup.compbias`), so that identities are MMseqs2's; off, the alignment is the
+            optimal one under plain BLOSUM62 (Biopython's, which cannot apply the correction).
 
     Raises:
         ValueError: a bad kind, fraction, backend or thread count (or ``"numba"``
@@ -97,7 +101,7 @@ class Verifier:
         >>> v.stats.pruned_length
         1
         >>> v.spec.key()
-        'll-gotoh-v1:blosum62:gap12+1'
+        'll-gotoh-v2:blosum62+cbc:gap11+1'
     """
 
     def __init__(
@@ -112,6 +116,7 @@ class Verifier:
         bounds: bool = True,
         backend: str | None = None,
         threads: int | None = None,
+        bias_correction: bool = True,
     ) -> None:
         _check_kind(kind)
         _check_fraction("identity", identity)
@@ -139,6 +144,8 @@ class Verifier:
             qgram_k=QGRAM_K[kind],
         )
         self._bio = make_biopython_aligner(kind) if backend == "biopython" else None
+        self.bias_correction = bias_correction
+        self._bias = corrects_bias(kind, backend, bias_correction)
         self._qgram_k = QGRAM_K[kind]
         self._tokens = TokenMap() if kind == "text" else None
         self._cache: dict[tuple[str, str], tuple[str, Prepared]] = {}
@@ -148,7 +155,7 @@ class Verifier:
     @property
     def spec(self) -> AlignerSpec:
         """The aligner's name, version, scoring and backend (:meth:`AlignerSpec.key` for method keys)."""
-        return aligner_spec(self.kind, self.backend)
+        return aligner_spec(self.kind, self.backend, bias_correction=self.bias_correction)
 
     def _cached(self, key: tuple[str, str], seq: str) -> Prepared | None:
         # Identifiers may repeat with different sequences (files do that): the entry must be this sequence's.
@@ -189,9 +196,12 @@ class Verifier:
         return prep
 
     # -- alignment ------------------------------------------------------------------------------
-    def _ready(self, *preps: Prepared | None) -> None:
+    def _ready(self, query: Prepared, *preps: Prepared | None) -> None:
         """Compute the kernel's code arrays here, so that worker threads only read them."""
         if self.backend == "numba":
+            query.score_codes()
+            if self._bias:
+                query.query_bias()
             for p in preps:
                 if p is not None:
                     p.score_codes()
@@ -199,8 +209,17 @@ class Verifier:
     def _align_one(self, qp: Prepared, rp: Prepared, strand: str) -> Aligned | None:
         if self._bio is not None:
             return align_biopython(self._bio, qp.aligned_text, rp.aligned_text, qp.units, rp.units, strand)
+        bias = qp.query_bias() if self._bias else None
         return align_kernel(
-            self.kind, qp.codes(), qp.score_codes(), rp.codes(), rp.score_codes(), qp.units, rp.units, strand
+            self.kind,
+            qp.codes(),
+            qp.score_codes(),
+            rp.codes(),
+            rp.score_codes(),
+            qp.units,
+            rp.units,
+            strand,
+            bias,
         )
 
     def _best_of_strands(self, qp: Prepared, rp: Prepared, rc: Prepared | None) -> Aligned | None:

@@ -163,20 +163,26 @@ def test_verify_candidates_takes_pairs_from_outside(flip_bind):
 
 
 @pytest.mark.shared_data
-def test_trimming_finds_the_near_identical_part_mmseqs_reports():
-    # 2OBG-A vs 4exk-A: MMseqs2 reports 95.6% identity over 371 columns covering 80.5% of the query;
-    # the best-scoring local alignment runs on to 93% coverage at 85.5% identity.
+def test_bias_correction_gives_mmseqs_alignment_and_trimming_finds_it_without():
+    # 2OBG-A vs 4exk-A: MMseqs2 reports 95.6% identity over 371 columns covering 80.5% of the query.
+    # With MMseqs2's composition-bias correction our alignment is that one; without it, the
+    # best-scoring local alignment runs on to 93% coverage at 85.5% identity, and trimming finds the part.
     base = shared_data_path()
     test = read_fasta(base / "splits/deepfri-nrpdb/nrPDB-GO_2019.06.18_test_sequences.fasta")
     train = read_fasta(base / "splits/flip-secondary-structure/train.fasta")
     q, r = test["2OBG-A"], train["4exk-A"]
-    full = align_pair(q, r)
-    assert full.identity < 0.9 and full.query_coverage > 0.9
-    v = Verifier(kind="protein", identity=0.95, coverage=0.8, trim=True)
+    corrected = align_pair(q, r)
+    assert corrected.alignment_length == 371 and corrected.identity == pytest.approx(0.956, abs=0.0015)
+    assert corrected.query_coverage == pytest.approx(0.805, abs=0.0015)
+    assert Verifier(kind="protein", identity=0.95, coverage=0.8).verify("a", q, "b", r) is not None
+    plain = align_pair(q, r, bias_correction=False)
+    assert plain.identity < 0.9 and plain.query_coverage > 0.9
+    v = Verifier(kind="protein", identity=0.95, coverage=0.8, trim=True, bias_correction=False)
     hit = v.verify("2OBG-A", q, "4exk-A", r)
     assert hit.alignment_length == 371 and hit.identity == pytest.approx(0.956, abs=0.0015)
     assert hit.query_coverage >= 0.8 and v.stats.trimmed == 1
-    assert Verifier(kind="protein", identity=0.95, coverage=0.8).verify("a", q, "b", r) is None
+    plain_verifier = Verifier(kind="protein", identity=0.95, coverage=0.8, bias_correction=False)
+    assert plain_verifier.verify("a", q, "b", r) is None
 
 
 def test_verify_candidates_fills_jaccard_from_signatures():
