@@ -140,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     ov.add_argument(
         "--aligner",
         choices=BACKENDS,
-        help="alignment backend: numba (compiled, default when installed) or biopython (the reference); "
-        "both give the same alignments",
+        help="alignment backend: numba (compiled, default when installed; protein with MMseqs2's "
+        "composition-bias correction) or biopython (the reference; it cannot apply the correction, so "
+        "protein is aligned without it, a method of its own key)",
     )
     ov.add_argument("--json", action="store_true", help="print JSON: summary, pairs, method, calibration")
     ov.add_argument(

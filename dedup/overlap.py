@@ -340,7 +340,8 @@ def find_overlap(
         threads: threads for sketching and alignment, and the cap of the MMseqs2
             tier's ``--threads`` (default: every CPU). The hits do not depend on it.
         aligner: alignment backend, ``"numba"`` or ``"biopython"`` (default: numba
-            when installed); both give the same alignments (:mod:`dedup.alignment`).
+            when installed); Biopython aligns protein without the composition-bias correction,
+            a method of its own key (:mod:`dedup.alignment`).
 
     Returns:
         An :class:`OverlapResult`; its recall claims are those measured for exactly its

@@ -126,7 +126,7 @@ class TierContext:
     threads: int | None = (
         1  # sketching, alignment, and the cap of MMseqs2's --threads (hits do not depend on it)
     )
-    aligner: str | None = None  # alignment backend (None: the default); both give the same alignments
+    aligner: str | None = None  # alignment backend (None: the default; see dedup.alignment)
     # (query, reference key) pairs the minhash tier aligned (None: not recorded): the containment
     # tier does not align them again, its verdict would be the same.
     aligned: set[tuple[str, Hashable]] | None = None

@@ -80,7 +80,8 @@ class Verifier:
             Off by default, so that identity means what MMseqs2's ``fident`` means.
         bounds: apply the cheap bounds before aligning (off only to check them).
         backend: ``"numba"`` (the compiled kernel) or ``"biopython"``; default: the
-            kernel when numba is installed. Both give the same alignments.
+            kernel when numba is installed. Without the composition-bias correction both give
+            the same alignments; Biopython cannot apply it (see ``bias_correction``).
         threads: threads :meth:`verify_many` aligns on (default: every CPU;
             the numba backend only, Biopython holds the GIL).
         bias_correction: apply MMseqs2's composition-bias correction to protein scores (default;
