@@ -30,6 +30,11 @@ MMSEQS_EXAMPLES = Path("/usr/share/doc/mmseqs2/example-data")
 THRESHOLDS = (1.0, 0.95, 0.9, 0.8, 0.7, 0.5, 0.3)
 
 
+def plain_verifier(**settings):
+    """A protein verifier on Biopython's scores (no composition-bias correction), on either backend."""
+    return Verifier(kind="protein", bias_correction=False, **settings)
+
+
 def both(q, r, kind="protein"):
     fast = align_pair(q, r, kind=kind, backend="numba", bias_correction=False)
     return fast, align_pair(q, r, kind=kind, backend="biopython")
@@ -83,15 +88,7 @@ def test_trimming_gives_the_same_part_with_either_backend():
     pairs = [("q", q, "r", r, None) for q, r in itertools.combinations(seqs, 2)]
     hits = {}
     for backend in ("numba", "biopython"):
-        v = Verifier(
-            kind="protein",
-            identity=0.9,
-            coverage=0.5,
-            trim=True,
-            backend=backend,
-            threads=2,
-            bias_correction=False,
-        )
+        v = plain_verifier(identity=0.9, coverage=0.5, trim=True, backend=backend, threads=2)
         hits[backend] = v.verify_many(pairs)
         assert v.stats.trimmed > 0
     assert hits["numba"] == hits["biopython"]
@@ -115,14 +112,7 @@ def assert_same_verdicts(pairs):
     items = [("q", q, "r", r, None) for q, r in pairs]
     for identity, coverage in ((0.9, 0.8), (0.5, 0.5)):
         runs = [
-            Verifier(
-                kind="protein",
-                identity=identity,
-                coverage=coverage,
-                backend=b,
-                threads=2,
-                bias_correction=False,
-            ).verify_many(items)
+            plain_verifier(identity=identity, coverage=coverage, backend=b, threads=2).verify_many(items)
             for b in ("numba", "biopython")
         ]
         assert runs[0] == runs[1]
