@@ -4,16 +4,19 @@ For every pair and threshold of a finished ``bench_peers.py`` run (its ``--workd
 queries our file run missed and the pairs it reported that the truth lacks ("false pairs"), each
 with the two lengths and three measurements of the same pair:
 
-- **ours**: the verifier's alignment (:meth:`dedup.verify.Verifier.align`, the numba kernel): identity
-  over aligned columns (MMseqs2's fident), query and reference coverage, columns, score;
+- **ours**: the verifier's alignment (:meth:`dedup.verify.Verifier.align`, the compiled kernel, with
+  MMseqs2's composition-bias correction since aligner v2): identity over aligned columns (MMseqs2's
+  fident), query and reference coverage, columns, score;
 - **Bio.Align**: ``PairwiseAligner`` with the project's scores (:func:`dedup.alignment.make_biopython_aligner`),
-  its first optimal local alignment, measured the same way (the definition the kernel follows);
+  its first optimal local alignment, measured the same way (the kernel's alignment without the
+  correction, which Biopython cannot apply);
 - **MMseqs2**: the pair alone, ``easy-search`` with the ground truth's options (GROUND_TRUTH.md:
   ``--alignment-mode 3 -s 7.5 -e 10``), once as is and once with ``--comp-bias-corr 0`` (no
   compositional-bias score correction); when it reports nothing, also without low-complexity
   masking (``--mask 0``) and, for a query shorter than 14 residues (the span of the default
   spaced k-mer), with contiguous 5-mers (``-k 5 --spaced-kmer-mode 0``). Each line is MMseqs2's fident, columns, qcov, its own score and that alignment
-  re-scored with the project's scores (BLOSUM62, a gap of n costs 11 + n).
+  re-scored with the project's scores without the correction (BLOSUM62, a gap of n costs 10 + n since
+  aligner v2; run 4 of benchmarks/README used aligner v1's 11 + n).
 
 Usage:
     python benchmarks/explain_peers.py --workdir /tmp/bench-peers --pairs main,examples
