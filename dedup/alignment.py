@@ -7,8 +7,8 @@ as :mod:`dedup.verify` describes, without a correction.
 
 - ``"numba"`` (default when a compiled kernel can run): the compiled kernel of
   :mod:`dedup._align_kernel`, its C port (:mod:`dedup._native`) where the machine has a C
-  compiler, else compiled by numba (the name is kept from before the C port); about 8 times
-  faster than Biopython per pair on one core (``benchmarks/README.md``, "Verification") and
+  compiler, else compiled by numba (the name is kept from before the C port); 9 (numba) to 15 (C)
+  times faster than Biopython per pair on one core (``benchmarks/README.md``, "Verification") and
   free of the GIL, so that threads verify pairs on every core. :attr:`AlignerSpec.backend_version`
   says which ran. It computes the first optimal local (Gotoh) alignment that
   ``Bio.Align.PairwiseAligner`` would yield with the same scores.

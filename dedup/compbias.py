@@ -2,8 +2,9 @@
 
 The overlap question is asked in MMseqs2's terms: a query counts when its alignment's ``fident`` and
 ``qcov`` reach the thresholds. MMseqs2 aligns (by default, ``--comp-bias-corr 1``) with a score
-corrected per query position for the composition of the residues around it (Steinegger & Söding
-2017, Methods, "Amino acid local compositional bias correction"). Without the same correction our
+corrected per query position for the composition of the residues around it (Steinegger & Söding,
+Nature Biotechnology 2017, Online Methods; ``SubstitutionMatrix::calcLocalAaBiasCorrection`` in its
+source, read for this and not copied). Without the same correction our
 local alignment of the same pair can end elsewhere: in the benchmarks, maltose-binding-protein
 fusions whose optimal uncorrected alignment runs on past the shared part, so that its identity falls
 from 95.6% to 85.5% (``benchmarks/README.md``, "The missed queries and false pairs").
@@ -18,9 +19,11 @@ lowers the scores of residues that are common around them (a low-complexity stre
 residue) and raises those of residues rare in their neighbourhood. The reference is not corrected
 (MMseqs2 14 corrects the query profile only).
 
-``S`` is the project's BLOSUM62 (:func:`dedup.alignment.scoring`, Biopython's integers, the same as
-MMseqs2's half-bit BLOSUM62 rounded for the 20 amino acids); ``p`` is BLOSUM62's background, the
-frequencies MMseqs2 ships with its matrix (``data/blosum62.out``, 5 decimals, X 0.00001).
+``S`` is the project's BLOSUM62 (:func:`dedup.alignment.scoring`, Biopython's integers: the same as
+MMseqs2's half-bit BLOSUM62 rounded, entry for entry, for the 20 amino acids; MMseqs2 scores X -1
+against everything and maps B, Z, J to D, E, L, where Biopython's matrix has rows of their own, so
+pairs with those letters can differ slightly); ``p`` is BLOSUM62's background, the frequencies
+MMseqs2 ships with its matrix (``data/blosum62.out``, 5 decimals, X 0.00001).
 ``tests/dedup/test_compbias.py`` checks alignments against MMseqs2 itself on real pairs.
 """
 

@@ -67,7 +67,7 @@ stay within the measured recall.
 
 **Aligners.** The alignment is the first optimal local alignment under these scores, the one
 :class:`Bio.Align.PairwiseAligner` yields first. A compiled kernel
-(:mod:`dedup._align_kernel`, in C or numba) computes it about 8 times faster
+(:mod:`dedup._align_kernel`, in C or numba) computes it 9 (numba) to 15 (C) times faster
 on one core (``benchmarks/README.md``, "Verification") and without the GIL, so :meth:`Verifier.verify_many` aligns pairs on several
 threads. Biopython stays the reference (``backend="biopython"``) and the path used
 without a compiled kernel; it has no per-position scores, so it aligns protein without the
