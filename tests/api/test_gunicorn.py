@@ -71,3 +71,17 @@ def test_too_many_headers_is_a_json_error(gunicorn):
     headers = b"".join(b"X-H%d: v\r\n" % i for i in range(150))
     head, body = _raw(gunicorn, b"GET /api/v1/ HTTP/1.1\r\nHost: localhost\r\n" + headers + b"\r\n")
     assert head.startswith("HTTP/1.1 431") and body["code"] == "headers_too_large"
+
+
+def test_a_worker_freezes_what_it_loaded_before_its_first_request():
+    import gc
+    import runpy
+
+    hooks = runpy.run_path(str(REPO / "config" / "gunicorn.conf.py"))
+    assert gc.get_freeze_count() == 0
+    try:
+        hooks["post_worker_init"](None)
+        assert "api.views" in sys.modules  # the URLconf's views came with it
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
