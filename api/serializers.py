@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dedup.parsing import FORMATS as FILE_FORMATS
+from registry import version_reads
 from registry.errors import RegistryError
 from registry.models import (
     Dataset,
@@ -308,6 +309,13 @@ class DerivationSerializer(BuiltRows, serializers.ModelSerializer):
         }
 
 
+class VersionListSerializer(serializers.ListSerializer):
+    """A page of versions: their splits, parts and edges in by two statements for the whole page."""
+
+    def to_representation(self, data):
+        return version_rows(list(data.all() if hasattr(data, "all") else data), self.context)
+
+
 class VersionSerializer(BuiltRows, serializers.ModelSerializer):
     ref = serializers.CharField(read_only=True, help_text="name@version")
     url = LinkField("api:version-detail", lambda v: {"ref": v.ref})
@@ -358,12 +366,17 @@ class VersionSerializer(BuiltRows, serializers.ModelSerializer):
             "croissant_url",
         ]
         read_only_fields = fields
+        list_serializer_class = VersionListSerializer
 
     def get_created_by(self, obj) -> str | None:
         return _user_name(obj.created_by)
 
+    def to_representation(self, instance):
+        return version_rows([instance], self.context)[0]
+
     @staticmethod
-    def row(obj, context) -> dict:
+    def row(obj, context, *, edges=(), splits=()) -> dict:
+        """``obj``'s row, with the edges into it and its splits from :mod:`registry.version_reads`."""
         ref = obj.ref
         return {
             "ref": ref,
@@ -382,8 +395,8 @@ class VersionSerializer(BuiltRows, serializers.ModelSerializer):
             "sketch_only": bool(obj.sketch_only),
             "created_by": _user_name(obj.created_by),
             "created_at": _datetime(obj.created_at),
-            "derived_from": [DerivationSerializer.row(d, context) for d in obj.derived_from.all()],
-            "splits": [SplitSummarySerializer.row(s, context) for s in obj.splits.all()],
+            "derived_from": [_edge_row(edge, ref, context) for edge in edges],
+            "splits": [_split_summary_row(split, ref, context) for split in splits],
             "records_url": _link(context, "api:version-records", ref=ref),
             "fasta_url": _link(context, "api:version-fasta", ref=ref),
             "csv_url": _link(context, "api:version-csv", ref=ref),
@@ -391,6 +404,51 @@ class VersionSerializer(BuiltRows, serializers.ModelSerializer):
             "cite_url": _link(context, "api:version-cite", ref=ref),
             "croissant_url": _link(context, "api:version-croissant", ref=ref),
         }
+
+
+def version_rows(versions: list[DatasetVersion], context) -> list[dict]:
+    """The rows of ``versions``, with their splits and the edges into them read for all of them at once."""
+    ids = [v.pk for v in versions]
+    splits, edges = (version_reads.splits_of(ids), version_reads.edges_into(ids)) if ids else ({}, {})
+    return [
+        VersionSerializer.row(v, context, edges=edges.get(v.pk, ()), splits=splits.get(v.pk, ()))
+        for v in versions
+    ]
+
+
+def _edge_row(edge: version_reads.EdgeRow, target: str, context) -> dict:
+    """``DerivationSerializer.row`` of an edge into ``target``."""
+    source = edge.source_ref
+    return {
+        "source": source,
+        "target": target,
+        "transform": str(edge.transform),
+        "created_at": _datetime(edge.created_at),
+        "source_url": _link(context, "api:version-detail", ref=source),
+        "target_url": _link(context, "api:version-detail", ref=target),
+    }
+
+
+def _split_summary_row(split: version_reads.SplitRow, version_ref: str, context) -> dict:
+    """``SplitSummarySerializer.row`` of a split of the version ``version_ref``."""
+    return {
+        "name": str(split.name),
+        "uuid": str(split.uuid),
+        "url": _link(context, "api:split-detail", uuid=split.uuid),
+        "shared_ids_allowed": bool(split.shared_ids_allowed),
+        "parts": [
+            {
+                "name": str(p.name),
+                "uuid": str(p.uuid),
+                "ref": f"{version_ref}/{split.name}:{p.name}",
+                "role": _optional(str, p.role),
+                "record_count": int(p.record_count),
+                "url": _link(context, "api:part-detail", uuid=p.uuid),
+                "records_url": _link(context, "api:part-records", uuid=p.uuid),
+            }
+            for p in split.parts
+        ],
+    }
 
 
 class RecordSerializer(serializers.ModelSerializer):

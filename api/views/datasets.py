@@ -116,14 +116,9 @@ UPLOAD_ERRORS = {"POST": ("413",)}
 
 
 def versions_queryset():
-    parts = SplitPart.objects.order_by("name")
-    return DatasetVersion.objects.select_related("dataset", "created_by").prefetch_related(
-        Prefetch(
-            "splits", queryset=Split.objects.order_by("name").prefetch_related(Prefetch("parts", parts))
-        ),
-        # The target of an edge into a version is that version: the prefetch sets it, no join needed.
-        Prefetch("derived_from", queryset=Derivation.objects.select_related("source__dataset")),
-    )
+    """Versions with their dataset and creator; their splits, parts and edges in are read by
+    ``VersionSerializer`` for a whole page at once (``registry.version_reads``)."""
+    return DatasetVersion.objects.select_related("dataset", "created_by")
 
 
 def splits_queryset():
