@@ -719,6 +719,22 @@ class ModelVersionSerializer(BuiltRows, serializers.ModelSerializer):
         }
 
 
+class EvaluationListSerializer(serializers.ListSerializer):
+    """A page of evaluations: their contamination summaries by two statements for the whole page."""
+
+    def to_representation(self, data):
+        from . import overlap_bridge
+
+        evaluations = list(data.all() if hasattr(data, "all") else data)
+        summaries = overlap_bridge.contamination_summaries(evaluations)
+        return [
+            EvaluationSerializer.row(e, self.context, contamination=summaries.get(e.pk)) for e in evaluations
+        ]
+
+
+_UNREAD = object()
+
+
 class EvaluationSerializer(BuiltRows, serializers.ModelSerializer):
     url = LinkField("api:evaluation-detail", lambda e: {"uuid": e.uuid})
     model_version = serializers.CharField(source="model_version.ref", read_only=True)
@@ -754,6 +770,7 @@ class EvaluationSerializer(BuiltRows, serializers.ModelSerializer):
             "lineage_url",
         ]
         read_only_fields = fields
+        list_serializer_class = EvaluationListSerializer
 
     def get_record_set(self, obj) -> str:
         return record_set_ref(obj.record_set)
@@ -768,9 +785,12 @@ class EvaluationSerializer(BuiltRows, serializers.ModelSerializer):
         return overlap_bridge.contamination_summary(obj, self.context)
 
     @staticmethod
-    def row(obj, context) -> dict:
+    def row(obj, context, *, contamination=_UNREAD) -> dict:
+        """``obj``'s row; ``contamination`` as ``overlap_bridge.contamination_summaries`` gave it, or read."""
         from . import overlap_bridge
 
+        if contamination is _UNREAD:
+            contamination = overlap_bridge.contamination_summary(obj, context)
         model_ref = obj.model_version.ref
         metrics, names = obj.metrics, obj.scores_metric_names
         return {
@@ -784,7 +804,7 @@ class EvaluationSerializer(BuiltRows, serializers.ModelSerializer):
             "scores_metric_names": None if names is None else [_optional(str, n) for n in names],
             "created_by": _user_name(obj.created_by),
             "created_at": _datetime(obj.created_at),
-            "contamination": overlap_bridge.contamination_summary(obj, context),
+            "contamination": contamination,
             "cite_url": _link(context, "api:evaluation-cite", uuid=obj.uuid),
             "lineage_url": _link(context, "api:evaluation-lineage", uuid=obj.uuid),
         }

@@ -2,7 +2,7 @@
 
 import uuid as uuid_module
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from rest_framework import exceptions
 from rest_framework.filters import SearchFilter
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from registry.errors import RegistryError
-from registry.models import ContaminationReport, DatasetVersion, Evaluation, Job, ModelVersion, OverlapReport
+from registry.models import DatasetVersion, Evaluation, Job, ModelVersion
 from registry.refs import parse_ref
 
 from ..filters import StrictFilterBackend
@@ -166,16 +166,10 @@ def lookup_model_version(ref: str, queryset=None) -> ModelVersion:
 
 
 def evaluations_queryset():
+    """Evaluations with what their rows show; their contamination summaries are read by
+    ``EvaluationSerializer`` for a whole page at once (``api.overlap_bridge.contamination_summaries``)."""
     return Evaluation.objects.select_related(
         "model_version__model", "record_set__version__dataset", "record_set__part__split", "created_by"
-    ).prefetch_related(
-        Prefetch(
-            "contamination_reports",
-            # The method (its calibration table, kilobytes) is only in /contamination/, not in summaries.
-            queryset=ContaminationReport.objects.defer("method").prefetch_related(
-                Prefetch("overlap_reports", queryset=OverlapReport.objects.only("id", "uuid"))
-            ),
-        )
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from ..db.statements import Statement
 from ..models import (
     ContaminationReport,
     Evaluation,
@@ -171,6 +172,45 @@ def contamination_report_for_evaluation(evaluation: Evaluation, *, hits: bool = 
     if hits:
         out["contaminated"] = contaminated_records(report)
     return out
+
+
+_REPORTS_OF = Statement(
+    lambda evaluation_ids: (
+        ContaminationReport.objects.filter(evaluation_id__in=evaluation_ids)
+        .order_by("evaluation_id", "-created_at", "-id")
+        .values_list("evaluation_id", "id", "uuid", "summary", "method_key", "created_at")
+    )
+)
+_OVERLAP_REPORTS_OF = Statement(
+    lambda report_ids: OverlapReport.objects.filter(contamination_reports__id__in=report_ids).values_list(
+        "contamination_reports__id", "uuid"
+    )
+)
+
+
+def contamination_summaries(evaluation_ids: list[int]) -> dict[int, dict]:
+    """The latest contamination report of each evaluation as the API embeds it in the evaluation: without
+    hits and with its method's key only (the method itself is in the report's own answer). Evaluations
+    still pending are absent. Two kept statements for any number of evaluations."""
+    latest: dict[int, tuple] = {}
+    for evaluation_id, *report in _REPORTS_OF.run(evaluation_ids=list(evaluation_ids)):
+        latest.setdefault(evaluation_id, tuple(report))  # newest first: the first row of each
+    if not latest:
+        return {}
+    overlaps: dict[int, list[str]] = {}
+    for report_id, overlap_uuid in _OVERLAP_REPORTS_OF.run(report_ids=[r[0] for r in latest.values()]):
+        overlaps.setdefault(report_id, []).append(str(overlap_uuid))
+    return {
+        evaluation_id: {
+            "uuid": str(report_uuid),
+            "training_ancestry": summary.get("training_ancestry", []),
+            "summary": summary,
+            "method_key": method_key,
+            "overlap_reports": sorted(overlaps.get(report_id, [])),
+            "created_at": created_at.isoformat(),
+        }
+        for evaluation_id, (report_id, report_uuid, summary, method_key, created_at) in latest.items()
+    }
 
 
 def contaminated_records(report: ContaminationReport) -> list[dict]:
