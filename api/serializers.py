@@ -298,15 +298,19 @@ class DerivationSerializer(BuiltRows, serializers.ModelSerializer):
 
     @staticmethod
     def row(obj, context) -> dict:
-        source, target = obj.source.ref, obj.target.ref
-        return {
-            "source": source,
-            "target": target,
-            "transform": str(obj.transform),
-            "created_at": _datetime(obj.created_at),
-            "source_url": _link(context, "api:version-detail", ref=source),
-            "target_url": _link(context, "api:version-detail", ref=target),
-        }
+        return derivation_row(obj.source.ref, obj.target.ref, obj.transform, obj.created_at, context)
+
+
+def derivation_row(source: str, target: str, transform, created_at, context) -> dict:
+    """``DerivationSerializer``'s row of the edge ``source`` -> ``target`` (refs)."""
+    return {
+        "source": source,
+        "target": target,
+        "transform": str(transform),
+        "created_at": _datetime(created_at),
+        "source_url": _link(context, "api:version-detail", ref=source),
+        "target_url": _link(context, "api:version-detail", ref=target),
+    }
 
 
 class VersionListSerializer(serializers.ListSerializer):
@@ -395,7 +399,9 @@ class VersionSerializer(BuiltRows, serializers.ModelSerializer):
             "sketch_only": bool(obj.sketch_only),
             "created_by": _user_name(obj.created_by),
             "created_at": _datetime(obj.created_at),
-            "derived_from": [_edge_row(edge, ref, context) for edge in edges],
+            "derived_from": [
+                derivation_row(e.source_ref, ref, e.transform, e.created_at, context) for e in edges
+            ],
             "splits": [_split_summary_row(split, ref, context) for split in splits],
             "records_url": _link(context, "api:version-records", ref=ref),
             "fasta_url": _link(context, "api:version-fasta", ref=ref),
@@ -414,19 +420,6 @@ def version_rows(versions: list[DatasetVersion], context) -> list[dict]:
         VersionSerializer.row(v, context, edges=edges.get(v.pk, ()), splits=splits.get(v.pk, ()))
         for v in versions
     ]
-
-
-def _edge_row(edge: version_reads.EdgeRow, target: str, context) -> dict:
-    """``DerivationSerializer.row`` of an edge into ``target``."""
-    source = edge.source_ref
-    return {
-        "source": source,
-        "target": target,
-        "transform": str(edge.transform),
-        "created_at": _datetime(edge.created_at),
-        "source_url": _link(context, "api:version-detail", ref=source),
-        "target_url": _link(context, "api:version-detail", ref=target),
-    }
 
 
 def _split_summary_row(split: version_reads.SplitRow, version_ref: str, context) -> dict:

@@ -153,24 +153,16 @@ def version_derivations(version: DatasetVersion) -> tuple[list[Derivation], list
     query per level of the deeper side (a version without derivations costs one query, not two)."""
     from django.db.models import Q
 
-    up, down = [], []
-    up_frontier, down_frontier = [version.pk], [version.pk]
-    up_seen, down_seen = {version.pk}, {version.pk}
-    while up_frontier or down_frontier:
-        batch = list(
-            Derivation.objects.filter(
-                Q(target_id__in=up_frontier) | Q(source_id__in=down_frontier)
-            ).select_related("source__dataset", "target__dataset")
+    from .version_reads import walk_both_ways
+
+    def fetch(up, down):
+        return list(
+            Derivation.objects.filter(Q(target_id__in=up) | Q(source_id__in=down)).select_related(
+                "source__dataset", "target__dataset"
+            )
         )
-        ups = [e for e in batch if e.target_id in up_frontier]
-        downs = [e for e in batch if e.source_id in down_frontier]
-        up_frontier = [e.source_id for e in ups if e.source_id not in up_seen]
-        up_seen.update(up_frontier)
-        down_frontier = [e.target_id for e in downs if e.target_id not in down_seen]
-        down_seen.update(down_frontier)
-        up.extend(ups)
-        down.extend(downs)
-    return up, down
+
+    return walk_both_ways(version.pk, fetch)
 
 
 def version_ancestors(version: DatasetVersion) -> list[Derivation]:

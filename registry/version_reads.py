@@ -1,9 +1,9 @@
-"""What a page of versions shows besides the versions: their splits with parts, and the edges into them.
+"""What pages of versions show besides the versions: splits with parts, derivation edges, trained models.
 
-Two kept statements (:class:`registry.db.statements.Statement`) for any number of versions, in place
-of three prefetches (splits, their parts, derivations) that cost about 0.35 ms of Python each on
-every version list and detail (benchmarks/README.md, API load): 0.08 ms each. The orders are the
-prefetches': splits and parts by name, edges by creation (``Derivation.Meta.ordering``).
+Kept statements (:class:`registry.db.statements.Statement`) for any number of versions, in place of
+prefetches and querysets that cost about 0.35 ms of Python each on every version list, detail and
+lineage (benchmarks/README.md, API load): 0.08 ms each. The orders are the ORM's: splits and parts
+by name, edges by creation (``Derivation.Meta.ordering``), models by name and version.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from django.db.models import Q
+
 from .db.statements import Statement
-from .models import Derivation, Split
+from .models import Derivation, ModelVersion, Split
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,18 @@ class EdgeRow:
         return f"{self.source_name}@{self.source_version}"
 
 
+@dataclass(frozen=True)
+class WalkedEdge:
+    """A derivation edge met on a walk: both ends' ids and refs, and the edge's fields."""
+
+    source_id: int
+    target_id: int
+    source_ref: str
+    target_ref: str
+    transform: str
+    created_at: object
+
+
 _SPLITS = Statement(
     lambda version_ids: (
         Split.objects.filter(version_id__in=version_ids)
@@ -70,6 +84,70 @@ _EDGES_INTO = Statement(
         .values_list("target_id", "source__dataset__name", "source__version", "transform", "created_at")
     )
 )
+
+
+_EDGES_AROUND = Statement(
+    lambda up, down: (
+        Derivation.objects.filter(Q(target_id__in=up) | Q(source_id__in=down))
+        .order_by("created_at", "id")
+        .values_list(
+            "source_id",
+            "target_id",
+            "source__dataset__name",
+            "source__version",
+            "target__dataset__name",
+            "target__version",
+            "transform",
+            "created_at",
+        )
+    )
+)
+
+_TRAINED_ON_VERSION = Statement(
+    lambda version_id: (
+        ModelVersion.objects.filter(trained_on__version_id=version_id)
+        .order_by("model__name", "version")
+        .distinct()
+        .values_list("model__name", "version")
+    )
+)
+
+
+def walk_both_ways(version_id: int, fetch) -> tuple[list, list]:
+    """The derivation edges into a version and out of it, transitively, nearest first, walking both
+    ways at once: ``fetch(up, down)`` gives the edges whose target is in ``up`` or whose source is in
+    ``down`` (objects with ``source_id`` and ``target_id``), one call per level of the deeper side."""
+    up, down = [], []
+    up_frontier, down_frontier = [version_id], [version_id]
+    up_seen, down_seen = {version_id}, {version_id}
+    while up_frontier or down_frontier:
+        batch = fetch(up_frontier, down_frontier)
+        ups = [e for e in batch if e.target_id in up_frontier]
+        downs = [e for e in batch if e.source_id in down_frontier]
+        up_frontier = [e.source_id for e in ups if e.source_id not in up_seen]
+        up_seen.update(up_frontier)
+        down_frontier = [e.target_id for e in downs if e.target_id not in down_seen]
+        down_seen.update(down_frontier)
+        up.extend(ups)
+        down.extend(downs)
+    return up, down
+
+
+def walk_derivations(version_id: int) -> tuple[list[WalkedEdge], list[WalkedEdge]]:
+    """``selectors.version_derivations`` as rows, by a kept statement per level."""
+
+    def fetch(up, down):
+        return [
+            WalkedEdge(source, target, f"{sn}@{sv}", f"{tn}@{tv}", transform, created)
+            for source, target, sn, sv, tn, tv, transform, created in _EDGES_AROUND.run(up=up, down=down)
+        ]
+
+    return walk_both_ways(version_id, fetch)
+
+
+def models_trained_on(version_id: int) -> list[str]:
+    """Refs of the model versions trained on the version or on a part of it, by model name and version."""
+    return [f"{name}@{version}" for name, version in _TRAINED_ON_VERSION.run(version_id=version_id)]
 
 
 def splits_of(version_ids: list[int]) -> dict[int, list[SplitRow]]:

@@ -23,13 +23,12 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from registry import selectors
+from registry import version_reads
 from registry.errors import refuse_sketch_only
 from registry.models import (
     Dataset,
     DatasetVersion,
     Derivation,
-    ModelVersion,
     Record,
     RecordSet,
     Split,
@@ -70,6 +69,7 @@ from ..serializers import (
     VersionSerializer,
     VersionUploadSerializer,
     VersionUploadWithDatasetSerializer,
+    derivation_row,
 )
 from ..uploads import (
     StoredUpload,
@@ -139,6 +139,10 @@ def records_page(view, records, position: str = "position"):
     columns = RECORD_COLUMNS if position in RECORD_COLUMNS else (*RECORD_COLUMNS, position)
     page = view.paginate_queryset(view.filter_queryset(records).values(*columns))
     return view.get_paginated_response(RecordSerializer(page, many=True).data)
+
+
+def _walked(edge: version_reads.WalkedEdge, context) -> dict:
+    return derivation_row(edge.source_ref, edge.target_ref, edge.transform, edge.created_at, context)
 
 
 class UploadMixin:
@@ -584,22 +588,19 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         version = lookup_version(ref)
         context = self.get_serializer_context()
         splits = splits_queryset().filter(version=version).order_by("name")
-        record_sets = RecordSet.objects.filter(version=version)
-        trained = (
-            ModelVersion.objects.filter(trained_on__in=record_sets)
-            .select_related("model")
-            .distinct()
-            .order_by("model__name", "version")
+        evaluations = (
+            evaluations_queryset()
+            .filter(record_set__in=RecordSet.objects.filter(version=version))
+            .order_by("created_at", "uuid")
         )
-        evaluations = evaluations_queryset().filter(record_set__in=record_sets).order_by("created_at", "uuid")
-        ancestors, descendants = selectors.version_derivations(version)
+        ancestors, descendants = version_reads.walk_derivations(version.pk)
         return Response(
             {
                 "version": version.ref,
-                "ancestors": DerivationSerializer(ancestors, many=True, context=context).data,
-                "descendants": DerivationSerializer(descendants, many=True, context=context).data,
+                "ancestors": [_walked(e, context) for e in ancestors],
+                "descendants": [_walked(e, context) for e in descendants],
                 "splits": SplitSerializer(splits, many=True, context=context).data,
-                "trained_models": [m.ref for m in trained],
+                "trained_models": version_reads.models_trained_on(version.pk),
                 "evaluations": EvaluationSerializer(evaluations, many=True, context=context).data,
             }
         )
