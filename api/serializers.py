@@ -429,18 +429,20 @@ def _split_summary_row(split: version_reads.SplitRow, version_ref: str, context)
         "uuid": str(split.uuid),
         "url": _link(context, "api:split-detail", uuid=split.uuid),
         "shared_ids_allowed": bool(split.shared_ids_allowed),
-        "parts": [
-            {
-                "name": str(p.name),
-                "uuid": str(p.uuid),
-                "ref": f"{version_ref}/{split.name}:{p.name}",
-                "role": _optional(str, p.role),
-                "record_count": int(p.record_count),
-                "url": _link(context, "api:part-detail", uuid=p.uuid),
-                "records_url": _link(context, "api:part-records", uuid=p.uuid),
-            }
-            for p in split.parts
-        ],
+        "parts": [_part_row(p, version_ref, split.name, context) for p in split.parts],
+    }
+
+
+def _part_row(part: version_reads.PartRow, version_ref: str, split_name: str, context) -> dict:
+    """``SplitPartSummarySerializer.row`` of a part of the split ``split_name`` of ``version_ref``."""
+    return {
+        "name": str(part.name),
+        "uuid": str(part.uuid),
+        "ref": f"{version_ref}/{split_name}:{part.name}",
+        "role": _optional(str, part.role),
+        "record_count": int(part.record_count),
+        "url": _link(context, "api:part-detail", uuid=part.uuid),
+        "records_url": _link(context, "api:part-records", uuid=part.uuid),
     }
 
 
@@ -487,6 +489,15 @@ RECORD_COLUMNS = (
 )
 
 
+class SplitListSerializer(serializers.ListSerializer):
+    """A page of splits: their parts by one statement for the whole page."""
+
+    def to_representation(self, data):
+        splits = list(data.all() if hasattr(data, "all") else data)
+        parts = version_reads.parts_of([s.pk for s in splits]) if splits else {}
+        return [SplitSerializer.row(s, self.context, parts=parts.get(s.pk, ())) for s in splits]
+
+
 class SplitSerializer(SplitSummarySerializer):
     version = serializers.CharField(source="version.ref", read_only=True)
     attestation = serializers.SerializerMethodField(
@@ -513,9 +524,15 @@ class SplitSerializer(SplitSummarySerializer):
             "attestation",
         ]
         read_only_fields = fields
+        list_serializer_class = SplitListSerializer
 
     def get_created_by(self, obj) -> str | None:
         return _user_name(obj.created_by)
+
+    def to_representation(self, instance):
+        return self.row(
+            instance, self.context, parts=version_reads.parts_of([instance.pk]).get(instance.pk, ())
+        )
 
     def get_attestation(self, obj) -> dict | None:
         return self._attestation(obj)
@@ -530,7 +547,8 @@ class SplitSerializer(SplitSummarySerializer):
         return split_attestation(obj)
 
     @staticmethod
-    def row(obj, context) -> dict:
+    def row(obj, context, *, parts=()) -> dict:
+        """``obj``'s row, with its parts from :func:`registry.version_reads.parts_of`."""
         ref = obj.version.ref
         return {
             "name": str(obj.name),
@@ -541,7 +559,7 @@ class SplitSerializer(SplitSummarySerializer):
             "shared_ids_allowed": bool(obj.shared_ids_allowed),
             "created_by": _user_name(obj.created_by),
             "created_at": _datetime(obj.created_at),
-            "parts": [SplitPartSummarySerializer.row(p, context) for p in obj.parts.all()],
+            "parts": [_part_row(p, ref, obj.name, context) for p in parts],
             "claimed_max_identity": _optional(float, obj.claimed_max_identity),
             "claimed_coverage": _optional(float, obj.claimed_coverage),
             "provenance": obj.provenance,

@@ -14,7 +14,7 @@ from uuid import UUID
 from django.db.models import Q
 
 from .db.statements import Statement
-from .models import Derivation, ModelVersion, Split
+from .models import Derivation, ModelVersion, Split, SplitPart
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,23 @@ def walk_derivations(version_id: int) -> tuple[list[WalkedEdge], list[WalkedEdge
 def models_trained_on(version_id: int) -> list[str]:
     """Refs of the model versions trained on the version or on a part of it, by model name and version."""
     return [f"{name}@{version}" for name, version in _TRAINED_ON_VERSION.run(version_id=version_id)]
+
+
+_PARTS_OF = Statement(
+    lambda split_ids: (
+        SplitPart.objects.filter(split_id__in=split_ids)
+        .order_by("split_id", "name")
+        .values_list("split_id", "name", "uuid", "role", "record_count")
+    )
+)
+
+
+def parts_of(split_ids: list[int]) -> dict[int, list[PartRow]]:
+    """Each split's parts, by name; splits without parts absent."""
+    found: dict[int, list[PartRow]] = {}
+    for split_id, name, uuid, role, count in _PARTS_OF.run(split_ids=list(split_ids)):
+        found.setdefault(split_id, []).append(PartRow(name=name, uuid=uuid, role=role, record_count=count))
+    return found
 
 
 def splits_of(version_ids: list[int]) -> dict[int, list[SplitRow]]:

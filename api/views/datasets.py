@@ -122,10 +122,10 @@ def versions_queryset():
 
 
 def splits_queryset():
-    """Splits with their version, creator, parts (by name) and latest attestation: a constant number of
-    queries for any number of splits (``SplitSerializer`` reads ``latest_attestations``)."""
+    """Splits with their version, creator and latest attestation (``SplitSerializer`` reads
+    ``latest_attestations``; it reads the parts of a whole page at once): a constant number of queries
+    for any number of splits."""
     return Split.objects.select_related("version__dataset", "created_by").prefetch_related(
-        Prefetch("parts", SplitPart.objects.order_by("name")),
         Prefetch("attestations", latest_attestations(), to_attr="latest_attestations"),
     )
 
