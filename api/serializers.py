@@ -254,15 +254,7 @@ class SplitPartSummarySerializer(BuiltRows, serializers.ModelSerializer):
 
     @staticmethod
     def row(obj, context) -> dict:
-        return {
-            "name": str(obj.name),
-            "uuid": str(obj.uuid),
-            "ref": f"{obj.split.version.ref}/{obj.split.name}:{obj.name}",
-            "role": _optional(str, obj.role),
-            "record_count": int(obj.record_count),
-            "url": _link(context, "api:part-detail", uuid=obj.uuid),
-            "records_url": _link(context, "api:part-records", uuid=obj.uuid),
-        }
+        return _part_row(obj, obj.split.version.ref, obj.split.name, context)
 
 
 class SplitSummarySerializer(BuiltRows, serializers.ModelSerializer):
@@ -433,8 +425,9 @@ def _split_summary_row(split: version_reads.SplitRow, version_ref: str, context)
     }
 
 
-def _part_row(part: version_reads.PartRow, version_ref: str, split_name: str, context) -> dict:
-    """``SplitPartSummarySerializer.row`` of a part of the split ``split_name`` of ``version_ref``."""
+def _part_row(part, version_ref: str, split_name: str, context) -> dict:
+    """``SplitPartSummarySerializer.row`` of a part (a ``SplitPart`` or a ``version_reads.PartRow``) of
+    the split ``split_name`` of ``version_ref``."""
     return {
         "name": str(part.name),
         "uuid": str(part.uuid),
