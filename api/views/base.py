@@ -11,6 +11,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from registry.db.statements import Statement
 from registry.errors import RegistryError
 from registry.models import DatasetVersion, Evaluation, Job, ModelVersion
 from registry.refs import parse_ref
@@ -119,11 +120,10 @@ def one_or_none(queryset):
         return None
 
 
-def _ref_q(ref: str, *, name_field: str, what: str, prefix: str = "") -> Q:
-    """A filter on the object ``ref`` names (``name@version``, ``name_field`` holding the name, or a UUID),
-    under ``prefix``; 404 for a reference that is neither."""
+def _ref_key(ref: str, *, what: str) -> uuid_module.UUID | tuple[str, str]:
+    """The UUID, or the (name, version), that ``ref`` names; 404 for a reference that is neither."""
     try:
-        key = uuid_module.UUID(ref)
+        return uuid_module.UUID(ref)
     except ValueError:
         try:
             parsed = parse_ref(ref, allow_part=False)
@@ -131,8 +131,37 @@ def _ref_q(ref: str, *, name_field: str, what: str, prefix: str = "") -> Q:
             raise exceptions.NotFound(
                 f"{ref!r} is not a {what} reference: use name@version or a UUID."
             ) from None
-        return Q(**{f"{prefix}{name_field}": parsed.name, f"{prefix}version": parsed.version})
+        return parsed.name, parsed.version
+
+
+def _ref_q(ref: str, *, name_field: str, what: str, prefix: str = "") -> Q:
+    """A filter on the object ``ref`` names (``name@version``, ``name_field`` holding the name, or a UUID),
+    under ``prefix``; 404 for a reference that is neither."""
+    key = _ref_key(ref, what=what)
+    if isinstance(key, tuple):
+        return Q(**{f"{prefix}{name_field}": key[0], f"{prefix}version": key[1]})
     return Q(**{f"{prefix}uuid": key})
+
+
+_READABLE_BY_NAME = Statement(
+    lambda name, version: DatasetVersion.objects.filter(
+        dataset__name=name, version=version, sketch_only=False
+    ).values_list("id")
+)
+_READABLE_BY_UUID = Statement(
+    lambda key: DatasetVersion.objects.filter(uuid=key, sketch_only=False).values_list("id")
+)
+
+
+def readable_version_id(ref: str) -> int | None:
+    """The id of the version ``ref`` names if its records can be read (it is not sketch-only), else
+    ``None``; 404 for a reference that names no version. A kept statement: a records page asks it first."""
+    key = _ref_key(ref, what="dataset version")
+    if isinstance(key, tuple):
+        rows = _READABLE_BY_NAME.run(name=key[0], version=key[1])
+    else:
+        rows = _READABLE_BY_UUID.run(key=key)
+    return rows[0][0] if rows else None
 
 
 def _lookup_by_ref(ref: str, queryset, *, name_field: str, what: str):

@@ -7,7 +7,7 @@ import uuid as uuid_module
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, F, Prefetch, Subquery
+from django.db.models import Count, F, Prefetch
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -88,8 +88,8 @@ from .base import (
     lookup_version,
     one_or_none,
     parse_uuid,
+    readable_version_id,
     server_paths_hidden,
-    version_key_q,
 )
 from .cite import CITE_ERROR_STATUSES, cite_format_action
 
@@ -480,23 +480,16 @@ class VersionViewSet(UploadMixin, ApiViewMixin, mixins.CreateModelMixin, viewset
         search_fields=["identifier", "description"],
     )
     def records(self, request, ref=None):
-        # One query for a page: the records are filtered by the version's public key; only an empty
-        # page (or an error) looks the version up, so that an unknown one is still a 404 and a
-        # sketch-only one (no residues: none of its records match) still a 409. The version is a
-        # scalar subquery, not a join: PostgreSQL then reads the page off the (version, position)
-        # index and stops after it; through the join it sorted records for each page (with a
-        # registry of 76,000 records, all of them: benchmarks/README.md, "API pages").
-        version_id = (
-            DatasetVersion.objects.filter(version_key_q(ref), sketch_only=False).order_by().values("id")
-        )
-        try:
-            response = records_page(self, Record.objects.filter(version_id=Subquery(version_id)))
-        except exceptions.APIException:
-            refuse_sketch_only(lookup_version(ref))
-            raise
-        if not response.data["results"]:
-            refuse_sketch_only(lookup_version(ref))
-        return response
+        # The version's id first (a kept statement), then the page by it: PostgreSQL reads the page
+        # off the (version, position) index and stops after it (through a join on the version it
+        # sorted records for each page: with a registry of 76,000 records, all of them:
+        # benchmarks/README.md, "API pages"). An unknown version is a 404 and a sketch-only one (no
+        # residues) a 409, before any cursor or filter is read.
+        version_id = readable_version_id(ref)
+        if version_id is None:
+            refuse_sketch_only(lookup_version(ref))  # 404 or 409; a version deleted meanwhile: 404
+            raise exceptions.NotFound(f"No dataset version {ref!r}.")
+        return records_page(self, Record.objects.filter(version_id=version_id))
 
     @extend_schema(
         methods=["GET"],

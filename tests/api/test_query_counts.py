@@ -113,8 +113,8 @@ API = {
     "/api/v1/versions/": 3,  # the versions, their splits with parts, the edges into them
     "/api/v1/versions/?dataset=bench": 3,  # the versions, their splits with parts, the edges into them
     "/api/v1/versions/bench@1/": 3,  # the versions, their splits with parts, the edges into them
-    "/api/v1/versions/bench@1/records/?page_size=5": 1,
-    "/api/v1/versions/bench@1/records/?page_size=5&search=HB": 1,
+    "/api/v1/versions/bench@1/records/?page_size=5": 2,  # the version id (a kept statement), the page
+    "/api/v1/versions/bench@1/records/?page_size=5&search=HB": 2,
     "/api/v1/versions/bench@1/lineage/": 9,
     "/api/v1/versions/train-0@1/lineage/": 6,
     "/api/v1/versions/source@1/lineage/": 6,  # derivations: a level with the n children, one without
