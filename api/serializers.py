@@ -656,6 +656,17 @@ class MLModelSerializer(serializers.ModelSerializer):
         return _absolute(self.context, reverse("api:model-version-list") + f"?model={obj.name}")
 
 
+class ModelVersionListSerializer(serializers.ListSerializer):
+    """A page of model versions: what they were trained on by one statement for the whole page."""
+
+    def to_representation(self, data):
+        versions = list(data.all() if hasattr(data, "all") else data)
+        trained = version_reads.training_sets_of([v.pk for v in versions]) if versions else {}
+        return [
+            ModelVersionSerializer.row(v, self.context, trained_on=trained.get(v.pk, [])) for v in versions
+        ]
+
+
 class ModelVersionSerializer(BuiltRows, serializers.ModelSerializer):
     ref = serializers.CharField(read_only=True, help_text="name@version")
     url = LinkField("api:model-version-detail", lambda m: {"ref": m.ref})
@@ -689,6 +700,11 @@ class ModelVersionSerializer(BuiltRows, serializers.ModelSerializer):
             "evaluations_url",
         ]
         read_only_fields = fields
+        list_serializer_class = ModelVersionListSerializer
+
+    def to_representation(self, instance):
+        trained = version_reads.training_sets_of([instance.pk]).get(instance.pk, [])
+        return self.row(instance, self.context, trained_on=trained)
 
     def get_base(self, obj) -> str | None:
         return obj.base.ref if obj.base_id is not None else None
@@ -704,8 +720,11 @@ class ModelVersionSerializer(BuiltRows, serializers.ModelSerializer):
         return _absolute(self.context, reverse("api:evaluation-list") + f"?model_version={obj.ref}")
 
     @staticmethod
-    def row(obj, context) -> dict:
+    def row(obj, context, *, trained_on=None) -> dict:
+        """``obj``'s row; ``trained_on`` as :func:`registry.version_reads.training_sets_of` gave it, or read."""
         ref = obj.ref
+        if trained_on is None:
+            trained_on = sorted(record_set_ref(rs) for rs in obj.trained_on.all())
         return {
             "ref": ref,
             "uuid": str(obj.uuid),
@@ -713,7 +732,7 @@ class ModelVersionSerializer(BuiltRows, serializers.ModelSerializer):
             "model": str(obj.model.name),
             "version": str(obj.version),
             "base": obj.base.ref if obj.base_id is not None else None,
-            "trained_on": sorted(record_set_ref(rs) for rs in obj.trained_on.all()),
+            "trained_on": trained_on,
             "code_url": str(obj.code_url),
             "parameters": obj.parameters,
             "created_by": _user_name(obj.created_by),

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -17,7 +17,6 @@ from registry.models import (
     Job,
     MLModel,
     ModelVersion,
-    RecordSet,
 )
 from registry.overlap import selectors as overlap_selectors
 from registry.services import evaluation_record, model_version_register
@@ -54,10 +53,9 @@ from .datasets import CITE_PARAMETERS, CITE_RESPONSES
 
 
 def model_versions_queryset():
-    trained = RecordSet.objects.select_related("version__dataset", "part__split")
-    return ModelVersion.objects.select_related("model", "base__model", "created_by").prefetch_related(
-        Prefetch("trained_on", queryset=trained)
-    )
+    """Model versions with their model, base and creator; what they were trained on is read by
+    ``ModelVersionSerializer`` for a whole page at once (``registry.version_reads.training_sets_of``)."""
+    return ModelVersion.objects.select_related("model", "base__model", "created_by")
 
 
 @extend_schema_view(
