@@ -13,6 +13,9 @@ for every distinct URL, the number of SQL queries and the median wall time of ``
     DATABASE_URL=... python benchmarks/profile_requests.py api --mix [--token] [--cprofile FILE]
     # every distinct URL's answer (status, content type, JSON), to compare two builds on one database
     DATABASE_URL=... python benchmarks/profile_requests.py api --dump FILE
+    # the garbage collector's pauses over the mix, with and without gc.freeze() after the warm-up
+    # (what config/gunicorn.conf.py's post_worker_init does in each worker)
+    DATABASE_URL=... python benchmarks/profile_requests.py api --mix --gc [--gc-freeze]
 
 Less noisy than the load runs on a shared machine: query counts do not depend on the load at all.
 """
@@ -52,6 +55,34 @@ def profile(client, paths: list[str], headers: dict, repeat: int) -> list[tuple[
                 times.append((time.perf_counter() - started) * 1000)
         out.append((path, len(queries.captured_queries), statistics.median(times), statistics.median(cpu)))
     return out
+
+
+def gc_pauses(freeze: bool):
+    """Start timing every collection of the garbage collector (after ``gc.freeze()`` if ``freeze``);
+    returns a function that stops and gives, per generation: collections, total and longest ms."""
+    import gc
+
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    started = [0.0]
+
+    def timer(phase, info):
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses[info["generation"]].append((time.perf_counter() - started[0]) * 1000)
+
+    gc.callbacks.append(timer)
+
+    def stop() -> dict:
+        gc.callbacks.remove(timer)
+        if freeze:
+            gc.unfreeze()
+        return {g: (len(p), sum(p), max(p, default=0.0)) for g, p in pauses.items()}
+
+    return stop
 
 
 def run_mix(client, mix: list[str], headers: dict, rounds: int, cprofile: str | None) -> list[float]:
@@ -100,6 +131,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the mix with --mix")
     parser.add_argument("--cprofile", help="with --mix: write the last round's cProfile stats here")
     parser.add_argument("--dump", help="write every distinct URL's answer as JSON to this file (api)")
+    parser.add_argument("--gc", action="store_true", help="with --mix: the garbage collector's pauses")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="with --gc: gc.freeze() after the warm-up, as the workers do"
+    )
     args = parser.parse_args()
 
     import django
@@ -132,11 +167,23 @@ def main() -> int:
             headers["HTTP_AUTHORIZATION"] = f"Token {key}"
         mix = build_mix(lambda p: client.get(p, **headers).json(), seeded)
         if args.mix:
+            if args.gc:
+                for path in set(mix):  # what a worker has loaded before it freezes
+                    client.get(path, **headers)
+                stop = gc_pauses(args.gc_freeze)
             cpu = run_mix(client, mix, headers, args.rounds, args.cprofile)
             print(
                 f"{len(mix)} requests x {args.rounds} rounds, CPU ms per request (time.process_time): "
                 + " ".join(f"{ms:.2f}" for ms in cpu)
             )
+            if args.gc:
+                print(
+                    f"garbage collector{' after gc.freeze()' if args.gc_freeze else ''}, over those rounds:"
+                )
+                for generation, (count, total, longest) in stop().items():
+                    print(
+                        f"  generation {generation}: {count} collections, {total:.0f} ms in all, longest {longest:.1f} ms"
+                    )
             return 0
         paths = sorted(set(mix))
         if args.dump:

@@ -47,11 +47,12 @@ util.write_error = json_error
 def post_worker_init(worker):
     """Load what a first request would, then take all of it out of the garbage collector's sight.
 
-    A Django worker holds some 120,000 long-lived objects (modules, classes, URL patterns,
-    serializer fields) that every full collection walks: 58 ms each, several times a minute under
-    load, while the requests queued behind that worker wait. ``gc.freeze()`` moves them to the
-    permanent generation, which no collection walks (a full collection then takes about 5-10 ms).
-    Measured in benchmarks/README.md, API load.
+    A Django worker holds some hundred thousand long-lived objects (modules, classes, URL patterns,
+    serializer fields) that every full collection walks while the requests queued behind that
+    worker wait: over 6,000 requests of the load mix a full collection took up to 87.5 ms, and up to
+    18.1 ms after ``gc.freeze()``, which moves them to the permanent generation that no collection
+    walks (``benchmarks/profile_requests.py api --mix --gc [--gc-freeze]``; benchmarks/README.md,
+    API load: the p99 under load fell with it).
     """
     import gc
     from importlib import import_module
