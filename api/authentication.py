@@ -4,55 +4,35 @@
 libraries send by default; ``Token`` is DRF's. The key is the same either way.
 
 The key is looked up as DRF does (the token and its user, one query, an inactive user refused), by a
-statement built once per process instead of a queryset built on every request: an authenticated
-request paid about 0.25 ms of Python for that queryset, a tenth of its time (benchmarks/README.md,
-API load).
+kept statement (``registry.db.statements``) instead of a queryset built on every request: an
+authenticated request paid about 0.25 ms of Python for that queryset, a tenth of its time
+(benchmarks/README.md, API load).
 """
 
-import weakref
 from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 
+from registry.db.statements import Statement
+
 KEYWORDS = (b"token", b"bearer")
 
 
 @cache
-def _lookup(token_model, alias: str):
-    """The statement that reads a user's columns and the token's ``created`` by key, the user's field
-    names, and the columns with a memo of their converters per connection (see :func:`_converters`)."""
-    connection = connections[alias]
-    qn = connection.ops.quote_name
-    user_model = get_user_model()
-    users, tokens = qn(user_model._meta.db_table), qn(token_model._meta.db_table)
-    user_fields = list(user_model._meta.concrete_fields)
-    created = token_model._meta.get_field("created")
-    columns = [f.get_col(user_model._meta.db_table) for f in user_fields]
-    columns.append(created.get_col(token_model._meta.db_table))
-    sql = (
-        f"SELECT {', '.join(f'{users}.{qn(f.column)}' for f in user_fields)}, {tokens}.{qn(created.column)} "
-        f"FROM {tokens} INNER JOIN {users} "
-        f"ON {tokens}.{qn(token_model._meta.get_field('user').column)} = {users}.{qn(user_model._meta.pk.column)} "
-        f"WHERE {tokens}.{qn(token_model._meta.pk.column)} = %s"
+def _lookup(token_model) -> tuple[Statement, list[str]]:
+    """The statement that reads a user's columns and the token's ``created`` by key, and the user's
+    field names in its order (built on first use: the models are not loaded when this module is)."""
+    fields = list(get_user_model()._meta.concrete_fields)
+    statement = Statement(
+        lambda key: token_model.objects.filter(pk=key).values_list(
+            *(f"user__{f.name}" for f in fields), "created"
+        )
     )
-    return sql, [f.attname for f in user_fields], columns, weakref.WeakKeyDictionary()
-
-
-def _converters(columns, memo, connection) -> list:
-    """What Django's compiler applies to each column's value (booleans and datetimes on SQLite, for
-    one), once per connection: they are bound to its operations, and each thread has its own."""
-    found = memo.get(connection)
-    if found is None:
-        found = memo[connection] = [
-            (col, [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)])
-            for col in columns
-        ]
-    return found
+    return statement, [f.attname for f in fields]
 
 
 class TokenOrBearerAuthentication(TokenAuthentication):
@@ -75,27 +55,20 @@ class TokenOrBearerAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key):
         token_model = self.get_model()
+        statement, user_fields = _lookup(token_model)
         alias = token_model.objects.db
-        sql, user_fields, columns, memo = _lookup(token_model, alias)
-        connection = connections[alias]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [key])
-            row = cursor.fetchone()
-        if row is None:
+        rows = statement.run(using=alias, key=key)
+        if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        values = []
-        for value, (col, converters) in zip(row, _converters(columns, memo, connection), strict=True):
-            for convert in converters:
-                value = convert(value, col, connection)
-            values.append(value)
-        user = get_user_model().from_db(alias, user_fields, values[:-1])
+        *values, created = rows[0]
+        user = get_user_model().from_db(alias, user_fields, values)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         meta = token_model._meta
         token = token_model.from_db(
             alias,
             [meta.pk.attname, meta.get_field("user").attname, meta.get_field("created").attname],
-            [key, user.pk, values[-1]],
+            [key, user.pk, created],
         )
         token.user = user
         return user, token

@@ -15,5 +15,4 @@ def contamination_summary(evaluation, context) -> dict | None:
 
 def contamination_summaries(evaluations) -> dict:
     """``contamination_summary`` of each of ``evaluations``, by primary key, in two queries for all."""
-    ids = [e.pk for e in evaluations]
-    return overlap_selectors.contamination_summaries(ids) if ids else {}
+    return overlap_selectors.contamination_summaries([e.pk for e in evaluations])

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
+from django.db.models.manager import BaseManager
 from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils.http import RFC3986_SUBDELIMS
 from drf_spectacular.types import OpenApiTypes
@@ -160,6 +161,29 @@ class BuiltRows:
         raise NotImplementedError
 
 
+class PageRows(serializers.ListSerializer):
+    """The list of a :class:`BatchedRows` serializer: its rows built by ``rows`` for the whole page."""
+
+    def to_representation(self, data):
+        items = data.all() if isinstance(data, BaseManager) else data
+        return self.child.rows(list(items), self.context)
+
+
+class BatchedRows(BuiltRows):
+    """``BuiltRows`` whose rows show more than the object holds (a version's splits, an evaluation's
+    contamination): ``rows(objects, context)`` reads that for all the objects of a page at once, by
+    the kept statements of ``registry.version_reads`` and ``registry.overlap.selectors``, instead of a
+    prefetch or a query per row. One object is a page of one; ``Meta.list_serializer_class`` is
+    :class:`PageRows`."""
+
+    def to_representation(self, instance):
+        return self.rows([instance], self.context)[0]
+
+    @classmethod
+    def rows(cls, objects: list, context) -> list[dict]:
+        raise NotImplementedError
+
+
 @extend_schema_field(OpenApiTypes.URI)
 class LinkField(serializers.Field):
     """An absolute link to another API resource, built from the object's public keys."""
@@ -305,14 +329,7 @@ def derivation_row(source: str, target: str, transform, created_at, context) -> 
     }
 
 
-class VersionListSerializer(serializers.ListSerializer):
-    """A page of versions: their splits, parts and edges in by two statements for the whole page."""
-
-    def to_representation(self, data):
-        return version_rows(list(data.all() if hasattr(data, "all") else data), self.context)
-
-
-class VersionSerializer(BuiltRows, serializers.ModelSerializer):
+class VersionSerializer(BatchedRows, serializers.ModelSerializer):
     ref = serializers.CharField(read_only=True, help_text="name@version")
     url = LinkField("api:version-detail", lambda v: {"ref": v.ref})
     dataset = serializers.CharField(source="dataset.name", read_only=True)
@@ -362,16 +379,19 @@ class VersionSerializer(BuiltRows, serializers.ModelSerializer):
             "croissant_url",
         ]
         read_only_fields = fields
-        list_serializer_class = VersionListSerializer
+        list_serializer_class = PageRows
 
     def get_created_by(self, obj) -> str | None:
         return _user_name(obj.created_by)
 
-    def to_representation(self, instance):
-        return version_rows([instance], self.context)[0]
+    @classmethod
+    def rows(cls, versions, context) -> list[dict]:
+        ids = [v.pk for v in versions]
+        splits, edges = version_reads.splits_of(ids), version_reads.edges_into(ids)
+        return [cls.row(v, context, edges=edges.get(v.pk, ()), splits=splits.get(v.pk, ())) for v in versions]
 
     @staticmethod
-    def row(obj, context, *, edges=(), splits=()) -> dict:
+    def row(obj, context, *, edges, splits) -> dict:
         """``obj``'s row, with the edges into it and its splits from :mod:`registry.version_reads`."""
         ref = obj.ref
         return {
@@ -402,16 +422,6 @@ class VersionSerializer(BuiltRows, serializers.ModelSerializer):
             "cite_url": _link(context, "api:version-cite", ref=ref),
             "croissant_url": _link(context, "api:version-croissant", ref=ref),
         }
-
-
-def version_rows(versions: list[DatasetVersion], context) -> list[dict]:
-    """The rows of ``versions``, with their splits and the edges into them read for all of them at once."""
-    ids = [v.pk for v in versions]
-    splits, edges = (version_reads.splits_of(ids), version_reads.edges_into(ids)) if ids else ({}, {})
-    return [
-        VersionSerializer.row(v, context, edges=edges.get(v.pk, ()), splits=splits.get(v.pk, ()))
-        for v in versions
-    ]
 
 
 def _split_summary_row(split: version_reads.SplitRow, version_ref: str, context) -> dict:
@@ -482,16 +492,7 @@ RECORD_COLUMNS = (
 )
 
 
-class SplitListSerializer(serializers.ListSerializer):
-    """A page of splits: their parts by one statement for the whole page."""
-
-    def to_representation(self, data):
-        splits = list(data.all() if hasattr(data, "all") else data)
-        parts = version_reads.parts_of([s.pk for s in splits]) if splits else {}
-        return [SplitSerializer.row(s, self.context, parts=parts.get(s.pk, ())) for s in splits]
-
-
-class SplitSerializer(SplitSummarySerializer):
+class SplitSerializer(BatchedRows, SplitSummarySerializer):
     version = serializers.CharField(source="version.ref", read_only=True)
     attestation = serializers.SerializerMethodField(
         help_text="The latest attestation (verify_split): max cross-part identity, violations, claim; or null."
@@ -517,15 +518,15 @@ class SplitSerializer(SplitSummarySerializer):
             "attestation",
         ]
         read_only_fields = fields
-        list_serializer_class = SplitListSerializer
+        list_serializer_class = PageRows
 
     def get_created_by(self, obj) -> str | None:
         return _user_name(obj.created_by)
 
-    def to_representation(self, instance):
-        return self.row(
-            instance, self.context, parts=version_reads.parts_of([instance.pk]).get(instance.pk, ())
-        )
+    @classmethod
+    def rows(cls, splits, context) -> list[dict]:
+        parts = version_reads.parts_of([s.pk for s in splits])
+        return [cls.row(s, context, parts=parts.get(s.pk, ())) for s in splits]
 
     def get_attestation(self, obj) -> dict | None:
         return self._attestation(obj)
@@ -540,7 +541,7 @@ class SplitSerializer(SplitSummarySerializer):
         return split_attestation(obj)
 
     @staticmethod
-    def row(obj, context, *, parts=()) -> dict:
+    def row(obj, context, *, parts) -> dict:
         """``obj``'s row, with its parts from :func:`registry.version_reads.parts_of`."""
         ref = obj.version.ref
         return {
@@ -656,18 +657,7 @@ class MLModelSerializer(serializers.ModelSerializer):
         return _absolute(self.context, reverse("api:model-version-list") + f"?model={obj.name}")
 
 
-class ModelVersionListSerializer(serializers.ListSerializer):
-    """A page of model versions: what they were trained on by one statement for the whole page."""
-
-    def to_representation(self, data):
-        versions = list(data.all() if hasattr(data, "all") else data)
-        trained = version_reads.training_sets_of([v.pk for v in versions]) if versions else {}
-        return [
-            ModelVersionSerializer.row(v, self.context, trained_on=trained.get(v.pk, [])) for v in versions
-        ]
-
-
-class ModelVersionSerializer(BuiltRows, serializers.ModelSerializer):
+class ModelVersionSerializer(BatchedRows, serializers.ModelSerializer):
     ref = serializers.CharField(read_only=True, help_text="name@version")
     url = LinkField("api:model-version-detail", lambda m: {"ref": m.ref})
     model = serializers.CharField(source="model.name", read_only=True)
@@ -700,11 +690,12 @@ class ModelVersionSerializer(BuiltRows, serializers.ModelSerializer):
             "evaluations_url",
         ]
         read_only_fields = fields
-        list_serializer_class = ModelVersionListSerializer
+        list_serializer_class = PageRows
 
-    def to_representation(self, instance):
-        trained = version_reads.training_sets_of([instance.pk]).get(instance.pk, [])
-        return self.row(instance, self.context, trained_on=trained)
+    @classmethod
+    def rows(cls, versions, context) -> list[dict]:
+        trained = version_reads.training_sets_of([v.pk for v in versions])
+        return [cls.row(v, context, trained_on=trained.get(v.pk, [])) for v in versions]
 
     def get_base(self, obj) -> str | None:
         return obj.base.ref if obj.base_id is not None else None
@@ -720,11 +711,9 @@ class ModelVersionSerializer(BuiltRows, serializers.ModelSerializer):
         return _absolute(self.context, reverse("api:evaluation-list") + f"?model_version={obj.ref}")
 
     @staticmethod
-    def row(obj, context, *, trained_on=None) -> dict:
-        """``obj``'s row; ``trained_on`` as :func:`registry.version_reads.training_sets_of` gave it, or read."""
+    def row(obj, context, *, trained_on) -> dict:
+        """``obj``'s row; ``trained_on`` as :func:`registry.version_reads.training_sets_of` gives it."""
         ref = obj.ref
-        if trained_on is None:
-            trained_on = sorted(record_set_ref(rs) for rs in obj.trained_on.all())
         return {
             "ref": ref,
             "uuid": str(obj.uuid),
@@ -742,23 +731,7 @@ class ModelVersionSerializer(BuiltRows, serializers.ModelSerializer):
         }
 
 
-class EvaluationListSerializer(serializers.ListSerializer):
-    """A page of evaluations: their contamination summaries by two statements for the whole page."""
-
-    def to_representation(self, data):
-        from . import overlap_bridge
-
-        evaluations = list(data.all() if hasattr(data, "all") else data)
-        summaries = overlap_bridge.contamination_summaries(evaluations)
-        return [
-            EvaluationSerializer.row(e, self.context, contamination=summaries.get(e.pk)) for e in evaluations
-        ]
-
-
-_UNREAD = object()
-
-
-class EvaluationSerializer(BuiltRows, serializers.ModelSerializer):
+class EvaluationSerializer(BatchedRows, serializers.ModelSerializer):
     url = LinkField("api:evaluation-detail", lambda e: {"uuid": e.uuid})
     model_version = serializers.CharField(source="model_version.ref", read_only=True)
     model_version_url = LinkField("api:model-version-detail", lambda e: {"ref": e.model_version.ref})
@@ -793,7 +766,7 @@ class EvaluationSerializer(BuiltRows, serializers.ModelSerializer):
             "lineage_url",
         ]
         read_only_fields = fields
-        list_serializer_class = EvaluationListSerializer
+        list_serializer_class = PageRows
 
     def get_record_set(self, obj) -> str:
         return record_set_ref(obj.record_set)
@@ -807,13 +780,16 @@ class EvaluationSerializer(BuiltRows, serializers.ModelSerializer):
 
         return overlap_bridge.contamination_summary(obj, self.context)
 
-    @staticmethod
-    def row(obj, context, *, contamination=_UNREAD) -> dict:
-        """``obj``'s row; ``contamination`` as ``overlap_bridge.contamination_summaries`` gave it, or read."""
+    @classmethod
+    def rows(cls, evaluations, context) -> list[dict]:
         from . import overlap_bridge
 
-        if contamination is _UNREAD:
-            contamination = overlap_bridge.contamination_summary(obj, context)
+        summaries = overlap_bridge.contamination_summaries(evaluations)
+        return [cls.row(e, context, contamination=summaries.get(e.pk)) for e in evaluations]
+
+    @staticmethod
+    def row(obj, context, *, contamination) -> dict:
+        """``obj``'s row; ``contamination`` as ``overlap_bridge.contamination_summaries`` gives it."""
         model_ref = obj.model_version.ref
         metrics, names = obj.metrics, obj.scores_metric_names
         return {

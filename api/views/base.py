@@ -134,13 +134,13 @@ def _ref_key(ref: str, *, what: str) -> uuid_module.UUID | tuple[str, str]:
         return parsed.name, parsed.version
 
 
-def _ref_q(ref: str, *, name_field: str, what: str, prefix: str = "") -> Q:
-    """A filter on the object ``ref`` names (``name@version``, ``name_field`` holding the name, or a UUID),
-    under ``prefix``; 404 for a reference that is neither."""
+def _ref_q(ref: str, *, name_field: str, what: str) -> Q:
+    """A filter on the object ``ref`` names (``name@version``, ``name_field`` holding the name, or a UUID);
+    404 for a reference that is neither."""
     key = _ref_key(ref, what=what)
     if isinstance(key, tuple):
-        return Q(**{f"{prefix}{name_field}": key[0], f"{prefix}version": key[1]})
-    return Q(**{f"{prefix}uuid": key})
+        return Q(**{name_field: key[0], "version": key[1]})
+    return Q(uuid=key)
 
 
 _READABLE_BY_NAME = Statement(
@@ -170,12 +170,6 @@ def _lookup_by_ref(ref: str, queryset, *, name_field: str, what: str):
     if found is None:
         raise exceptions.NotFound(f"No {what} {ref!r}.")
     return found
-
-
-def version_key_q(ref: str, prefix: str = "") -> Q:
-    """A filter on the version ``ref`` names (``name@version`` or UUID), under ``prefix`` (``"version__"``
-    for its records); 404 for a reference that names no version, as ``lookup_version``."""
-    return _ref_q(ref, name_field="dataset__name", what="dataset version", prefix=prefix)
 
 
 def lookup_version(ref: str, queryset=None) -> DatasetVersion:

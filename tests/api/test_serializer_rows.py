@@ -38,7 +38,8 @@ def _built_row_classes() -> set[type]:
     found, todo = set(), [api_serializers.BuiltRows]
     while todo:
         for sub in todo.pop().__subclasses__():
-            found.add(sub)
+            if issubclass(sub, serializers.BaseSerializer):  # not the mixins (BatchedRows)
+                found.add(sub)
             todo.append(sub)
     return found
 
